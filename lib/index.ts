@@ -1,0 +1,2 @@
+export { simdLevel, supportedSimdLevels, setSimdLevel } from './simd.js';
+export type { SimdLevelName } from './simd.js';

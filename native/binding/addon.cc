@@ -1,0 +1,14 @@
+#include <napi.h>
+
+#include "binding/modules.h"
+
+namespace {
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  claq::binding::register_simd(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(claq, init)

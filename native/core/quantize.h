@@ -1,0 +1,90 @@
+// The layer quantizer: CLAQ (K-Means codebook per column, Outlier Order,
+// adaptive precision, outlier reservation) and the GPTQ and RTN baselines, on
+// one weight matrix W [rows = out_features, cols = in_features], row-major.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "core/status.h"
+
+namespace claq {
+
+enum class Method { kClaq, kGptq, kRtn };
+enum class Ranking { kOutlierOrder, kHessian };
+
+struct QuantizeOptions {
+  Method method = Method::kClaq;
+
+  // Adaptive precision (AP): the top columns of the ranking get high_bits,
+  // the rest low_bits, so that the mean code width is target_bits. Without AP
+  // low_bits == high_bits == target_bits.
+  int low_bits = 2;
+  int high_bits = 2;
+  double target_bits = 2.0;
+  Ranking ranking = Ranking::kOutlierOrder;
+
+  // Outlier reservation (OR): the top `outlier_column_fraction` of columns by
+  // Outlier Order keep `outlier_high_fraction` of their weights in floating
+  // point, the others `outlier_low_fraction`; 0 and 0 turn OR off.
+  double outlier_column_fraction = 0.10;
+  double outlier_high_fraction = 0.0;
+  double outlier_low_fraction = 0.0;
+
+  double outlier_threshold = 13.0;  // t in OO[j] = #{i : |W[i][j]| >= t * mean|W|}
+  bool act_order = true;
+  int block_size = 128;
+  double damping = 0.01;            // lambda, relative to mean(diag H)
+  int threads = 0;                  // 0: every available core
+};
+
+// Everything is in the original column order unless stated otherwise.
+struct QuantizedLayerData {
+  int64_t rows = 0;
+  int64_t cols = 0;
+
+  std::vector<uint8_t> bits_per_column;   // [cols]
+  std::vector<int32_t> permutation;       // [cols]: permutation[k] is the column quantized k-th
+  std::vector<uint8_t> codes;             // [rows, cols] row-major, one code per byte
+  std::vector<uint32_t> codebook_offsets; // [cols + 1]: column j's centroids are
+  std::vector<float> codebooks;           //   codebooks[offsets[j] .. offsets[j+1]), ascending,
+                                          //   2^bits[j] of them, each exactly a float16 value
+
+  // Reserved outliers sorted by column, then row. The code at a reserved
+  // position is still the nearest centroid; the value replaces it.
+  std::vector<int32_t> outlier_rows;
+  std::vector<int32_t> outlier_cols;
+  std::vector<float> outlier_values;      // exactly float16 values
+
+  struct Stats {
+    double loss = 0;           // sum over columns of sum_i (w - q)^2 / (2 U[j][j]^2)
+    double damping = 0;        // lambda actually used (0 for RTN)
+    int64_t dead_columns = 0;
+    int64_t outlier_count = 0;
+    double seconds = 0;
+    double factorization_seconds = 0;  // damping, Cholesky and the inverse factor
+    double kmeans_seconds = 0;         // codebook fitting and code assignment
+    double update_seconds = 0;         // error feedback inside and after blocks
+  } stats;
+};
+
+struct QuantizeControl {
+  // Polled between column blocks; when set, quantize_layer returns kAborted.
+  const std::atomic<bool>* abort = nullptr;
+  // Called from the calling thread after each block with columns done and total.
+  std::function<void(int64_t done, int64_t total)> progress;
+};
+
+// Quantizes W. `hessian` is H = (2/n) sum x x^T, [cols, cols] row-major in
+// float64; it may be null only for Method::kRtn. Neither input is modified.
+Status quantize_layer(const float* weight, int64_t rows, int64_t cols, const double* hessian,
+                      const QuantizeOptions& options, const QuantizeControl& control,
+                      QuantizedLayerData* out);
+
+// Checks every option and shape; quantize_layer calls it first.
+Status validate_quantize_options(const QuantizeOptions& options, int64_t rows, int64_t cols,
+                                 bool has_hessian);
+
+}  // namespace claq

@@ -1,0 +1,23 @@
+#include <arm_neon.h>
+
+#include "kernels/sum.h"
+
+namespace claq {
+
+float sum_f32_neon(const float* x, size_t n) {
+  float32x4_t a0 = vdupq_n_f32(0), a1 = vdupq_n_f32(0);
+  float32x4_t a2 = vdupq_n_f32(0), a3 = vdupq_n_f32(0);
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    a0 = vaddq_f32(a0, vld1q_f32(x + i));
+    a1 = vaddq_f32(a1, vld1q_f32(x + i + 4));
+    a2 = vaddq_f32(a2, vld1q_f32(x + i + 8));
+    a3 = vaddq_f32(a3, vld1q_f32(x + i + 12));
+  }
+  for (; i + 4 <= n; i += 4) a0 = vaddq_f32(a0, vld1q_f32(x + i));
+  float sum = vaddvq_f32(vaddq_f32(vaddq_f32(a0, a1), vaddq_f32(a2, a3)));
+  for (; i < n; ++i) sum += x[i];
+  return sum;
+}
+
+}  // namespace claq

@@ -1,0 +1,36 @@
+// Run-time choice of the SIMD level. The level is detected once, from CPUID
+// and the OS-enabled register state (XGETBV) on x86 or the build target on
+// Arm, and can be pinned with the environment variable CLAQ_SIMD
+// (scalar | avx2 | avx512 | neon) or with set_simd_level().
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace claq {
+
+enum class SimdLevel { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kNeon = 3 };
+
+const char* simd_level_name(SimdLevel level);
+
+// Parses "scalar", "avx2", "avx512" or "neon"; returns false for anything else.
+bool parse_simd_level(const std::string& name, SimdLevel* level);
+
+// True when the level is compiled into this build and the CPU and OS support it.
+bool simd_level_supported(SimdLevel level);
+
+// Every supported level, scalar first.
+std::vector<SimdLevel> supported_simd_levels();
+
+// The level that kernels dispatch on. The first call reads CLAQ_SIMD; an
+// unknown or unsupported value falls back to the best supported level and
+// leaves a message in simd_level_warning().
+SimdLevel active_simd_level();
+
+// Pins the level; returns false and changes nothing when it is unsupported.
+bool set_simd_level(SimdLevel level);
+
+// Empty, or why CLAQ_SIMD was not honoured.
+std::string simd_level_warning();
+
+}  // namespace claq

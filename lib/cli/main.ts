@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// The `claq` command: one subcommand per module under lib/cli/.
+import { pathToFileURL } from 'node:url';
+
+export interface Command {
+  /** One line for `claq help`. */
+  summary: string;
+  /** Runs the command with the arguments after its name; resolves to the exit code. */
+  run(args: string[]): Promise<number>;
+}
+
+// Each entry loads its module only when that command runs, so `claq help`
+// stays fast and a command's dependencies load only when needed.
+const commands: Record<string, () => Promise<Command>> = {
+};
+
+function printHelp(): void {
+  const lines = ['usage: claq <command> [options]', '', 'commands:'];
+  for (const name of Object.keys(commands).sort()) lines.push(`  ${name}`);
+  lines.push('', 'Run "claq <command> --help" for the options of one command.');
+  console.log(lines.join('\n'));
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    printHelp();
+    return name === undefined ? 1 : 0;
+  }
+  const load = commands[name];
+  if (load === undefined) {
+    console.error(`claq: unknown command '${name}'. Run "claq help" for the list.`);
+    return 2;
+  }
+  const command = await load();
+  return command.run(rest);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main(process.argv.slice(2)).then(
+    (code) => { process.exitCode = code; },
+    (error: unknown) => {
+      console.error(`claq: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -6,6 +6,8 @@ namespace {
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   claq::binding::register_simd(env, exports);
+  claq::binding::register_hessian(env, exports);
+  claq::binding::register_quantize(env, exports);
   return exports;
 }
 

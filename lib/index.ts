@@ -1,2 +1,3 @@
 export { simdLevel, supportedSimdLevels, setSimdLevel } from './simd.js';
 export type { SimdLevelName } from './simd.js';
+export * from './safetensors/index.js';

@@ -12,3 +12,4 @@ export type {
 export { QuantizedLayer, codeBits, storageBits } from './quantized-layer.js';
 export type { MeasuredStats, QuantizeStats } from './quantized-layer.js';
 export type { QuantizedParts } from './quantized-parts.js';
+export * from './safetensors/index.js';

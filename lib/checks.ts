@@ -10,9 +10,14 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'string') return `'${value.length > 40 ? `${value.slice(0, 40)}…` : value}'`;
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'function') return 'a function';
-  if (ArrayBuffer.isView(value)) return `a ${typedArrayName(value)}`;
+  if (ArrayBuffer.isView(value)) return withArticle(typedArrayName(value));
   if (Array.isArray(value)) return 'an array';
   return 'an object';
+}
+
+/** Prefixes 'a' or 'an': withArticle('Int8Array') is 'an Int8Array'. */
+export function withArticle(word: string): string {
+  return /^[AEIOU]/i.test(word) ? `an ${word}` : `a ${word}`;
 }
 
 /**
@@ -27,7 +32,7 @@ export function typedArrayName(value: unknown): string {
 /** Checks that `value` is a typed array of class `type`, for example 'Float32Array'. */
 export function checkTypedArray(operation: string, name: string, value: unknown, type: string): void {
   if (!ArrayBuffer.isView(value) || typedArrayName(value) !== type) {
-    throw new TypeError(`${operation}: ${name} must be a ${type}, received ${describeValue(value)}`);
+    throw new TypeError(`${operation}: ${name} must be ${withArticle(type)}, received ${describeValue(value)}`);
   }
 }
 

@@ -15,9 +15,9 @@ export function describeValue(value: unknown): string {
   return 'an object';
 }
 
-/** Prefixes 'a' or 'an': withArticle('Int8Array') is 'an Int8Array'. */
+/** Prefixes 'a' or 'an': 'an Int8Array', 'a Uint8Array' (said "you-int"). */
 export function withArticle(word: string): string {
-  return /^[AEIOU]/i.test(word) ? `an ${word}` : `a ${word}`;
+  return /^[AEIO]/i.test(word) ? `an ${word}` : `a ${word}`;
 }
 
 /**

@@ -102,11 +102,21 @@ class NativeHessian : public Napi::ObjectWrap<NativeHessian> {
     return out;
   }
 
-  // gram(): Float64Array with sum x x^T, [cols, cols].
+  // gram(): Float64Array with sum x x^T, [cols, cols], full and symmetric.
+  // The accumulator fills only the lower triangle, so the upper one is mirrored.
   Napi::Value gram(const Napi::CallbackInfo& info) {
+    const int64_t cols = state_->accumulator.cols();
+    Napi::Float64Array out = Napi::Float64Array::New(info.Env(), static_cast<size_t>(cols * cols));
+    double* full = out.Data();
     std::lock_guard<std::mutex> lock(state_->mutex);
     const std::vector<double>& gram = state_->accumulator.gram();
-    return to_typed_array<double>(info.Env(), gram.data(), gram.size());
+    for (int64_t i = 0; i < cols; ++i) {
+      for (int64_t j = 0; j <= i; ++j) {
+        full[i * cols + j] = gram[i * cols + j];
+        full[j * cols + i] = gram[i * cols + j];
+      }
+    }
+    return out;
   }
 
   std::shared_ptr<HessianState> state_;

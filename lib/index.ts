@@ -13,3 +13,4 @@ export { QuantizedLayer, codeBits, storageBits } from './quantized-layer.js';
 export type { MeasuredStats, QuantizeStats } from './quantized-layer.js';
 export type { QuantizedParts } from './quantized-parts.js';
 export * from './safetensors/index.js';
+export { relativeOutputError } from './output-error.js';

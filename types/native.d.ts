@@ -90,6 +90,11 @@ export interface NativeAddon {
     weight: Float32Array, rows: number, cols: number, hessian: NativeHessian | null,
     options: NativeQuantizeOptions,
   ): NativeQuantizedLayer;
+  /** ||X W^T - X Q^T||^2 / ||X W^T||^2 from the Hessian's Gram matrix. */
+  relativeOutputErrorSync(
+    weight: Float32Array, quantized: Float32Array, rows: number, cols: number, hessian: NativeHessian,
+    threads: number,
+  ): number;
   // F16/BF16 <-> F32 conversion (native/kernels/convert.h). The 16-bit side
   // is raw little-endian bytes; both buffers hold the same element count.
   f16ToF32Sync(source: Uint8Array, target: Float32Array): void;

@@ -8,6 +8,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   claq::binding::register_simd(env, exports);
   claq::binding::register_hessian(env, exports);
   claq::binding::register_quantize(env, exports);
+  claq::binding::register_output_error(env, exports);
   claq::binding::register_convert(env, exports);
   return exports;
 }

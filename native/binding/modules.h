@@ -8,6 +8,7 @@ namespace claq::binding {
 void register_simd(Napi::Env env, Napi::Object exports);
 void register_hessian(Napi::Env env, Napi::Object exports);
 void register_quantize(Napi::Env env, Napi::Object exports);
+void register_output_error(Napi::Env env, Napi::Object exports);
 void register_convert(Napi::Env env, Napi::Object exports);
 
 }  // namespace claq::binding

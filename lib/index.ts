@@ -14,3 +14,5 @@ export type { MeasuredStats, QuantizeStats } from './quantized-layer.js';
 export type { QuantizedParts } from './quantized-parts.js';
 export * from './safetensors/index.js';
 export { relativeOutputError } from './output-error.js';
+export { PackedLinear, packLayer } from './packed-linear.js';
+export type { PackedLinearOptions } from './packed-linear.js';

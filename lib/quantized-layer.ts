@@ -1,4 +1,6 @@
 import { checkInteger, checkLength, checkTypedArray, describeValue } from './checks.js';
+import { PackedLinear } from './packed-linear.js';
+import type { PackedLinearOptions } from './packed-linear.js';
 import type { QuantizedParts } from './quantized-parts.js';
 import type { NativeQuantizedLayer } from '../types/native.js';
 
@@ -154,6 +156,18 @@ export class QuantizedLayer implements QuantizedParts {
       out[this.outlierRows[k] * cols + this.outlierCols[k]] = this.outlierValues[k];
     }
     return out;
+  }
+
+  /**
+   * Packs the layer for the low-bit kernels: a {@link PackedLinear} that
+   * computes `y = x Wᵀ` with these weights (see {@link packLayer}).
+   *
+   * @example
+   * const linear = layer.pack({ threads: 2 });
+   * linear.matmul(x, tokens);
+   */
+  pack(options?: PackedLinearOptions): PackedLinear {
+    return PackedLinear.fromParts(this.toParts(), options);
   }
 
   /** Returns the parts as a plain object (the same arrays, not copies). */

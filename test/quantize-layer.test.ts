@@ -147,6 +147,26 @@ describe('quantizeLayer', () => {
     for (let i = 0; i < small.rows; i++) expect(layer.dequantize()[i * small.cols + 5]).toBe(0);
   });
 
+  test('pack computes x W_q^T', () => {
+    const layer = quantizeLayerSync(smallWeight, smallHessian, { targetBits: 2.1, outliers: true });
+    const tokens = 3;
+    const x = small.activations.subarray(0, tokens * small.cols);
+    const y = layer.pack({ threads: 1 }).matmul(x, tokens);
+    const q = layer.dequantize();
+    // Float32 sums over 160 products: compare relative to the row's scale.
+    for (let t = 0; t < tokens; t++) {
+      for (let i = 0; i < small.rows; i++) {
+        let expected = 0;
+        let scale = 0;
+        for (let j = 0; j < small.cols; j++) {
+          expected += x[t * small.cols + j] * q[i * small.cols + j];
+          scale += Math.abs(x[t * small.cols + j] * q[i * small.cols + j]);
+        }
+        expect(Math.abs(y[t * small.rows + i] - expected)).toBeLessThanOrEqual(1e-5 * scale);
+      }
+    }
+  });
+
   test('rtn works without a Hessian', async () => {
     const layer = await quantizeLayer(smallWeight, null, { method: 'rtn', bits: 4 });
     expect(layer.stats.codeBits).toBe(4);

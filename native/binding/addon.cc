@@ -10,6 +10,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   claq::binding::register_quantize(env, exports);
   claq::binding::register_output_error(env, exports);
   claq::binding::register_convert(env, exports);
+  claq::binding::register_packed(env, exports);
+  claq::binding::register_bench(env, exports);
   return exports;
 }
 

@@ -1,0 +1,207 @@
+#include "kernels/packed_matmul.h"
+
+#include <algorithm>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "core/parallel_ranges.h"
+#include "kernels/lut_gemv.h"
+#include "kernels/packed_gemm.h"
+#include "kernels/simd_level.h"
+
+namespace claq {
+namespace {
+
+// Columns per dequantized panel: 16 rows x 256 columns of float32 (16 KiB)
+// stay in L1 while every token block reads them.
+constexpr int64_t kPanelDepth = 256;
+
+using GemvFn = void (*)(const PackedLayer&, const float*, int64_t, int64_t, float*);
+using DequantizeFn = void (*)(const PackedLayer&, const PackedGroup&, const float*, int64_t, int64_t, int64_t,
+                              float*);
+using PanelFn = void (*)(const float*, int64_t, const float*, int64_t, int64_t, float*, int64_t, bool);
+
+struct KernelTable {
+  GemvFn gemv;
+  DequantizeFn dequantize;
+  PanelFn panel;
+};
+
+KernelTable kernels_for(SimdLevel level) {
+  switch (level) {
+#if defined(__x86_64__)
+    case SimdLevel::kAvx512: return {lut_gemv_avx512, packed_dequantize_avx512, gemm_f32_panel16_avx512};
+    case SimdLevel::kAvx2: return {lut_gemv_avx2, packed_dequantize_avx2, gemm_f32_panel16_avx2};
+#endif
+#if defined(__aarch64__)
+    case SimdLevel::kNeon: return {lut_gemv_neon, packed_dequantize_neon, gemm_f32_panel16_neon};
+#endif
+    default: return {lut_gemv_ref, packed_dequantize_ref, gemm_f32_panel16_ref};
+  }
+}
+
+// x in the packed column order, zeros at padding columns: [tokens, packed_columns].
+void permute_x(const PackedLayer& layer, const float* x, int64_t tokens, float* x_packed) {
+  for (int64_t t = 0; t < tokens; ++t) {
+    const float* source = x + t * layer.cols;
+    float* target = x_packed + t * layer.packed_columns;
+    for (int64_t p = 0; p < layer.packed_columns; ++p) {
+      const int32_t j = layer.column_source[p];
+      target[p] = j >= 0 ? source[j] : 0.0f;
+    }
+  }
+}
+
+// First outlier entry of packed column p at or below row `row_begin`.
+uint32_t first_outlier_at(const PackedLayer& layer, int64_t p, int64_t row_begin) {
+  const uint32_t begin = layer.outlier_column_start[p], end = layer.outlier_column_start[p + 1];
+  if (row_begin == 0) return begin;
+  const int32_t* rows = layer.outlier_rows.data();
+  return static_cast<uint32_t>(std::lower_bound(rows + begin, rows + end, row_begin) - rows);
+}
+
+// y[row] += correction * x_packed[p] for the outliers in rows [row_begin, row_end).
+void add_outliers(const PackedLayer& layer, const float* x_packed, int64_t row_begin, int64_t row_end, float* y) {
+  if (layer.outlier_rows.empty()) return;
+  const int32_t* rows = layer.outlier_rows.data();
+  const float* corrections = layer.outlier_corrections.data();
+  for (int64_t p = 0; p < layer.packed_columns; ++p) {
+    const uint32_t end = layer.outlier_column_start[p + 1];
+    const float x = x_packed[p];
+    for (uint32_t k = first_outlier_at(layer, p, row_begin); k < end && rows[k] < row_end; ++k) {
+      y[rows[k]] += corrections[k] * x;
+    }
+  }
+}
+
+void gemv_rows(const KernelTable& kernels, const PackedLayer& layer, const float* x_packed, int64_t tokens,
+               int64_t tile_begin, int64_t tile_end, float* y_padded, float* y) {
+  const int64_t row_begin = tile_begin * kPackedTileRows;
+  const int64_t row_end = std::min(layer.rows, tile_end * kPackedTileRows);
+  for (int64_t t = 0; t < tokens; ++t) {
+    const float* xt = x_packed + t * layer.packed_columns;
+    kernels.gemv(layer, xt, tile_begin, tile_end, y_padded);
+    add_outliers(layer, xt, row_begin, row_end, y_padded);
+    std::copy(y_padded + row_begin, y_padded + row_end, y + t * layer.rows + row_begin);
+  }
+}
+
+// Adds the outliers of packed columns [first, first + depth) that fall in
+// `tile` to the panel, advancing each column's cursor (tiles run in order).
+void fold_outliers(const PackedLayer& layer, int64_t first, int64_t depth, int64_t tile, uint32_t* cursor,
+                   float* panel) {
+  const int64_t row_begin = tile * kPackedTileRows, row_end = row_begin + kPackedTileRows;
+  for (int64_t c = 0; c < depth; ++c) {
+    const int64_t p = first + c;
+    const uint32_t end = layer.outlier_column_start[p + 1];
+    uint32_t k = cursor[p];
+    for (; k < end && layer.outlier_rows[k] < row_end; ++k) {
+      panel[c * 16 + (layer.outlier_rows[k] - row_begin)] += layer.outlier_corrections[k];
+    }
+    cursor[p] = k;
+  }
+}
+
+struct GemmScratch {
+  AlignedArray<float> panel;
+  AlignedArray<float> tail;       // [tokens, 16]: the last, partial row tile
+  std::vector<uint32_t> cursor;   // per packed column: next outlier entry
+};
+
+void gemm_rows(const KernelTable& kernels, const PackedLayer& layer, const float* tables, const float* x_packed,
+               int64_t tokens, int64_t tile_begin, int64_t tile_end, GemmScratch* scratch, float* y) {
+  const bool has_outliers = !layer.outlier_rows.empty();
+  if (has_outliers) {
+    for (int64_t p = 0; p < layer.packed_columns; ++p) {
+      scratch->cursor[p] = first_outlier_at(layer, p, tile_begin * kPackedTileRows);
+    }
+  }
+  const bool partial_last = tile_end * kPackedTileRows > layer.rows;
+
+  // Column chunks outside, tiles inside: the chunk's slice of x_packed
+  // (tokens x depth) stays in L2 while all row tiles stream past it.
+  bool accumulate = false;
+  for (const PackedGroup& group : layer.groups) {
+    const int64_t chunk_blocks = std::max<int64_t>(1, kPanelDepth / group.format->block_columns);
+    for (int64_t block = 0; block < group.blocks; block += chunk_blocks) {
+      const int64_t block_end = std::min(group.blocks, block + chunk_blocks);
+      const int64_t first = group.column_begin + block * group.format->block_columns;
+      const int64_t depth = (block_end - block) * group.format->block_columns;
+      for (int64_t tile = tile_begin; tile < tile_end; ++tile) {
+        kernels.dequantize(layer, group, tables, block, block_end, tile, scratch->panel.data());
+        if (has_outliers) fold_outliers(layer, first, depth, tile, scratch->cursor.data(), scratch->panel.data());
+        const bool tail = partial_last && tile + 1 == tile_end;
+        float* c = tail ? scratch->tail.data() : y + tile * kPackedTileRows;
+        const int64_t ldc = tail ? 16 : layer.rows;
+        kernels.panel(scratch->panel.data(), depth, x_packed + first, layer.packed_columns, tokens, c, ldc,
+                      accumulate);
+      }
+      accumulate = true;
+    }
+  }
+
+  if (partial_last) {
+    const int64_t row_begin = (tile_end - 1) * kPackedTileRows;
+    for (int64_t t = 0; t < tokens; ++t) {
+      std::copy(scratch->tail.data() + t * 16, scratch->tail.data() + t * 16 + (layer.rows - row_begin),
+                y + t * layer.rows + row_begin);
+    }
+  }
+}
+
+Status check_arguments(const PackedLayer& layer, const float* x, int64_t tokens, const float* y,
+                       const PackedMatmulOptions& options) {
+  if (layer.groups.empty() || layer.codes.data() == nullptr) {
+    return Status::InvalidArgument("matmul: the packed layer is empty or released");
+  }
+  if (tokens < 1) return Status::InvalidArgument("matmul: tokens must be >= 1, received " + std::to_string(tokens));
+  if (options.threads < 1) {
+    return Status::InvalidArgument("matmul: threads must be >= 1, received " + std::to_string(options.threads));
+  }
+  if (x == nullptr || y == nullptr) return Status::InvalidArgument("matmul: x and y must not be null");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status packed_matmul(const PackedLayer& layer, const float* x, int64_t tokens, float* y,
+                     const PackedMatmulOptions& options) {
+  Status status = check_arguments(layer, x, tokens, y, options);
+  if (!status.ok()) return status;
+  const KernelTable kernels = kernels_for(active_simd_level());
+  const int threads = static_cast<int>(std::min<int64_t>(options.threads, layer.row_tiles));
+
+  try {
+    AlignedArray<float> x_packed;
+    if (!x_packed.reset(static_cast<size_t>(tokens * layer.packed_columns))) throw std::bad_alloc();
+    permute_x(layer, x, tokens, x_packed.data());
+
+    if (tokens < options.gemm_min_tokens) {
+      AlignedArray<float> y_padded;
+      if (!y_padded.reset(static_cast<size_t>(layer.row_tiles * kPackedTileRows))) throw std::bad_alloc();
+      parallel_ranges(layer.row_tiles, threads, [&](int, int64_t begin, int64_t end) {
+        gemv_rows(kernels, layer, x_packed.data(), tokens, begin, end, y_padded.data(), y);
+      });
+      return Status::Ok();
+    }
+
+    AlignedArray<float> tables;
+    if (!tables.reset(static_cast<size_t>(layer.packed_columns * 16))) throw std::bad_alloc();
+    packed_build_dequantize_tables(layer, tables.data());
+    std::vector<GemmScratch> scratch(threads);
+    for (GemmScratch& s : scratch) {
+      if (!s.panel.reset(kPanelDepth * 16) || !s.tail.reset(static_cast<size_t>(tokens * 16))) throw std::bad_alloc();
+      s.cursor.resize(layer.packed_columns);
+    }
+    parallel_ranges(layer.row_tiles, threads, [&](int part, int64_t begin, int64_t end) {
+      gemm_rows(kernels, layer, tables.data(), x_packed.data(), tokens, begin, end, &scratch[part], y);
+    });
+  } catch (const std::bad_alloc&) {
+    return Status::OutOfMemory("matmul: cannot allocate scratch buffers for " + std::to_string(tokens) +
+                               " tokens");
+  }
+  return Status::Ok();
+}
+
+}  // namespace claq

@@ -53,7 +53,7 @@ async function runConfigs(layer: DemoLayer, threads: number | undefined, showPro
     const quantized = await quantizeLayer(layer.weight, layer.hessian, {
       ...config.options,
       threads,
-      onProgress: showProgress ? (event) => {
+      onProgress: showProgress && process.stderr.isTTY ? (event) => {
         if (event.type === 'columns' && event.done < event.total) {
           process.stderr.write(`\r${prefix}: ${event.done}/${event.total} columns`);
         }

@@ -10,6 +10,17 @@
 #include "kernels/kmeans_dp.h"
 
 namespace claq {
+namespace {
+
+// Hides a product from the compiler so that it cannot fuse the following
+// subtraction into an FMA (GCC contracts intrinsics too), which would round
+// differently from the scalar kernel.
+inline __m512d unfused(__m512d product) {
+  __asm__("" : "+v"(product));
+  return product;
+}
+
+}  // namespace
 
 namespace {
 
@@ -40,7 +51,7 @@ struct SplitLanes {
 
     const __m512d d1 = _mm512_sub_pd(s1_i, s1_j);
     const __m512d base = _mm512_add_pd(previous, _mm512_sub_pd(s2_i, s2_j));
-    const __m512d cost = _mm512_sub_pd(base, _mm512_mul_pd(_mm512_mul_pd(d1, d1), inverse));
+    const __m512d cost = _mm512_sub_pd(base, unfused(_mm512_mul_pd(_mm512_mul_pd(d1, d1), inverse)));
     const __mmask8 better = _mm512_mask_cmp_pd_mask(valid, cost, best, _CMP_LT_OQ);
     best = _mm512_mask_mov_pd(best, better, cost);
     best_j = _mm512_mask_mov_epi64(best_j, better, _mm512_add_epi64(_mm512_set1_epi64(j0), lane));
@@ -97,7 +108,7 @@ struct RowLanes {
     const __mmask8 valid = _mm512_cmp_pd_mask(inverse, _mm512_setzero_pd(), _CMP_GT_OQ);
     const __m512d d1 = _mm512_sub_pd(s1_i, s1_j);
     const __m512d base = _mm512_add_pd(previous_j, _mm512_sub_pd(s2_i, s2_j));
-    const __m512d cost = _mm512_sub_pd(base, _mm512_mul_pd(_mm512_mul_pd(d1, d1), inverse));
+    const __m512d cost = _mm512_sub_pd(base, unfused(_mm512_mul_pd(_mm512_mul_pd(d1, d1), inverse)));
     const __mmask8 better = _mm512_mask_cmp_pd_mask(valid, cost, best, _CMP_LT_OQ);
     best = _mm512_mask_mov_pd(best, better, cost);
     best_j = _mm512_mask_mov_epi64(best_j, better, _mm512_set1_epi64(j));

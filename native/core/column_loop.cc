@@ -26,57 +26,90 @@ double seconds_since(Clock::time_point start) {
 
 struct ColumnWorkspace {
   std::vector<float> sorted;
-  std::vector<uint8_t> reserved;
+  std::vector<uint8_t> flags;
+  std::vector<int32_t> reserved_rows;
   RadixSortWorkspace radix;
   KMeansWorkspace kmeans;
 };
 
-// Rounds the fitted centroids to float16 and returns the decision midpoints:
-// a weight w gets code #{c : w > midpoint[c]}. A repeated centroid gets an
-// infinite midpoint, so a tie always resolves to the lowest equal centroid.
-void round_codebook(const double* centroids, int levels, float* codebook, double* midpoints) {
+// The largest float <= x, so that for every float w, w > result exactly when
+// w > x.
+float float_at_or_below(double x) {
+  const float rounded = static_cast<float>(x);
+  return static_cast<double>(rounded) > x ? std::nextafter(rounded, -INFINITY) : rounded;
+}
+
+// Rounds the fitted centroids to float16 and returns the decision thresholds:
+// a weight w gets code #{c : w > threshold[c]}, where threshold[c] stands for
+// the midpoint of centroids c and c + 1 (exactly, see float_at_or_below). A
+// repeated centroid gets an infinite threshold, so a tie always resolves to
+// the lowest equal centroid.
+void round_codebook(const double* centroids, int levels, float* codebook, float* thresholds) {
   for (int c = 0; c < levels; ++c) codebook[c] = round_to_float16(static_cast<float>(centroids[c]));
   for (int c = 1; c < levels; ++c) {
     const double lower = codebook[c - 1];
     const double upper = codebook[c];
-    midpoints[c - 1] = upper > lower ? 0.5 * (lower + upper) : std::numeric_limits<double>::infinity();
+    thresholds[c - 1] = upper > lower ? float_at_or_below(0.5 * (lower + upper)) : INFINITY;
   }
 }
 
-// Marks the OR entries: the `per_tail` smallest and largest values by
-// (value, row) order, so ties at a threshold go to the earlier rows at the
-// low tail and to the later rows at the high tail.
-void mark_reserved(const float* w, int64_t rows, int64_t per_tail, const float* sorted,
-                   uint8_t* reserved) {
-  std::fill(reserved, reserved + rows, uint8_t{0});
+// Lists the OR entries by ascending row: the `per_tail` smallest and largest
+// values in (value, row) order, so ties at a threshold go to the earlier rows
+// at the low tail and to the later rows at the high tail.
+void find_reserved(const float* w, int64_t rows, int64_t per_tail, const float* sorted,
+                   std::vector<uint8_t>& flags, std::vector<int32_t>& reserved) {
+  reserved.clear();
   if (per_tail == 0) return;
 
+  flags.assign(static_cast<size_t>(rows), 0);
   const float low = sorted[per_tail - 1];
   const float high = sorted[rows - per_tail];
   int64_t low_ties = per_tail;
   int64_t high_ties = per_tail;
   for (int64_t i = 0; i < rows; ++i) {
-    if (w[i] < low) --low_ties;
-    if (w[i] > high) --high_ties;
+    low_ties -= w[i] < low;
+    high_ties -= w[i] > high;
   }
 
   for (int64_t i = 0; i < rows; ++i) {
     if (w[i] < low) {
-      reserved[i] = 1;
+      flags[i] = 1;
     } else if (w[i] == low && low_ties > 0) {
-      reserved[i] = 1;
+      flags[i] = 1;
       --low_ties;
     }
   }
   for (int64_t i = rows - 1; i >= 0; --i) {
-    if (reserved[i] != 0) continue;
+    if (flags[i] != 0) continue;
     if (w[i] > high) {
-      reserved[i] = 1;
+      flags[i] = 1;
     } else if (w[i] == high && high_ties > 0) {
-      reserved[i] = 1;
+      flags[i] = 1;
       --high_ties;
     }
   }
+  for (int64_t i = 0; i < rows; ++i) {
+    if (flags[i] != 0) reserved.push_back(static_cast<int32_t>(i));
+  }
+}
+
+// Sum of (w - q)^2 in float64 over eight interleaved partial sums, a fixed
+// order that does not depend on the build.
+double squared_error(const float* w, const float* q, int64_t rows) {
+  double partial[8] = {};
+  int64_t i = 0;
+  for (; i + 8 <= rows; i += 8) {
+    for (int l = 0; l < 8; ++l) {
+      const double d = static_cast<double>(w[i + l]) - q[i + l];
+      partial[l] += d * d;
+    }
+  }
+  for (; i < rows; ++i) {
+    const double d = static_cast<double>(w[i]) - q[i];
+    partial[0] += d * d;
+  }
+  return ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
+         ((partial[4] + partial[5]) + (partial[6] + partial[7]));
 }
 
 // Quantizes one column w [rows]: writes its codes, the quantized values q
@@ -87,33 +120,30 @@ double quantize_column(const float* w, int64_t rows, int bits, int64_t per_tail,
                        float* quantized, std::vector<float>& codebook,
                        std::vector<ReservedEntry>& reserved) {
   ws.sorted.resize(static_cast<size_t>(rows));
-  ws.reserved.resize(static_cast<size_t>(rows));
   radix_sort_f32(w, rows, ws.sorted.data(), ws.radix);
-  mark_reserved(w, rows, per_tail, ws.sorted.data(), ws.reserved.data());
+  find_reserved(w, rows, per_tail, ws.sorted.data(), ws.flags, ws.reserved_rows);
 
   const int levels = 1 << bits;
   double centroids[kMaxCentroids];
-  double midpoints[kMaxCentroids];
+  float thresholds[kMaxCentroids];
   codebook.resize(static_cast<size_t>(levels));
   fit_codebook(ws.sorted.data() + per_tail, rows - 2 * per_tail, bits, ws.kmeans, centroids);
-  round_codebook(centroids, levels, codebook.data(), midpoints);
+  round_codebook(centroids, levels, codebook.data(), thresholds);
 
-  double squared_error = 0;
-  for (int64_t i = 0; i < rows; ++i) {
-    const double value = w[i];
-    int code = 0;
-    for (int c = 0; c < levels - 1; ++c) code += value > midpoints[c] ? 1 : 0;
-    codes[i] = static_cast<uint8_t>(code);
-    float q = codebook[code];
-    if (ws.reserved[i] != 0) {
-      q = round_to_float16(w[i]);
-      reserved.push_back({static_cast<int32_t>(i), q});
-    }
-    quantized[i] = q;
-    const double difference = value - q;
-    squared_error += difference * difference;
+  // One pass per threshold keeps the inner loop a plain vector compare.
+  std::fill(codes, codes + rows, uint8_t{0});
+  for (int c = 0; c < levels - 1; ++c) {
+    const float threshold = thresholds[c];
+    for (int64_t i = 0; i < rows; ++i) codes[i] += w[i] > threshold ? 1 : 0;
   }
-  return squared_error;
+  for (int64_t i = 0; i < rows; ++i) quantized[i] = codebook[codes[i]];
+
+  reserved.reserve(ws.reserved_rows.size());
+  for (int32_t i : ws.reserved_rows) {
+    quantized[i] = round_to_float16(w[i]);
+    reserved.push_back({i, quantized[i]});
+  }
+  return squared_error(w, quantized, rows);
 }
 
 // err = (w - q) / d into `error`, and w -= err * U[k][k2] for the remaining

@@ -24,16 +24,17 @@ namespace claq {
 struct KMeansWorkspace {
   std::vector<double> prefix_sum;          // S1, of values minus a shift
   std::vector<double> prefix_square_sum;   // S2, of values minus the same shift
-  std::vector<double> inverse_count;       // inverse_count[c] = 1 / c
+  std::vector<double> inverse_count;       // 1 / c after 8 zeros, see build_prefix_sums
   std::vector<double> previous_layer;
   std::vector<double> next_layer;
   std::vector<int32_t> splits;             // [k, n + 1]: leftmost optimal j per layer and i
+  std::vector<int64_t> anchors;
 };
 
 // Writes k ascending centroids for the n ascending values in `sorted`. With
 // fewer than k distinct values the distinct values are the centroids, padded
 // at the top with the largest one; with n == 0 every centroid is 0. Centroids
-// are cluster means computed in float64. k >= 1.
+// are cluster means computed in float64. 1 <= k <= 256.
 void kmeans1d_exact(const float* sorted, int64_t n, int k, KMeansWorkspace& workspace,
                     double* centroids);
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <new>
 #include <numeric>
 
@@ -65,37 +66,50 @@ std::vector<int32_t> act_order_permutation(const Diagonal& diagonal, bool enable
   return permutation;
 }
 
-// weight_t[k][i] = W[i][permutation[k]], zero for dead columns.
+// A buffer whose contents start undefined: the large work matrices are
+// written in full before they are read, so zero-filling them is wasted time.
+template <typename T>
+std::unique_ptr<T[]> uninitialized_buffer(int64_t size) {
+  return std::unique_ptr<T[]>(new T[static_cast<size_t>(size)]);
+}
+
+int64_t tile_count(int64_t size) { return (size + kTransposeTile - 1) / kTransposeTile; }
+
+// weight_t[k][i] = W[i][permutation[k]], zero for dead columns; threads take
+// tiles of columns.
 void gather_columns(const float* weight, int64_t rows, int64_t cols,
                     const std::vector<int32_t>& permutation, const Diagonal& diagonal,
-                    float* weight_t) {
-  for (int64_t k0 = 0; k0 < cols; k0 += kTransposeTile) {
-    const int64_t k1 = std::min(k0 + kTransposeTile, cols);
+                    float* weight_t, ThreadPool* pool) {
+  pool->parallel_for(tile_count(cols), [&](int64_t tile_begin, int64_t tile_end) {
+    const int64_t k_end = std::min(tile_end * kTransposeTile, cols);
     for (int64_t i0 = 0; i0 < rows; i0 += kTransposeTile) {
       const int64_t i1 = std::min(i0 + kTransposeTile, rows);
-      for (int64_t k = k0; k < k1; ++k) {
+      for (int64_t k = tile_begin * kTransposeTile; k < k_end; ++k) {
         const int32_t j = permutation[k];
         float* target = weight_t + k * rows;
         const bool dead = diagonal.dead[j] != 0;
         for (int64_t i = i0; i < i1; ++i) target[i] = dead ? 0.0f : weight[i * cols + j];
       }
     }
-  }
+  });
 }
 
-// codes[i][permutation[k]] = codes_t[k][i].
+// codes[i][permutation[k]] = codes_t[k][i]; threads take tiles of rows.
 void scatter_codes(const std::vector<uint8_t>& codes_t, int64_t rows, int64_t cols,
-                   const std::vector<int32_t>& permutation, uint8_t* codes) {
-  for (int64_t i0 = 0; i0 < rows; i0 += kTransposeTile) {
-    const int64_t i1 = std::min(i0 + kTransposeTile, rows);
-    for (int64_t k0 = 0; k0 < cols; k0 += kTransposeTile) {
-      const int64_t k1 = std::min(k0 + kTransposeTile, cols);
-      for (int64_t i = i0; i < i1; ++i) {
-        uint8_t* target = codes + i * cols;
-        for (int64_t k = k0; k < k1; ++k) target[permutation[k]] = codes_t[k * rows + i];
+                   const std::vector<int32_t>& permutation, uint8_t* codes, ThreadPool* pool) {
+  pool->parallel_for(tile_count(rows), [&](int64_t tile_begin, int64_t tile_end) {
+    const int64_t i_end = std::min(tile_end * kTransposeTile, rows);
+    for (int64_t i0 = tile_begin * kTransposeTile; i0 < i_end; i0 += kTransposeTile) {
+      const int64_t i1 = std::min(i0 + kTransposeTile, rows);
+      for (int64_t k0 = 0; k0 < cols; k0 += kTransposeTile) {
+        const int64_t k1 = std::min(k0 + kTransposeTile, cols);
+        for (int64_t i = i0; i < i1; ++i) {
+          uint8_t* target = codes + i * cols;
+          for (int64_t k = k0; k < k1; ++k) target[permutation[k]] = codes_t[k * rows + i];
+        }
       }
     }
-  }
+  });
 }
 
 std::string format_lambda(double lambda) {
@@ -108,25 +122,32 @@ std::string format_lambda(double lambda) {
 // lambda * 10 while lambda <= 1 (lambda = 0 retries with 0.01).
 Status factorize(const double* hessian, int64_t cols, const std::vector<int32_t>& permutation,
                  const Diagonal& diagonal, double lambda, ThreadPool* pool,
-                 std::vector<float>* inverse_factor, double* lambda_used) {
+                 float* inverse_factor, double* lambda_used) {
   const double diagonal_mean =
       std::accumulate(diagonal.values.begin(), diagonal.values.end(), 0.0) / cols;
 
-  // Only the lower triangle is read by the factorization.
-  std::vector<float> damped(static_cast<size_t>(cols * cols), 0.0f);
-  for (int64_t r = 0; r < cols; ++r) {
+  // Only the lower triangle is read by the factorization. Each task takes
+  // rows r and cols - 1 - r, so the triangle splits evenly over threads.
+  std::unique_ptr<float[]> damped_buffer = uninitialized_buffer<float>(cols * cols);
+  float* damped = damped_buffer.get();
+  const auto copy_row = [&](int64_t r) {
     const double* source = hessian + static_cast<int64_t>(permutation[r]) * cols;
-    float* target = damped.data() + r * cols;
+    float* target = damped + r * cols;
     for (int64_t c = 0; c < r; ++c) target[c] = static_cast<float>(source[permutation[c]]);
-  }
-  inverse_factor->assign(static_cast<size_t>(cols * cols), 0.0f);
+  };
+  pool->parallel_for((cols + 1) / 2, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      copy_row(r);
+      if (cols - 1 - r != r) copy_row(cols - 1 - r);
+    }
+  });
 
   Status status;
   for (;;) {
     for (int64_t r = 0; r < cols; ++r) {
       damped[r * cols + r] = static_cast<float>(diagonal.values[permutation[r]] + lambda * diagonal_mean);
     }
-    status = inverse_upper_factor_f32(damped.data(), cols, inverse_factor->data(), pool);
+    status = inverse_upper_factor_f32(damped, cols, inverse_factor, pool);
     if (status.ok()) {
       *lambda_used = lambda;
       return status;
@@ -145,8 +166,7 @@ Status factorize(const double* hessian, int64_t cols, const std::vector<int32_t>
 
 // Ranking scores per column in act order.
 std::vector<double> ranking_scores(const QuantizeOptions& options, const float* weight_t,
-                                   int64_t rows, int64_t cols,
-                                   const std::vector<float>& inverse_factor) {
+                                   int64_t rows, int64_t cols, const float* inverse_factor) {
   std::vector<double> score(static_cast<size_t>(cols));
   if (options.ranking == Ranking::kOutlierOrder) {
     const std::vector<int64_t> counts =
@@ -168,7 +188,7 @@ std::vector<double> ranking_scores(const QuantizeOptions& options, const float* 
 // Writes the loop's per-column results in the original column order.
 void assemble_output(const ColumnLoopOutput& loop, const std::vector<int32_t>& permutation,
                      const std::vector<uint8_t>& bits_act, int64_t rows, int64_t cols,
-                     QuantizedLayerData* out) {
+                     ThreadPool* pool, QuantizedLayerData* out) {
   out->rows = rows;
   out->cols = cols;
   out->permutation = permutation;
@@ -200,7 +220,7 @@ void assemble_output(const ColumnLoopOutput& loop, const std::vector<int32_t>& p
   }
 
   out->codes.resize(static_cast<size_t>(rows * cols));
-  scatter_codes(loop.codes_t, rows, cols, permutation, out->codes.data());
+  scatter_codes(loop.codes_t, rows, cols, permutation, out->codes.data(), pool);
   out->stats.outlier_count = static_cast<int64_t>(out->outlier_values.size());
 }
 
@@ -216,21 +236,22 @@ Status quantize_checked(const float* weight, int64_t rows, int64_t cols, const d
   const std::vector<int32_t> permutation =
       act_order_permutation(diagonal, options.act_order && feedback);
 
-  std::vector<float> inverse_factor;
+  std::unique_ptr<float[]> inverse_factor;
   double lambda_used = 0;
   const Clock::time_point factor_start = Clock::now();
   if (needs_factor) {
+    inverse_factor = uninitialized_buffer<float>(cols * cols);
     Status status = factorize(hessian, cols, permutation, diagonal, options.damping, &pool,
-                              &inverse_factor, &lambda_used);
+                              inverse_factor.get(), &lambda_used);
     if (!status.ok()) return status;
   }
   const double factorization_seconds = seconds_since(factor_start);
 
-  std::vector<float> weight_t(static_cast<size_t>(rows * cols));
-  gather_columns(weight, rows, cols, permutation, diagonal, weight_t.data());
+  std::unique_ptr<float[]> weight_t = uninitialized_buffer<float>(rows * cols);
+  gather_columns(weight, rows, cols, permutation, diagonal, weight_t.get(), &pool);
 
   const std::vector<int32_t> ranking =
-      rank_columns(ranking_scores(options, weight_t.data(), rows, cols, inverse_factor));
+      rank_columns(ranking_scores(options, weight_t.get(), rows, cols, inverse_factor.get()));
   const std::vector<uint8_t> bits =
       allocate_bits(ranking, options.low_bits, options.high_bits, options.target_bits);
   const std::vector<double> fractions =
@@ -242,8 +263,8 @@ Status quantize_checked(const float* weight, int64_t rows, int64_t cols, const d
   ColumnLoopInput input;
   input.rows = rows;
   input.cols = cols;
-  input.weight_t = weight_t.data();
-  input.inverse_factor = feedback ? inverse_factor.data() : nullptr;
+  input.weight_t = weight_t.get();
+  input.inverse_factor = feedback ? inverse_factor.get() : nullptr;
   input.bits = bits.data();
   input.reserved_per_tail = per_tail.data();
   input.block_size = options.block_size;
@@ -256,7 +277,7 @@ Status quantize_checked(const float* weight, int64_t rows, int64_t cols, const d
   Status status = run_column_loop(input, &pool, &loop);
   if (!status.ok()) return status;
 
-  assemble_output(loop, permutation, bits, rows, cols, out);
+  assemble_output(loop, permutation, bits, rows, cols, &pool, out);
   out->stats.loss = loop.loss;
   out->stats.damping = lambda_used;
   out->stats.dead_columns = diagonal.dead_count;

@@ -1,6 +1,7 @@
 // Validation of quantize_layer's options, shapes and inputs. Messages name
 // the option, the value received and the rule it broke.
 #include <cmath>
+#include <cstring>
 #include <sstream>
 #include <string>
 
@@ -111,26 +112,51 @@ Status validate_quantize_options(const QuantizeOptions& options, int64_t rows, i
   return validate_loop_options(options);
 }
 
-Status check_finite_inputs(const float* weight, int64_t rows, int64_t cols, const double* hessian) {
+namespace {
+
+// True when every value is finite: a value is Inf or NaN exactly when its
+// exponent bits are all ones. The integer test vectorises.
+bool all_finite(const float* values, int64_t count) {
+  uint32_t non_finite = 0;
+  for (int64_t t = 0; t < count; ++t) {
+    uint32_t bits;
+    std::memcpy(&bits, values + t, sizeof bits);
+    non_finite |= (bits & 0x7f800000u) == 0x7f800000u;
+  }
+  return non_finite == 0;
+}
+
+bool all_finite(const double* values, int64_t count) {
+  uint64_t non_finite = 0;
+  for (int64_t t = 0; t < count; ++t) {
+    uint64_t bits;
+    std::memcpy(&bits, values + t, sizeof bits);
+    non_finite |= (bits & 0x7ff0000000000000ull) == 0x7ff0000000000000ull;
+  }
+  return non_finite == 0;
+}
+
+// Names the first non-finite entry of a row-major matrix, which must have one.
+template <typename T>
+Status first_non_finite(const char* name, const T* values, int64_t rows, int64_t cols) {
   for (int64_t i = 0; i < rows; ++i) {
     for (int64_t j = 0; j < cols; ++j) {
-      const float value = weight[i * cols + j];
+      const T value = values[i * cols + j];
       if (!std::isfinite(value)) {
-        return invalid("weight must be finite, found " + show(value) + " at row " +
+        return invalid(std::string(name) + " must be finite, found " + show(value) + " at row " +
                        std::to_string(i) + ", column " + std::to_string(j));
       }
     }
   }
-  if (hessian == nullptr) return Status::Ok();
+  return Status::Internal("quantize_layer: non-finite " + std::string(name) + " entry not found");
+}
 
-  for (int64_t i = 0; i < cols; ++i) {
-    for (int64_t j = 0; j < cols; ++j) {
-      const double value = hessian[i * cols + j];
-      if (!std::isfinite(value)) {
-        return invalid("hessian must be finite, found " + show(value) + " at row " +
-                       std::to_string(i) + ", column " + std::to_string(j));
-      }
-    }
+}  // namespace
+
+Status check_finite_inputs(const float* weight, int64_t rows, int64_t cols, const double* hessian) {
+  if (!all_finite(weight, rows * cols)) return first_non_finite("weight", weight, rows, cols);
+  if (hessian != nullptr && !all_finite(hessian, cols * cols)) {
+    return first_non_finite("hessian", hessian, cols, cols);
   }
   return Status::Ok();
 }

@@ -1,6 +1,6 @@
 // Ascending sort of float32 values by LSD radix sort on order-preserving
 // integer keys. The quantizer sorts every column before its exact K-Means, so
-// this is on the hot path: three 11-bit passes over n keys, with every
+// this is on the hot path: four 8-bit passes over n keys, with every
 // histogram built in one read and passes skipped where all keys share a digit.
 #pragma once
 

@@ -1,7 +1,7 @@
 // quantizeLayer / quantizeLayerSync: the binding of claq::quantize_layer.
 // lib/quantize-options.ts validates and normalises the options into one plain
-// object; this file copies it into a QuantizeOptions struct at once, checks
-// it again, and the worker thread touches only that struct and its own copies.
+// object. This file copies it into a QuantizeOptions struct at once and checks
+// it again. The worker thread touches only that struct and its own copies.
 #include <atomic>
 #include <chrono>
 #include <memory>

@@ -184,6 +184,15 @@ CodebookFitter kmeans_codebook_fitter() {
   };
 }
 
+CodebookFitter lloyd_codebook_fitter() {
+  // Lloyd converges in a few dozen passes on column data; the cap only bounds
+  // pathological inputs.
+  constexpr int kMaxLloydIterations = 100;
+  return [](const float* sorted, int64_t n, int bits, KMeansWorkspace& ws, double* centroids) {
+    kmeans1d_lloyd(sorted, n, 1 << bits, kMaxLloydIterations, ws, centroids);
+  };
+}
+
 CodebookFitter uniform_grid_codebook_fitter() {
   return [](const float* sorted, int64_t n, int bits, KMeansWorkspace&, double* centroids) {
     const double lo = n > 0 ? sorted[0] : 0.0;

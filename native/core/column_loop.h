@@ -31,6 +31,7 @@ using CodebookFitter =
                        double* centroids)>;
 
 CodebookFitter kmeans_codebook_fitter();
+CodebookFitter lloyd_codebook_fitter();
 CodebookFitter uniform_grid_codebook_fitter();
 
 struct ColumnLoopInput {

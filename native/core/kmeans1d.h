@@ -12,7 +12,11 @@
 //
 // kmeans1d_lloyd is the cheaper Lloyd iteration on the same sorted values
 // (boundaries by binary search, means from the prefix sums); it may stop in a
-// local optimum and exists for comparison.
+// local optimum. Measured on 500 columns of 4064 sorted normal values (thread
+// CPU time per column on the Zen 5 build machine, under load from other jobs):
+//   4 centroids:  exact 42.9 us, Lloyd 7.7 us, Lloyd error +0.0066 %
+//   16 centroids: exact 274 us,  Lloyd 47 us,  Lloyd error +2.9 %
+// so exact stays the default and Lloyd is an option (QuantizeOptions::kmeans).
 #pragma once
 
 #include <cstdint>

@@ -334,3 +334,22 @@ CLAQ_TEST(non_finite_inputs_name_their_position) {
   CHECK(status.message().find("hessian") != std::string::npos);
   CHECK(status.message().find("row 2, column 0") != std::string::npos);
 }
+
+CLAQ_TEST(lloyd_option_never_beats_exact_on_one_column) {
+  // With one column there is no feedback, so the loss is the codebook's
+  // squared error over 2 U^2, and exact K-Means is optimal.
+  Rng rng(40);
+  std::vector<float> weight(500);
+  for (float& w : weight) w = static_cast<float>(rng.normal() + (rng.uniform() < 0.3 ? 4 : 0));
+  const std::vector<double> h = diagonal_hessian({1});
+  for (int bits : {2, 3, 4}) {
+    QuantizeOptions options = claq_options(bits);
+    QuantizedLayerData exact, lloyd;
+    CHECK(quantize_layer(weight.data(), 500, 1, h.data(), options, {}, &exact).ok());
+    options.kmeans = KMeansAlgorithm::kLloyd;
+    CHECK(quantize_layer(weight.data(), 500, 1, h.data(), options, {}, &lloyd).ok());
+    // float16 rounding of the centroids may cost either fit a little.
+    CHECK(exact.stats.loss <= lloyd.stats.loss * (1 + 1e-3));
+    for (float c : lloyd.codebooks) CHECK_EQ(round_to_float16(c), c);
+  }
+}

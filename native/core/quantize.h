@@ -15,7 +15,7 @@ namespace claq {
 enum class Method { kClaq, kGptq, kRtn };
 enum class Ranking { kOutlierOrder, kHessian };
 
-// How CLAQ fits each column's codebook. kExact is the globally optimal 1-D
+// The K-Means that fits each CLAQ codebook. kExact is the globally optimal 1-D
 // K-Means; kLloyd iterates from equal-count clusters and may stop in a local
 // optimum. On 4064 normal values (one 4096-row column after OR) Lloyd was
 // 5.6x faster at 4 centroids with 0.007 % more squared error, but 2.9 % more

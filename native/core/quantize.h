@@ -74,8 +74,9 @@ struct QuantizedLayerData {
     int64_t outlier_count = 0;
     double seconds = 0;
     double factorization_seconds = 0;  // damping, Cholesky and the inverse factor
-    double kmeans_seconds = 0;         // codebook fitting and code assignment
-    double update_seconds = 0;         // error feedback inside and after blocks
+    double kmeans_seconds = 0;         // sorting, codebook fitting and code assignment
+    double update_seconds = 0;         // the rest of the column loop (error feedback);
+                                       // the far update overlaps K-Means on a second thread
   } stats;
 };
 

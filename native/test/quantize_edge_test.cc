@@ -167,7 +167,8 @@ CLAQ_TEST(progress_reports_every_block) {
 }
 
 CLAQ_TEST(quantize_is_deterministic_across_threads) {
-  // Big enough that the GEMMs split over threads (rows 300, 2 blocks).
+  // Big enough that the GEMMs split over threads, and 5 blocks, so that far
+  // updates overlap with quantizing the next block.
   Layer layer = make_layer(300, 160, 35);
   layer.weight[17] = 60;  // planted outliers for OO and OR
   layer.weight[5 * 160 + 90] = -80;
@@ -176,14 +177,16 @@ CLAQ_TEST(quantize_is_deterministic_across_threads) {
   options.target_bits = 2.1;
   options.outlier_high_fraction = 0.014;
   options.outlier_low_fraction = 0.004;
-  std::vector<QuantizedLayerData> runs(3);
-  const int threads[] = {1, 1, 2};
-  for (int r = 0; r < 3; ++r) {
+  options.block_size = 32;
+  std::vector<QuantizedLayerData> runs(4);
+  const int threads[] = {1, 1, 2, 3};
+  for (int r = 0; r < 4; ++r) {
     options.threads = threads[r];
     CHECK(quantize_layer(layer.weight.data(), 300, 160, layer.hessian.data(), options, {}, &runs[r]).ok());
   }
   CHECK(same_bytes(runs[0], runs[1]));
   CHECK(same_bytes(runs[0], runs[2]));
+  CHECK(same_bytes(runs[0], runs[3]));
   CHECK_EQ(runs[0].stats.outlier_count, int64_t{16 * 4 + 144 * 1} * 2);
 }
 

@@ -356,3 +356,33 @@ CLAQ_TEST(lloyd_option_never_beats_exact_on_one_column) {
     for (float c : lloyd.codebooks) CHECK_EQ(round_to_float16(c), c);
   }
 }
+
+CLAQ_TEST(hessian_ranking_uses_weight_energy_over_u) {
+  // Diagonal H: U[j][j]^2 = 1 / (H[j][j] + lambda * mean(diag H)), so the
+  // score is mean_i W[i][j]^2 * (H[j][j] + 0.01 * mean). Column 6 has 3x the
+  // weights (score 9x), column 2 has 20x the Hessian (score about 20x).
+  const int64_t rows = 32, cols = 10;
+  std::vector<float> weight(rows * cols);
+  Rng rng(41);
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t j = 0; j < cols; ++j) {
+      const float sign = rng.uniform() < 0.5 ? -1.0f : 1.0f;
+      weight[i * cols + j] = sign * (j == 6 ? 3.0f : 1.0f);
+    }
+  }
+  std::vector<double> diagonal(cols, 1.0);
+  diagonal[2] = 20;
+  const std::vector<double> h = diagonal_hessian(diagonal);
+  QuantizeOptions options = claq_options(2);
+  options.ranking = Ranking::kHessian;
+  options.high_bits = 4;
+  options.target_bits = 2.4;  // 2 columns at 4 bits
+  options.act_order = false;
+  QuantizedLayerData out;
+  CHECK(quantize_layer(weight.data(), rows, cols, h.data(), options, {}, &out).ok());
+  for (int64_t j = 0; j < cols; ++j) CHECK_EQ(int(out.bits_per_column[j]), j == 2 || j == 6 ? 4 : 2);
+
+  options.target_bits = 2.2;  // 1 column: the larger score, column 2
+  CHECK(quantize_layer(weight.data(), rows, cols, h.data(), options, {}, &out).ok());
+  for (int64_t j = 0; j < cols; ++j) CHECK_EQ(int(out.bits_per_column[j]), j == 2 ? 4 : 2);
+}

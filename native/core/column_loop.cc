@@ -7,6 +7,7 @@
 
 #include "core/float16.h"
 #include "core/radix_sort.h"
+#include "core/thread_pool.h"
 #include "core/uniform_grid.h"
 #include "kernels/gemm.h"
 
@@ -183,6 +184,15 @@ CodebookFitter kmeans_codebook_fitter() {
   };
 }
 
+CodebookFitter lloyd_codebook_fitter() {
+  // Lloyd converges in a few dozen passes on column data; the cap only bounds
+  // pathological inputs.
+  constexpr int kMaxLloydIterations = 100;
+  return [](const float* sorted, int64_t n, int bits, KMeansWorkspace& ws, double* centroids) {
+    kmeans1d_lloyd(sorted, n, 1 << bits, kMaxLloydIterations, ws, centroids);
+  };
+}
+
 CodebookFitter uniform_grid_codebook_fitter() {
   return [](const float* sorted, int64_t n, int bits, KMeansWorkspace&, double* centroids) {
     const double lo = n > 0 ? sorted[0] : 0.0;
@@ -191,71 +201,146 @@ CodebookFitter uniform_grid_codebook_fitter() {
   };
 }
 
-Status run_column_loop(const ColumnLoopInput& in, ThreadPool* pool, ColumnLoopOutput* out) {
-  const int64_t rows = in.rows;
-  const int64_t cols = in.cols;
-  const bool feedback = in.inverse_factor != nullptr;
-  const int64_t block_size = in.block_size;
+namespace {
 
-  out->codes_t.assign(static_cast<size_t>(rows * cols), 0);
-  out->codebooks.assign(static_cast<size_t>(cols), {});
-  out->reserved.assign(static_cast<size_t>(cols), {});
-  out->loss = 0;
-  out->kmeans_seconds = 0;
-  out->update_seconds = 0;
+// Target columns per task of the far update, which both threads share. Each
+// task is one GEMM that packs the block's errors again, so tasks are large;
+// 512 still gives 7 tasks after the first block of a 4096-column layer for
+// the thread that joins late.
+constexpr int64_t kFarUpdateColumns = 512;
 
-  ColumnWorkspace ws;
-  std::vector<float> quantized(static_cast<size_t>(rows));
-  std::vector<float> errors(feedback ? static_cast<size_t>(std::min(block_size, cols) * rows) : 0);
-
-  for (int64_t block = 0; block < cols; block += block_size) {
-    if (in.abort != nullptr && in.abort->load(std::memory_order_relaxed)) {
-      return Status::Aborted("quantize_layer: aborted after " + std::to_string(block) + " of " +
-                             std::to_string(cols) + " columns");
+// The loop over blocks. After block B = [b0, b1) its feedback goes first to
+// the next block [b1, b2) (the near update, one GEMM on every thread), and then
+// to [b2, cols) (the far update) while the next block is being quantized: one
+// thread quantizes and joins the far update when done, the other starts on it
+// at once. Each target column still receives the blocks' updates in block
+// order, and each task is one single-threaded GEMM on a fixed range, so the
+// result does not depend on the thread count or on which thread ran a task.
+class BlockLoop {
+ public:
+  BlockLoop(const ColumnLoopInput& in, ThreadPool* pool, ColumnLoopOutput* out)
+      : in_(in), pool_(pool), out_(out), rows_(in.rows), cols_(in.cols),
+        feedback_(in.inverse_factor != nullptr), quantized_(static_cast<size_t>(in.rows)) {
+    const int64_t block_columns = std::min<int64_t>(in.block_size, in.cols);
+    for (std::vector<float>& errors : errors_) {
+      errors.resize(feedback_ ? static_cast<size_t>(block_columns * rows_) : 0);
     }
-    const int64_t block_end = std::min(block + block_size, cols);
+  }
 
+  Status run() {
+    const int64_t block_size = in_.block_size;
+    int parity = 0;
+    for (int64_t block = 0; block < cols_; block += block_size, parity ^= 1) {
+      if (in_.abort != nullptr && in_.abort->load(std::memory_order_relaxed)) {
+        return Status::Aborted("quantize_layer: aborted after " + std::to_string(block) + " of " +
+                               std::to_string(cols_) + " columns");
+      }
+      const int64_t block_end = std::min(block + block_size, cols_);
+      quantize_overlapped(block, block_end, parity);
+
+      if (feedback_) {
+        const int64_t next_end = std::min(block_end + block_size, cols_);
+        feed_back_gemm(in_, block, block_end - block, errors_[parity].data(), block_end,
+                       next_end, pool_);
+        far_update_ = {block, block_end - block, parity, next_end};
+      }
+      if (in_.progress) in_.progress(block_end, cols_);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  struct FarUpdate {
+    int64_t first_source = 0;
+    int64_t count = 0;  // 0: nothing pending
+    int parity = 0;
+    int64_t first_target = 0;
+  };
+
+  // Quantizes [block, block_end) while both threads apply the pending far
+  // update of the previous block.
+  void quantize_overlapped(int64_t block, int64_t block_end, int parity) {
+    const FarUpdate far = far_update_;
+    const int64_t tasks =
+        far.count == 0 ? 0 : (cols_ - far.first_target + kFarUpdateColumns - 1) / kFarUpdateColumns;
+    if (tasks == 0) {
+      quantize_block(block, block_end, parity);
+      return;
+    }
+
+    std::atomic<int64_t> next_task{0};
+    const auto run_far_tasks = [&] {
+      for (int64_t t = next_task++; t < tasks; t = next_task++) {
+        const int64_t first = far.first_target + t * kFarUpdateColumns;
+        const int64_t end = std::min(first + kFarUpdateColumns, cols_);
+        feed_back_gemm(in_, far.first_source, far.count, errors_[far.parity].data(), first, end,
+                       nullptr);
+      }
+    };
+    pool_->parallel_for(2, [&](int64_t begin, int64_t end) {
+      for (int64_t role = begin; role < end; ++role) {
+        if (role == 0) quantize_block(block, block_end, parity);
+        run_far_tasks();
+      }
+    });
+    far_update_ = {};
+  }
+
+  // Quantizes the columns of one block with feedback inside the block; the
+  // block's errors go to errors_[parity].
+  void quantize_block(int64_t block, int64_t block_end, int parity) {
+    float* errors = errors_[parity].data();
     for (int64_t sub = block; sub < block_end; sub += kSubBlockColumns) {
       const int64_t sub_end = std::min(sub + kSubBlockColumns, block_end);
-
       for (int64_t k = sub; k < sub_end; ++k) {
-        const float* w = in.weight_t + k * rows;
-        const Clock::time_point fit_start = Clock::now();
-        const double squared_error =
-            quantize_column(w, rows, in.bits[k], in.reserved_per_tail[k], in.fit_codebook, ws,
-                            out->codes_t.data() + k * rows, quantized.data(), out->codebooks[k],
-                            out->reserved[k]);
-        out->kmeans_seconds += seconds_since(fit_start);
+        const Clock::time_point start = Clock::now();
+        const double squared_error = quantize_column(
+            in_.weight_t + k * rows_, rows_, in_.bits[k], in_.reserved_per_tail[k],
+            in_.fit_codebook, ws_, out_->codes_t.data() + k * rows_, quantized_.data(),
+            out_->codebooks[k], out_->reserved[k]);
+        out_->kmeans_seconds += seconds_since(start);
 
-        if (!feedback) {
-          out->loss += 0.5 * squared_error;
+        if (!feedback_) {
+          out_->loss += 0.5 * squared_error;
           continue;
         }
-        const double diagonal = in.inverse_factor[k * cols + k];
-        out->loss += squared_error / (2 * diagonal * diagonal);
-
-        const Clock::time_point update_start = Clock::now();
-        feed_back_in_sub_block(in, k, sub_end, quantized.data(),
-                               errors.data() + (k - block) * rows);
-        out->update_seconds += seconds_since(update_start);
+        const double diagonal = in_.inverse_factor[k * cols_ + k];
+        out_->loss += squared_error / (2 * diagonal * diagonal);
+        feed_back_in_sub_block(in_, k, sub_end, quantized_.data(), errors + (k - block) * rows_);
       }
-
-      if (feedback) {
-        const Clock::time_point update_start = Clock::now();
-        feed_back_gemm(in, sub, sub_end - sub, errors.data() + (sub - block) * rows, sub_end,
-                       block_end, pool);
-        out->update_seconds += seconds_since(update_start);
+      if (feedback_) {
+        feed_back_gemm(in_, sub, sub_end - sub, errors + (sub - block) * rows_, sub_end,
+                       block_end, nullptr);
       }
     }
-
-    if (feedback) {
-      const Clock::time_point update_start = Clock::now();
-      feed_back_gemm(in, block, block_end - block, errors.data(), block_end, cols, pool);
-      out->update_seconds += seconds_since(update_start);
-    }
-    if (in.progress) in.progress(block_end, cols);
   }
-  return Status::Ok();
+
+  const ColumnLoopInput& in_;
+  ThreadPool* pool_;
+  ColumnLoopOutput* out_;
+  const int64_t rows_;
+  const int64_t cols_;
+  const bool feedback_;
+  ColumnWorkspace ws_;
+  std::vector<float> quantized_;
+  std::vector<float> errors_[2];  // the current block's and the previous block's
+  FarUpdate far_update_;
+};
+
+}  // namespace
+
+Status run_column_loop(const ColumnLoopInput& in, ThreadPool* pool, ColumnLoopOutput* out) {
+  const Clock::time_point start = Clock::now();
+  out->codes_t.resize(static_cast<size_t>(in.rows * in.cols));
+  out->codebooks.assign(static_cast<size_t>(in.cols), {});
+  out->reserved.assign(static_cast<size_t>(in.cols), {});
+  out->loss = 0;
+  out->kmeans_seconds = 0;
+
+  BlockLoop loop(in, pool, out);
+  const Status status = loop.run();
+  out->update_seconds = seconds_since(start) - out->kmeans_seconds;
+  return status;
 }
 
 }  // namespace claq

@@ -75,41 +75,56 @@ std::unique_ptr<T[]> uninitialized_buffer(int64_t size) {
 
 int64_t tile_count(int64_t size) { return (size + kTransposeTile - 1) / kTransposeTile; }
 
-// weight_t[k][i] = W[i][permutation[k]], zero for dead columns; threads take
-// tiles of columns.
+// weight_t[position[j]][i] = W[i][j], zero for dead columns. Tiles run over
+// original columns, so each read of W uses whole cache lines and each write is
+// a run of kTransposeTile floats. Threads take tiles of columns.
 void gather_columns(const float* weight, int64_t rows, int64_t cols,
-                    const std::vector<int32_t>& permutation, const Diagonal& diagonal,
+                    const std::vector<int32_t>& position, const Diagonal& diagonal,
                     float* weight_t, ThreadPool* pool) {
   pool->parallel_for(tile_count(cols), [&](int64_t tile_begin, int64_t tile_end) {
-    const int64_t k_end = std::min(tile_end * kTransposeTile, cols);
-    for (int64_t i0 = 0; i0 < rows; i0 += kTransposeTile) {
-      const int64_t i1 = std::min(i0 + kTransposeTile, rows);
-      for (int64_t k = tile_begin * kTransposeTile; k < k_end; ++k) {
-        const int32_t j = permutation[k];
-        float* target = weight_t + k * rows;
-        const bool dead = diagonal.dead[j] != 0;
-        for (int64_t i = i0; i < i1; ++i) target[i] = dead ? 0.0f : weight[i * cols + j];
+    for (int64_t tile = tile_begin; tile < tile_end; ++tile) {
+      const int64_t j0 = tile * kTransposeTile;
+      const int64_t j1 = std::min(j0 + kTransposeTile, cols);
+      for (int64_t i0 = 0; i0 < rows; i0 += kTransposeTile) {
+        const int64_t i1 = std::min(i0 + kTransposeTile, rows);
+        for (int64_t j = j0; j < j1; ++j) {
+          float* target = weight_t + static_cast<int64_t>(position[j]) * rows;
+          const bool dead = diagonal.dead[j] != 0;
+          for (int64_t i = i0; i < i1; ++i) target[i] = dead ? 0.0f : weight[i * cols + j];
+        }
       }
     }
   });
 }
 
-// codes[i][permutation[k]] = codes_t[k][i]; threads take tiles of rows.
+// codes[i][j] = codes_t[position[j]][i], tiled like gather_columns; threads
+// take tiles of rows.
 void scatter_codes(const std::vector<uint8_t>& codes_t, int64_t rows, int64_t cols,
-                   const std::vector<int32_t>& permutation, uint8_t* codes, ThreadPool* pool) {
+                   const std::vector<int32_t>& position, uint8_t* codes, ThreadPool* pool) {
   pool->parallel_for(tile_count(rows), [&](int64_t tile_begin, int64_t tile_end) {
-    const int64_t i_end = std::min(tile_end * kTransposeTile, rows);
-    for (int64_t i0 = tile_begin * kTransposeTile; i0 < i_end; i0 += kTransposeTile) {
+    for (int64_t tile = tile_begin; tile < tile_end; ++tile) {
+      const int64_t i0 = tile * kTransposeTile;
       const int64_t i1 = std::min(i0 + kTransposeTile, rows);
-      for (int64_t k0 = 0; k0 < cols; k0 += kTransposeTile) {
-        const int64_t k1 = std::min(k0 + kTransposeTile, cols);
+      for (int64_t j0 = 0; j0 < cols; j0 += kTransposeTile) {
+        const int64_t j1 = std::min(j0 + kTransposeTile, cols);
         for (int64_t i = i0; i < i1; ++i) {
           uint8_t* target = codes + i * cols;
-          for (int64_t k = k0; k < k1; ++k) target[permutation[k]] = codes_t[k * rows + i];
+          for (int64_t j = j0; j < j1; ++j) {
+            target[j] = codes_t[static_cast<int64_t>(position[j]) * rows + i];
+          }
         }
       }
     }
   });
+}
+
+// position[permutation[k]] = k: where each original column is quantized.
+std::vector<int32_t> inverse_permutation(const std::vector<int32_t>& permutation) {
+  std::vector<int32_t> position(permutation.size());
+  for (size_t k = 0; k < permutation.size(); ++k) {
+    position[permutation[k]] = static_cast<int32_t>(k);
+  }
+  return position;
 }
 
 std::string format_lambda(double lambda) {
@@ -193,8 +208,7 @@ void assemble_output(const ColumnLoopOutput& loop, const std::vector<int32_t>& p
   out->cols = cols;
   out->permutation = permutation;
 
-  std::vector<int32_t> position(static_cast<size_t>(cols));
-  for (int64_t k = 0; k < cols; ++k) position[permutation[k]] = static_cast<int32_t>(k);
+  const std::vector<int32_t> position = inverse_permutation(permutation);
 
   out->bits_per_column.resize(static_cast<size_t>(cols));
   out->codebook_offsets.assign(static_cast<size_t>(cols) + 1, 0);
@@ -220,7 +234,7 @@ void assemble_output(const ColumnLoopOutput& loop, const std::vector<int32_t>& p
   }
 
   out->codes.resize(static_cast<size_t>(rows * cols));
-  scatter_codes(loop.codes_t, rows, cols, permutation, out->codes.data(), pool);
+  scatter_codes(loop.codes_t, rows, cols, position, out->codes.data(), pool);
   out->stats.outlier_count = static_cast<int64_t>(out->outlier_values.size());
 }
 
@@ -248,7 +262,8 @@ Status quantize_checked(const float* weight, int64_t rows, int64_t cols, const d
   const double factorization_seconds = seconds_since(factor_start);
 
   std::unique_ptr<float[]> weight_t = uninitialized_buffer<float>(rows * cols);
-  gather_columns(weight, rows, cols, permutation, diagonal, weight_t.get(), &pool);
+  gather_columns(weight, rows, cols, inverse_permutation(permutation), diagonal, weight_t.get(),
+                 &pool);
 
   const std::vector<int32_t> ranking =
       rank_columns(ranking_scores(options, weight_t.get(), rows, cols, inverse_factor.get()));
@@ -268,8 +283,13 @@ Status quantize_checked(const float* weight, int64_t rows, int64_t cols, const d
   input.bits = bits.data();
   input.reserved_per_tail = per_tail.data();
   input.block_size = options.block_size;
-  input.fit_codebook = options.method == Method::kClaq ? kmeans_codebook_fitter()
-                                                      : uniform_grid_codebook_fitter();
+  if (options.method != Method::kClaq) {
+    input.fit_codebook = uniform_grid_codebook_fitter();
+  } else if (options.kmeans == KMeansAlgorithm::kLloyd) {
+    input.fit_codebook = lloyd_codebook_fitter();
+  } else {
+    input.fit_codebook = kmeans_codebook_fitter();
+  }
   input.abort = control.abort;
   input.progress = control.progress;
 

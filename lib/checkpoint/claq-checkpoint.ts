@@ -141,7 +141,11 @@ export class ClaqCheckpoint {
    * @throws SafetensorsError 'bad-checkpoint' for a file that is not a valid claq checkpoint.
    */
   static async open(fileOrDir: string): Promise<ClaqCheckpoint> {
-    const reader = await openCheckpoint(fileOrDir);
+    return ClaqCheckpoint.fromReader(await openCheckpoint(fileOrDir));
+  }
+
+  /** Checks an already open checkpoint as `open` does; takes ownership of `reader` (closes it on failure). */
+  static async fromReader(reader: TensorReader): Promise<ClaqCheckpoint> {
     try {
       return new ClaqCheckpoint(reader, readLayerShapes(reader));
     } catch (error) {

@@ -20,7 +20,7 @@
 
 namespace claq {
 
-// One value, scalar: the definition of the right answer.
+// One value, scalar. These define the correct result for every level.
 float f16_bits_to_f32(uint16_t h);
 float bf16_bits_to_f32(uint16_t b);
 uint16_t f32_to_f16_bits(float f);

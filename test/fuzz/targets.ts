@@ -1,7 +1,7 @@
 // Fuzz targets for the safetensors header parser and the claq checkpoint
 // loader, and the fast-check arbitraries that feed them. A target returns
-// normally when the input is accepted or rejected with a SafetensorsError;
-// anything else (another error class, a broken invariant, an oversized
+// normally when it accepts the input or rejects it with a SafetensorsError.
+// Anything else (another error class, a broken invariant, an oversized
 // allocation) throws a FuzzFailure, which fast-check reports and shrinks.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,7 +26,7 @@ export class FuzzFailure extends Error {
 
 const CORPUS_ROOT = fileURLToPath(new URL('../../../fuzz/corpus/', import.meta.url));
 
-/** The seed inputs of one target, from fuzz/corpus/<target>/. */
+/** Loads the seed inputs of one target from fuzz/corpus/<target>/. */
 export function loadCorpus(target: string): Uint8Array[] {
   const folder = join(CORPUS_ROOT, target);
   return readdirSync(folder).sort().map((name) => new Uint8Array(readFileSync(join(folder, name))));
@@ -63,8 +63,8 @@ function expect(condition: boolean, message: string): void {
 // Returns the reason of an expected rejection; rethrows anything else.
 function expectedRejection(error: unknown): string {
   if (error instanceof SafetensorsError) {
-    expect(error.code === 'ERR_CLAQ_SAFETENSORS' && error.message.includes('fuzz.safetensors'),
-      `SafetensorsError without code or file: ${error.message}`);
+    expect(error.code === 'ERR_CLAQ_SAFETENSORS', `SafetensorsError with code ${error.code}: ${error.message}`);
+    expect(error.message.includes('fuzz.safetensors'), `SafetensorsError without the file name: ${error.message}`);
     return error.reason;
   }
   throw error;
@@ -107,9 +107,9 @@ async function readAny(file: SafetensorsFile, name: string, dtype: Dtype): Promi
 }
 
 /**
- * Claq loader target: open as a claq checkpoint and load every layer; a
- * loaded layer must pass independent bounds checks (every weight resolves to
- * an existing centroid or outlier), and its memory must stay within a fixed
+ * Claq loader target: open as a claq checkpoint and load every layer. A
+ * loaded layer must pass independent bounds checks, so every weight resolves
+ * to an existing centroid or outlier. Its memory must stay within a fixed
  * multiple of the input size.
  */
 export async function fuzzClaqLoader(bytes: Uint8Array): Promise<string> {
@@ -149,12 +149,15 @@ function checkLoadedParts(parts: QuantizedParts, inputSize: number): void {
   for (let i = 0; i < rows; ++i) {
     for (let j = 0; j < cols; ++j) {
       const index = parts.codebookOffsets[j] + parts.codes[i * cols + j];
-      expect(index < parts.codebookOffsets[j + 1] && index < parts.codebooks.length, `code at ${i}, ${j} out of range`);
+      expect(index < parts.codebookOffsets[j + 1], `code at ${i}, ${j} is past its column's codebook`);
+      expect(index < parts.codebooks.length, `code at ${i}, ${j} is past the codebooks`);
     }
   }
   for (let k = 0; k < parts.outlierValues.length; ++k) {
-    expect(parts.outlierRows[k] >= 0 && parts.outlierRows[k] < rows, 'outlier row');
-    expect(parts.outlierCols[k] >= 0 && parts.outlierCols[k] < cols, 'outlier column');
+    expect(parts.outlierRows[k] >= 0, `outlier ${k} has a negative row`);
+    expect(parts.outlierRows[k] < rows, `outlier ${k} row is past the last row`);
+    expect(parts.outlierCols[k] >= 0, `outlier ${k} has a negative column`);
+    expect(parts.outlierCols[k] < cols, `outlier ${k} column is past the last column`);
     expect(Number.isFinite(parts.outlierValues[k]), 'outlier value');
   }
 }
@@ -293,7 +296,7 @@ export const generatedFiles: fc.Arbitrary<Uint8Array> = fc.tuple(
   return withHeader(JSON.stringify(header), new Uint8Array(Math.max(0, offset + trailing)).fill(0x3c));
 });
 
-/** All inputs for one target: mutated seeds mostly, generated headers and random bytes. */
+/** Combines the inputs for one target: mostly mutated seeds, then generated headers and random bytes. */
 export function inputsFor(corpus: Uint8Array[]): fc.Arbitrary<Uint8Array> {
   return fc.oneof(
     { arbitrary: mutatedSeeds(corpus), weight: 6 },
@@ -309,7 +312,7 @@ export const TARGETS = {
 
 export type TargetName = keyof typeof TARGETS;
 
-/** The fast-check property for one target. */
+/** Builds the fast-check property for one target. */
 export function targetProperty(target: TargetName): fc.IAsyncPropertyWithHooks<[Uint8Array]> {
   const { corpus, run } = TARGETS[target];
   return fc.asyncProperty(inputsFor(loadCorpus(corpus)), async (bytes) => {

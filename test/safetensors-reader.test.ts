@@ -133,6 +133,11 @@ describe('safetensors reader API', () => {
     await expect(openCheckpoint(shards)).rejects.toMatchObject({ reason: 'bad-index', tensor: 'x' });
     writeFileSync(join(shards, 'model.safetensors.index.json'), '{"weight_map": {"x": "a.safetensors", "x": "a.safetensors"}}');
     await expect(openCheckpoint(shards)).rejects.toMatchObject({ reason: 'bad-index' });
+    writeFileSync(join(shards, 'model.safetensors.index.json'), 'version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 9\n');
+    await expect(openCheckpoint(shards)).rejects.toMatchObject({ reason: 'git-lfs-pointer' });
+    writeFileSync(join(shards, 'b.safetensors'), 'version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 9\n');
+    bad({ x: 'a.safetensors', y: 'b.safetensors', z: 'b.safetensors' });
+    await expect(openCheckpoint(shards)).rejects.toMatchObject({ reason: 'git-lfs-pointer', file: join(shards, 'b.safetensors') });
   });
 
   test('folder without an index needs exactly one file', async () => {

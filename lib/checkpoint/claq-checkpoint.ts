@@ -8,7 +8,7 @@ import { SafetensorsError } from '../safetensors/errors.js';
 import type { TensorReader } from '../safetensors/file.js';
 import { openCheckpoint } from '../safetensors/checkpoint.js';
 import type { TensorInfo } from '../safetensors/header.js';
-import { JsonNumber, JsonSyntaxError, parseStrictJson } from '../safetensors/strict-json.js';
+import { JsonSyntaxError, parseStrictJson, safeNonNegativeInteger } from '../safetensors/strict-json.js';
 import { type TensorToWrite, writeSafetensors } from '../safetensors/writer.js';
 import { packCodes, packedCodeBytes, unpackCodes } from './code-packing.js';
 import { type PartsContext, validateQuantizedParts } from './validate.js';
@@ -216,8 +216,8 @@ function parseLayerShapes(text: string | undefined, file: string): Map<string, L
   for (const [layer, value] of root) {
     const rows = value instanceof Map ? value.get('rows') : undefined;
     const cols = value instanceof Map ? value.get('cols') : undefined;
-    const r = rows instanceof JsonNumber ? rows.safeNonNegativeInteger() : undefined;
-    const c = cols instanceof JsonNumber ? cols.safeNonNegativeInteger() : undefined;
+    const r = safeNonNegativeInteger(rows);
+    const c = safeNonNegativeInteger(cols);
     if (r === undefined || c === undefined || r < 1 || c < 1 || r * c > 2 ** 32 || c >= 2 ** 31 || r >= 2 ** 31) {
       fail(`gives layer '${layer}' an invalid shape; expected {"rows": R, "cols": C} with positive integers, R * C <= 2^32`);
     }

@@ -59,7 +59,8 @@ export class SafetensorsFile implements TensorReader {
     readonly metadataMap: ReadonlyMap<string, string>,
     private readonly ordered: TensorInfo[],
   ) {
-    this.byName = new Map(ordered.map((tensor) => [tensor.name, tensor]));
+    this.byName = new Map();
+    for (const tensor of ordered) this.byName.set(tensor.name, tensor);
     this.metadata = toRecord(metadataMap);
   }
 

@@ -50,9 +50,9 @@ export function safeNonNegativeInteger(value: JsonValue | undefined): number | u
 }
 
 export interface StrictJsonLimits {
-  /** Deepest nesting of arrays and objects (default 64). */
+  /** Maximum nesting depth of arrays and objects (default 64). */
   maxDepth?: number;
-  /** Most elements in one array (default unlimited). */
+  /** Maximum number of elements in one array (default unlimited). */
   maxArrayLength?: number;
   /**
    * Receives each member of a top-level object as soon as it is parsed,
@@ -103,7 +103,6 @@ class Parser {
   }
 
   parseValue(depth: number): JsonValue {
-    if (depth > this.maxDepth) this.fail(`nesting deeper than ${this.maxDepth} levels`, { limitExceeded: true });
     const c = this.text.charCodeAt(this.position);
     if (c === 0x7b) return this.parseObject(depth);
     if (c === 0x5b) return this.parseArray(depth);
@@ -120,7 +119,12 @@ class Parser {
     return value;
   }
 
+  private checkDepth(depth: number): void {
+    if (depth >= this.maxDepth) this.fail(`nesting deeper than ${this.maxDepth} levels`, { limitExceeded: true });
+  }
+
   private parseObject(depth: number): JsonObject {
+    this.checkDepth(depth);
     const object: JsonObject = new Map();
     const streamed = depth === 0 ? this.onTopLevelMember : undefined;
     const streamedKeys = new Set<string>();
@@ -164,6 +168,7 @@ class Parser {
   }
 
   private parseArray(depth: number): JsonValue[] {
+    this.checkDepth(depth);
     const array: JsonValue[] = [];
     this.position++;
     this.skipWhitespace();

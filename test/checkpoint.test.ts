@@ -216,6 +216,15 @@ describe('claq checkpoint loader rejects corruptions', () => {
     expect(String(error?.message)).toMatch(corruption.rule);
   });
 
+  test('in-memory validation checks array types', () => {
+    const parts = makeParts(9, 4, 4);
+    expect(() => validateQuantizedParts({ ...parts, codebooks: Float64Array.from(parts.codebooks) as never }, memoryContext('q')))
+      .toThrow(/q\.codebooks.*codebooks must be a Float32Array, got Float64Array/);
+    expect(() => validateQuantizedParts({ ...parts, codes: Array.from(parts.codes) as never }, memoryContext('q')))
+      .toThrow(/codes must be a Uint8Array, got object/);
+    expect(() => validateQuantizedParts(parts, memoryContext('q'))).not.toThrow();
+  });
+
   test('in-memory validation names the layer and field', () => {
     const parts = makeParts(8, 4, 4);
     parts.codes[0] = 200;

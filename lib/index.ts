@@ -16,3 +16,4 @@ export * from './safetensors/index.js';
 export { relativeOutputError } from './output-error.js';
 export { PackedLinear, packLayer } from './packed-linear.js';
 export type { PackedLinearOptions } from './packed-linear.js';
+export * from './checkpoint/index.js';

@@ -13,3 +13,5 @@ export {
   float32ToBfloat16Bytes,
   float32ToFloat16Bytes,
 } from './convert.js';
+export { writeSafetensors } from './writer.js';
+export type { TensorData, TensorToWrite, WriteSafetensorsOptions } from './writer.js';

@@ -10,7 +10,7 @@ export interface QuantizeStats {
   loss: number;
   /** Mean code width over columns (AP 2.1 gives 2.1). */
   codeBits: number;
-  /** Bits per weight of the stored result; see {@link storageBits}. */
+  /** Bits per weight of the stored result (all checkpoint bytes × 8 / weights); see {@link storageBits}. */
   storageBits: number;
   /** Damping λ actually used (after retries); 0 for RTN. */
   damping: number;
@@ -36,22 +36,22 @@ const UNMEASURED: MeasuredStats = {
 };
 
 /**
- * Returns the bits per weight of the stored form of a layer: all bytes × 8 /
- * (rows · cols), counting
- * - the codes, `b_j` bits per weight of column `j`;
- * - the codebooks, `2^b_j` float16 centroids per column;
- * - each reserved outlier as a float16 value plus a 32-bit position;
- * - the permutation, 32 bits per column, unless it is the identity.
+ * Returns the bits per weight of the stored form of a layer: the bytes of its
+ * tensors in a claq checkpoint (docs/FORMAT.md) × 8 / (rows · cols), the
+ * same figure `claq inspect` prints. That counts
+ * - the codes, bit-packed per column: `⌈rows · b_j / 8⌉` bytes for column `j`;
+ * - the codebooks, one float16 per centroid;
+ * - each reserved outlier as a float16 value plus int32 row and column (80 bits);
+ * - per column, the int32 permutation entry, the uint8 bit width and the
+ *   uint32 codebook offset (plus one final offset).
  */
 export function storageBits(parts: QuantizedParts): number {
-  let bits = 0;
-  for (let j = 0; j < parts.cols; j++) {
-    const width = parts.bitsPerColumn[j];
-    bits += parts.rows * width + 16 * (1 << width);
-  }
-  bits += parts.outlierValues.length * (16 + 32);
-  if (!isIdentity(parts.permutation)) bits += 32 * parts.cols;
-  return bits / (parts.rows * parts.cols);
+  let bytes = 0;
+  for (let j = 0; j < parts.cols; j++) bytes += Math.ceil((parts.rows * parts.bitsPerColumn[j]) / 8);
+  bytes += 2 * parts.codebooks.length;
+  bytes += 10 * parts.outlierValues.length;
+  bytes += (4 + 1 + 4) * parts.cols + 4;
+  return (8 * bytes) / (parts.rows * parts.cols);
 }
 
 /** Returns the mean code width over columns. */
@@ -105,9 +105,10 @@ export class QuantizedLayer implements QuantizedParts {
 
   /**
    * Builds a layer from stored parts (a checkpoint, a packer's input) after
-   * checking every size and index. The checks cover lengths, bit widths (2, 3
-   * or 4), the permutation, codes below 2^bits, codebook offsets and finite
-   * ascending centroids. Outlier positions must be in range and sorted by
+   * checking every size and index. The checks cover lengths, bit widths (1 to
+   * 8, as the checkpoint format allows), the permutation, codebook offsets
+   * (1 to 2^bits centroids per column), codes below the column's centroid
+   * count, and finite ascending centroids. Outlier positions must be in range and sorted by
    * column then row, without repeats. The arrays are used as given, not copied. Statistics
    * the parts do not carry are NaN unless `measured` gives them.
    *
@@ -221,13 +222,13 @@ function checkBitsAndCodebooks(operation: string, parts: QuantizedParts): void {
   }
   for (let j = 0; j < cols; j++) {
     const width = bitsPerColumn[j];
-    if (width !== 2 && width !== 3 && width !== 4) {
-      throw new RangeError(`${operation}: parts.bitsPerColumn[${j}] must be 2, 3 or 4, received ${width}`);
+    if (width < 1 || width > 8) {
+      throw new RangeError(`${operation}: parts.bitsPerColumn[${j}] must be in [1, 8], received ${width}`);
     }
     const size = codebookOffsets[j + 1] - codebookOffsets[j];
-    if (size !== 1 << width) {
+    if (!(size >= 1 && size <= 1 << width)) {
       throw new RangeError(`${operation}: column ${j} has ${width} bits, so codebookOffsets[${j + 1}] - ` +
-        `codebookOffsets[${j}] must be ${1 << width}, received ${size}`);
+        `codebookOffsets[${j}] must be in [1, ${1 << width}], received ${size}`);
     }
   }
   checkLength(operation, 'parts.codebooks', codebooks.length, codebookOffsets[cols],
@@ -259,13 +260,14 @@ function checkPermutation(operation: string, permutation: Int32Array): void {
 }
 
 function checkCodes(operation: string, parts: QuantizedParts): void {
-  const { rows, cols, codes, bitsPerColumn } = parts;
+  const { rows, cols, codes, codebookOffsets } = parts;
   for (let i = 0; i < rows; i++) {
     for (let j = 0; j < cols; j++) {
       const code = codes[i * cols + j];
-      if (code >= 1 << bitsPerColumn[j]) {
+      const size = codebookOffsets[j + 1] - codebookOffsets[j];
+      if (code >= size) {
         throw new RangeError(`${operation}: parts.codes [row ${i}, column ${j}] is ${code}, but column ${j} ` +
-          `has ${bitsPerColumn[j]} bits (codes below ${1 << bitsPerColumn[j]})`);
+          `has ${size} centroids (codes below ${size})`);
       }
     }
   }

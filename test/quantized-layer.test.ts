@@ -34,16 +34,33 @@ describe('QuantizedLayer', () => {
   test('stats count bits by hand', () => {
     const layer = QuantizedLayer.fromParts(handParts(), { loss: 1.5 });
     expect(layer.stats.codeBits).toBe(2.5);
-    // codes 3*2 + 3*3 = 15, codebooks 16*(4 + 8) = 192, one outlier 48, permutation 2*32 = 64.
-    expect(layer.stats.storageBits).toBe((15 + 192 + 48 + 64) / 6);
+    // Bytes: codes ceil(3*2/8) + ceil(3*3/8) = 3, codebooks 2*12 = 24, one outlier 10,
+    // permutation 2*4, bit widths 2, offsets 3*4 = 12.
+    expect(layer.stats.storageBits).toBe((8 * (3 + 24 + 10 + 8 + 2 + 12)) / 6);
     expect(layer.stats.outlierCount).toBe(1);
     expect(layer.stats.loss).toBe(1.5);
     expect(layer.stats.seconds).toBeNaN();
   });
 
-  test('identity permutation costs nothing', () => {
-    const parts = { ...handParts(), permutation: Int32Array.of(0, 1) };
-    expect(storageBits(parts)).toBe((15 + 192 + 48) / 6);
+  test('storage bits of a 2-bit layer', () => {
+    // 64 x 4 at 2 bits, 4 centroids each, no outliers: 16 code bytes per
+    // column, 8 codebook bytes, 4 + 1 + 4 bytes of metadata, plus 4.
+    const parts: QuantizedParts = {
+      rows: 64, cols: 4, bitsPerColumn: new Uint8Array(4).fill(2), permutation: Int32Array.of(0, 1, 2, 3),
+      codes: new Uint8Array(256), codebookOffsets: Uint32Array.of(0, 4, 8, 12, 16), codebooks: new Float32Array(16),
+      outlierRows: new Int32Array(0), outlierCols: new Int32Array(0), outlierValues: new Float32Array(0),
+    };
+    expect(storageBits(parts)).toBe((8 * (4 * (16 + 8 + 9) + 4)) / 256);
+  });
+
+  test('short codebooks are allowed', () => {
+    const parts = handParts();
+    parts.codebookOffsets = Uint32Array.of(0, 4, 6);
+    parts.codebooks = Float32Array.of(-1, -0.5, 0.5, 1, 2, 3);
+    parts.codes[1] = 1;
+    parts.codes[3] = 0;
+    parts.codes[5] = 1;
+    expect(Array.from(QuantizedLayer.fromParts(parts).dequantize())).toEqual([-1, 3, 1, 2, -0.5, 100]);
   });
 
   test('toParts returns the same arrays', () => {
@@ -59,13 +76,16 @@ describe('QuantizedLayer', () => {
       /parts\.codes must be a Uint8Array, received an Int8Array/],
     ['codes too short', (p) => { p.codes = p.codes.subarray(1); }, RangeError,
       /parts\.codes must have 6 elements \(rows \* cols = 3 \* 2\), received 5/],
-    ['a bit width of 5', (p) => { p.bitsPerColumn[0] = 5; }, RangeError, /parts\.bitsPerColumn\[0\] must be 2, 3 or 4, received 5/],
-    ['a code above its width', (p) => { p.codes[2] = 4; }, RangeError,
-      /parts\.codes \[row 1, column 0\] is 4, but column 0 has 2 bits/],
+    ['a bit width of 9', (p) => { p.bitsPerColumn[0] = 9; }, RangeError, /parts\.bitsPerColumn\[0\] must be in \[1, 8\], received 9/],
+    ['a bit width of 0', (p) => { p.bitsPerColumn[0] = 0; }, RangeError, /parts\.bitsPerColumn\[0\] must be in \[1, 8\], received 0/],
+    ['a code above its codebook', (p) => { p.codes[2] = 4; }, RangeError,
+      /parts\.codes \[row 1, column 0\] is 4, but column 0 has 4 centroids/],
     ['a repeated permutation entry', (p) => { p.permutation[1] = 1; }, RangeError, /entry 1 is 1/],
     ['a permutation entry out of range', (p) => { p.permutation[0] = 2; }, RangeError, /entry 0 is 2/],
-    ['a codebook of the wrong size', (p) => { p.codebookOffsets[1] = 5; }, RangeError,
-      /codebookOffsets\[1\] - codebookOffsets\[0\] must be 4, received 5/],
+    ['a codebook above 2^bits', (p) => { p.codebookOffsets[1] = 5; }, RangeError,
+      /codebookOffsets\[1\] - codebookOffsets\[0\] must be in \[1, 4\], received 5/],
+    ['an empty codebook', (p) => { p.codebookOffsets[1] = 0; }, RangeError,
+      /codebookOffsets\[1\] - codebookOffsets\[0\] must be in \[1, 4\], received 0/],
     ['a first offset above 0', (p) => { p.codebookOffsets[0] = 1; }, RangeError, /codebookOffsets\[0\] must be 0/],
     ['descending centroids', (p) => { p.codebooks[1] = -2; }, RangeError,
       /centroids of column 0 must be ascending, but centroid 1 \(-2\)/],

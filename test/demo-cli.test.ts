@@ -77,3 +77,17 @@ describe('claq demo', () => {
     expect(rows[0]).toMatch(/^\| rtn 2-bit +\| +2\.000 \|/);
   });
 });
+
+describe('claq bin', () => {
+  test('runs through a symlink, as npm installs it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'claq-bin-'));
+    try {
+      symlinkSync(MAIN, join(dir, 'claq'));
+      const child = spawnSync(process.execPath, [join(dir, 'claq'), 'help'], { encoding: 'utf8' });
+      expect(child.status).toBe(0);
+      expect(child.stdout).toContain('usage: claq <command> [options]');
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+});

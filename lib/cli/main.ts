@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The `claq` command: one subcommand per module under lib/cli/.
+import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
 export interface Command {
@@ -38,7 +39,19 @@ export async function main(argv: string[]): Promise<number> {
   return command.run(rest);
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+// npm installs the bin as a symlink (node_modules/.bin/claq), and argv[1]
+// keeps the link's path, so compare the resolved path.
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(script)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
   main(process.argv.slice(2)).then(
     (code) => { process.exitCode = code; },
     (error: unknown) => {

@@ -7,7 +7,7 @@
 // removed from its environment: where they are set (as on the machine these
 // figures were first taken on) they pin OpenBLAS to slower kernels.
 import { spawnSync } from 'node:child_process';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { readFileSync } from 'node:fs';
 
 import { Bench } from 'tinybench';
@@ -63,6 +63,8 @@ async function main(): Promise<void> {
   console.log(`date: ${new Date().toISOString()}`);
   console.log(`cpu: ${cpus()[0]?.model ?? 'unknown'} x ${cpus().length}, simd level: ${simdLevel()}`);
   console.log(`node ${process.version}, claq ${packageVersion()}, threads ${THREADS}`);
+  // Other processes skew both sides of each ratio; the load average shows how busy the machine was.
+  console.log(`load average at start: ${loadavg().map((load) => load.toFixed(2)).join(' ')}`);
 
   const layer = syntheticLayer({ rows: N, cols: N, tokens: TOKENS, seed: 1 });
   const weight = { data: layer.weight, rows: N, cols: N };
@@ -105,6 +107,7 @@ async function main(): Promise<void> {
   const pass = quantizeRatio <= MAX_QUANTIZE_OVER_MATMUL && kmeansShare <= MAX_KMEANS_SHARE &&
     hessianShare >= MIN_HESSIAN_THROUGHPUT_SHARE;
   console.log(`acceptance: ${pass ? 'met' : 'NOT met'}`);
+  console.log(`load average at end: ${loadavg().map((load) => load.toFixed(2)).join(' ')}`);
 }
 
 await main();

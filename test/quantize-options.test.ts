@@ -3,7 +3,7 @@
 // that names the option and the rule.
 import { quantizeLayer, quantizeLayerSync } from '../lib/index.js';
 import { normalizeQuantizeOptions } from '../lib/quantize-options.js';
-import type { QuantizeOptions } from '../lib/index.js';
+import type { QuantizeOptions, QuantizeProgressEvent } from '../lib/index.js';
 
 const rows = 4;
 const cols = 8;
@@ -195,5 +195,31 @@ describe('quantizeLayer input checks', () => {
     controller.abort();
     await expect(quantizeLayer(weight, null, { ...rtn, signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
     expect(() => quantizeLayerSync(weight, null, { ...rtn, signal: controller.signal })).toThrow(/aborted/);
+  });
+});
+
+describe('quantize option types', () => {
+  test('progress events narrow by type', () => {
+    const describe = (event: QuantizeProgressEvent): string => {
+      switch (event.type) {
+        case 'start': return `${event.method} ${event.rows}x${event.cols}`;
+        case 'columns': return `${event.done}/${event.total}`;
+        case 'done': return `${event.seconds}`;
+      }
+    };
+    expect(describe({ type: 'columns', done: 3, total: 8 })).toBe('3/8');
+    expect(describe({ type: 'start', rows: 2, cols: 4, method: 'gptq' })).toBe('gptq 2x4');
+  });
+
+  test('tsc rejects unknown methods and option names', () => {
+    // @ts-expect-error 'awq' is not a QuantizeMethod.
+    const method: QuantizeOptions = { method: 'awq' };
+    // @ts-expect-error 'bit' is not an option.
+    const typo: QuantizeOptions = { bit: 2 };
+    // @ts-expect-error outliers takes fractions, not a number.
+    const outliers: QuantizeOptions = { outliers: 0.1 };
+    expect(() => normalize(method)).toThrow(RangeError);
+    expect(() => normalize(typo)).toThrow(TypeError);
+    expect(() => normalize(outliers)).toThrow(TypeError);
   });
 });

@@ -42,15 +42,18 @@ float float_at_or_below(double x) {
 
 // Rounds the fitted centroids to float16 and returns the decision thresholds:
 // a weight w gets code #{c : w > threshold[c]}, where threshold[c] stands for
-// the midpoint of centroids c and c + 1 (exactly, see float_at_or_below). A
-// repeated centroid gets an infinite threshold, so a tie always resolves to
-// the lowest equal centroid.
+// the midpoint of centroids c and c + 1 (exactly, see float_at_or_below).
+// Rounding can make neighbours equal. Inside a run of equal centroids every
+// threshold is the one above the run (infinity at the top), so a weight skips
+// the whole run or lands on its first, lowest-index centroid.
 void round_codebook(const double* centroids, int levels, float* codebook, float* thresholds) {
   for (int c = 0; c < levels; ++c) codebook[c] = round_to_float16(static_cast<float>(centroids[c]));
-  for (int c = 1; c < levels; ++c) {
+  float above = INFINITY;
+  for (int c = levels - 1; c >= 1; --c) {
     const double lower = codebook[c - 1];
     const double upper = codebook[c];
-    thresholds[c - 1] = upper > lower ? float_at_or_below(0.5 * (lower + upper)) : INFINITY;
+    if (upper > lower) above = float_at_or_below(0.5 * (lower + upper));
+    thresholds[c - 1] = above;
   }
 }
 

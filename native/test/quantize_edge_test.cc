@@ -401,3 +401,14 @@ CLAQ_TEST(centroids_equal_after_rounding_keep_codes_right) {
   const std::vector<uint8_t> codes = {0, 1, 1, 3, 3, 0};
   CHECK(out.codes == codes);
 }
+
+CLAQ_TEST(overflowing_feedback_is_an_error) {
+  // Weights near the float32 maximum with correlated inputs: the feedback
+  // adds about 0.9 * 3e38 to weights of 3e38 in column 1, beyond float32.
+  const std::vector<float> weight = {3e38f, 3e38f, -3e38f, -3e38f};
+  const std::vector<double> h = {1, 0.9, 0.9, 1};
+  QuantizedLayerData out;
+  const Status status = quantize_layer(weight.data(), 2, 2, h.data(), claq_options(2), {}, &out);
+  CHECK(status.code() == StatusCode::kInvalidArgument);
+  CHECK(status.message().find("overflowed") != std::string::npos);
+}

@@ -150,8 +150,8 @@ double quantize_column(const float* w, int64_t rows, int bits, int64_t per_tail,
   return squared_error(w, quantized, rows);
 }
 
-// err = (w - q) / d into `error`, and w -= err * U[k][k2] for the remaining
-// columns k2 of the sub-block.
+// Writes err = (w - q) / U[k][k] to `error` and subtracts err * U[k][k2] from
+// each remaining column k2 of the sub-block.
 void feed_back_in_sub_block(const ColumnLoopInput& in, int64_t k, int64_t sub_end,
                             const float* quantized, float* error) {
   const int64_t rows = in.rows;
@@ -167,9 +167,9 @@ void feed_back_in_sub_block(const ColumnLoopInput& in, int64_t k, int64_t sub_en
   }
 }
 
-// W_t[first_target ..] -= U[sources, first_target ..]^T * errors, where the
-// `count` source columns start at column `first_source` and their errors at
-// `errors` ([count, rows]).
+// Subtracts U[sources, targets]^T * errors from W_t[targets], for the `count`
+// source columns from `first_source` (their errors are `errors`, [count,
+// rows]) and the target columns [first_target, target_end).
 void feed_back_gemm(const ColumnLoopInput& in, int64_t first_source, int64_t count,
                     const float* errors, int64_t first_target, int64_t target_end,
                     ThreadPool* pool) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <exception>
 #include <memory>
@@ -296,6 +297,14 @@ Status quantize_checked(const float* weight, int64_t rows, int64_t cols, const d
   ColumnLoopOutput loop;
   Status status = run_column_loop(input, &pool, &loop);
   if (!status.ok()) return status;
+
+  // Finite inputs can still overflow float32 in the error feedback (weights
+  // near 3e38, or a nearly singular Hessian), which leaves NaN behind.
+  if (!std::isfinite(loop.loss)) {
+    return Status::InvalidArgument(
+        "quantize_layer: the error feedback overflowed float32 (loss " + std::to_string(loop.loss) +
+        "); scale the weights down or raise the damping");
+  }
 
   assemble_output(loop, permutation, bits, rows, cols, &pool, out);
   out->stats.loss = loop.loss;

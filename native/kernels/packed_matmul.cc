@@ -17,12 +17,14 @@ namespace {
 // stay in L1 while every token block reads them.
 constexpr int64_t kPanelDepth = 256;
 
-using GemvFn = void (*)(const PackedLayer&, const float*, int64_t, int64_t, float*);
+using BuildTablesFn = void (*)(const PackedLayer&, const float*, float*);
+using GemvFn = void (*)(const PackedLayer&, const float*, const float*, int64_t, int64_t, float*);
 using DequantizeFn = void (*)(const PackedLayer&, const PackedGroup&, const float*, int64_t, int64_t, int64_t,
                               float*);
 using PanelFn = void (*)(const float*, int64_t, const float*, int64_t, int64_t, float*, int64_t, bool);
 
 struct KernelTable {
+  BuildTablesFn build_tables;
   GemvFn gemv;
   DequantizeFn dequantize;
   PanelFn panel;
@@ -31,13 +33,13 @@ struct KernelTable {
 KernelTable kernels_for(SimdLevel level) {
   switch (level) {
 #if defined(__x86_64__)
-    case SimdLevel::kAvx512: return {lut_gemv_avx512, packed_dequantize_avx512, gemm_f32_panel16_avx512};
-    case SimdLevel::kAvx2: return {lut_gemv_avx2, packed_dequantize_avx2, gemm_f32_panel16_avx2};
+    case SimdLevel::kAvx512: return {lut_build_tables_avx512, lut_gemv_avx512, packed_dequantize_avx512, gemm_f32_panel16_avx512};
+    case SimdLevel::kAvx2: return {lut_build_tables_ref, lut_gemv_avx2, packed_dequantize_avx2, gemm_f32_panel16_avx2};
 #endif
 #if defined(__aarch64__)
-    case SimdLevel::kNeon: return {lut_gemv_neon, packed_dequantize_neon, gemm_f32_panel16_neon};
+    case SimdLevel::kNeon: return {lut_build_tables_ref, lut_gemv_neon, packed_dequantize_neon, gemm_f32_panel16_neon};
 #endif
-    default: return {lut_gemv_ref, packed_dequantize_ref, gemm_f32_panel16_ref};
+    default: return {lut_build_tables_ref, lut_gemv_ref, packed_dequantize_ref, gemm_f32_panel16_ref};
   }
 }
 
@@ -75,13 +77,15 @@ void add_outliers(const PackedLayer& layer, const float* x_packed, int64_t row_b
   }
 }
 
-void gemv_rows(const KernelTable& kernels, const PackedLayer& layer, const float* x_packed, int64_t tokens,
-               int64_t tile_begin, int64_t tile_end, float* y_padded, float* y) {
-  const int64_t row_begin = tile_begin * kPackedTileRows;
-  const int64_t row_end = std::min(layer.rows, tile_end * kPackedTileRows);
+// The GEMV path for row panels [panel_begin, panel_end), one token at a time.
+void gemv_panels(const KernelTable& kernels, const PackedLayer& layer, const float* x_packed, int64_t tokens,
+                 int64_t panel_begin, int64_t panel_end, float* tables, float* y_padded, float* y) {
+  const int64_t row_begin = panel_begin * kPanelTiles * kPackedTileRows;
+  const int64_t row_end = std::min(layer.rows, panel_end * kPanelTiles * kPackedTileRows);
   for (int64_t t = 0; t < tokens; ++t) {
     const float* xt = x_packed + t * layer.packed_columns;
-    kernels.gemv(layer, xt, tile_begin, tile_end, y_padded);
+    kernels.build_tables(layer, xt, tables);
+    kernels.gemv(layer, xt, tables, panel_begin, panel_end, y_padded);
     add_outliers(layer, xt, row_begin, row_end, y_padded);
     std::copy(y_padded + row_begin, y_padded + row_end, y + t * layer.rows + row_begin);
   }
@@ -178,10 +182,17 @@ Status packed_matmul(const PackedLayer& layer, const float* x, int64_t tokens, f
     permute_x(layer, x, tokens, x_packed.data());
 
     if (tokens < options.gemm_min_tokens) {
+      // Each thread builds its own copy of the look-up tables: a few
+      // microseconds, cheaper than a barrier between building and using them.
+      const int parts = static_cast<int>(std::min<int64_t>(threads, layer.panels));
       AlignedArray<float> y_padded;
+      std::vector<AlignedArray<float>> tables(parts);
       if (!y_padded.reset(static_cast<size_t>(layer.row_tiles * kPackedTileRows))) throw std::bad_alloc();
-      parallel_ranges(layer.row_tiles, threads, [&](int, int64_t begin, int64_t end) {
-        gemv_rows(kernels, layer, x_packed.data(), tokens, begin, end, y_padded.data(), y);
+      for (AlignedArray<float>& t : tables) {
+        if (!t.reset(static_cast<size_t>(layer.slots * 16))) throw std::bad_alloc();
+      }
+      parallel_ranges(layer.panels, parts, [&](int part, int64_t begin, int64_t end) {
+        gemv_panels(kernels, layer, x_packed.data(), tokens, begin, end, tables[part].data(), y_padded.data(), y);
       });
       return Status::Ok();
     }

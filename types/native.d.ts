@@ -35,6 +35,37 @@ export interface NativePackedInfo {
   storageBitsPerWeight: number;
 }
 
+/** Options of benchGemm: C = op(A) op(B) + C, dense row-major matrices. */
+export interface BenchGemmOptions {
+  transA: boolean;
+  transB: boolean;
+  m: number;
+  n: number;
+  k: number;
+  a: Float32Array;
+  b: Float32Array;
+  c: Float32Array;
+  /** Threads including the caller; 0 means every core. */
+  threads: number;
+}
+
+export interface BenchInverseFactorOptions {
+  /** Symmetric positive-definite H [n, n]; only its lower triangle is read. */
+  h: Float32Array;
+  n: number;
+  /** Output U [n, n] with H^-1 = U^T U. */
+  u: Float32Array;
+  threads: number;
+}
+
+export interface BenchHessianOptions {
+  /** Activations [tokens, cols], row-major. */
+  activations: Float32Array;
+  tokens: number;
+  cols: number;
+  threads: number;
+}
+
 export interface NativeAddon {
   simdLevel(): SimdLevelName;
   supportedSimdLevels(): SimdLevelName[];
@@ -52,4 +83,10 @@ export interface NativeAddon {
   sumF32(x: Float32Array, threads: number): number;
   denseF32Pack(weight: Float32Array, rows: number, cols: number): DenseF32Handle;
   denseF32Matmul(handle: DenseF32Handle, x: Float32Array, tokens: number, y: Float32Array, threads: number): void;
+
+  // Benchmark-only entry points of the dense linear algebra (bench/linalg.ts).
+  benchGemm(options: BenchGemmOptions): void;
+  benchInverseFactor(options: BenchInverseFactorOptions): void;
+  /** Returns trace(H) of the accumulated Hessian, as a check that work was done. */
+  benchHessian(options: BenchHessianOptions): number;
 }

@@ -10,7 +10,7 @@
 
 #include "binding/errors.h"
 #include "binding/modules.h"
-#include "core/parallel_ranges.h"
+#include "binding/thread_pools.h"
 #include "kernels/dense_f32.h"
 #include "kernels/sum.h"
 
@@ -43,7 +43,8 @@ Napi::Value sum_binding(const Napi::CallbackInfo& info) {
   const float* data = x.Data();
   const int64_t n = static_cast<int64_t>(x.ElementLength());
   std::vector<float> partial(threads, 0.0f);
-  parallel_ranges(threads, static_cast<int>(threads), [&](int part, int64_t, int64_t) {
+  // One chunk per thread: chunk `part` is [part, part + 1) of [0, threads).
+  shared_thread_pool(static_cast<int>(threads))->parallel_for(threads, [&](int64_t part, int64_t) {
     const int64_t begin = n * part / threads, end = n * (part + 1) / threads;
     partial[part] = sum_f32(data + begin, static_cast<size_t>(end - begin));
   });
@@ -83,7 +84,8 @@ Napi::Value dense_matmul(const Napi::CallbackInfo& info) {
       static_cast<int64_t>(y.ElementLength()) != tokens * layer.rows) {
     throw Napi::RangeError::New(env, "denseF32Matmul: x must have tokens * cols and y tokens * rows elements");
   }
-  throw_if_error(env, dense_f32_matmul(layer, x.Data(), tokens, y.Data(), static_cast<int>(threads)));
+  throw_if_error(env, dense_f32_matmul(layer, x.Data(), tokens, y.Data(),
+                                      threads > 1 ? shared_thread_pool(static_cast<int>(threads)) : nullptr));
   return env.Undefined();
 }
 

@@ -117,6 +117,10 @@ class AlignedArray {
     return true;
   }
 
+  // Makes room for `count` elements, reallocating (zeroed) only when the
+  // array is smaller; for reusable scratch. Returns false when allocation fails.
+  bool grow(size_t count) { return count <= size_ || reset(count); }
+
   T* data() { return data_.get(); }
   const T* data() const { return data_.get(); }
   size_t size() const { return size_; }

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/parallel_ranges.h"
+#include "core/thread_pool.h"
 #include "kernels/lut_gemv.h"
 #include "kernels/packed_gemm.h"
 #include "kernels/simd_level.h"
@@ -107,14 +107,39 @@ void fold_outliers(const PackedLayer& layer, int64_t first, int64_t depth, int64
   }
 }
 
-struct GemmScratch {
-  AlignedArray<float> panel;
-  AlignedArray<float> tail;       // [tokens, 16]: the last, partial row tile
-  std::vector<uint32_t> cursor;   // per packed column: next outlier entry
+// Per-thread scratch, kept between calls (pool threads live as long as the
+// pool), so the steady state allocates nothing.
+struct Scratch {
+  AlignedArray<float> x_packed;   // calling thread: [tokens, packed_columns]
+  AlignedArray<float> y_padded;   // calling thread: [row_tiles * 16]
+  AlignedArray<float> tables;     // GEMV look-up tables, or the calling thread's dequantization tables
+  AlignedArray<float> panel;      // GEMM: one dequantized panel
+  AlignedArray<float> tail;       // GEMM: [tokens, 16], the last, partial row tile
+  std::vector<uint32_t> cursor;   // GEMM: per packed column, next outlier entry
 };
 
+thread_local Scratch t_scratch;
+
+void grow_or_throw(AlignedArray<float>& array, int64_t count) {
+  if (!array.grow(static_cast<size_t>(count))) throw std::bad_alloc();
+}
+
+// Runs fn(begin, end) over [0, count) on the pool, or inline without one.
+template <typename Fn>
+void run_parallel(ThreadPool* pool, int64_t count, Fn&& fn) {
+  if (pool == nullptr) {
+    fn(int64_t{0}, count);
+  } else {
+    pool->parallel_for(count, fn);
+  }
+}
+
 void gemm_rows(const KernelTable& kernels, const PackedLayer& layer, const float* tables, const float* x_packed,
-               int64_t tokens, int64_t tile_begin, int64_t tile_end, GemmScratch* scratch, float* y) {
+               int64_t tokens, int64_t tile_begin, int64_t tile_end, float* y) {
+  Scratch* scratch = &t_scratch;
+  grow_or_throw(scratch->panel, kPanelDepth * 16);
+  grow_or_throw(scratch->tail, tokens * 16);
+  scratch->cursor.resize(layer.packed_columns);
   const bool has_outliers = !layer.outlier_rows.empty();
   if (has_outliers) {
     for (int64_t p = 0; p < layer.packed_columns; ++p) {
@@ -160,9 +185,6 @@ Status check_arguments(const PackedLayer& layer, const float* x, int64_t tokens,
     return Status::InvalidArgument("matmul: the packed layer is empty or released");
   }
   if (tokens < 1) return Status::InvalidArgument("matmul: tokens must be >= 1, received " + std::to_string(tokens));
-  if (options.threads < 1) {
-    return Status::InvalidArgument("matmul: threads must be >= 1, received " + std::to_string(options.threads));
-  }
   if (x == nullptr || y == nullptr) return Status::InvalidArgument("matmul: x and y must not be null");
   return Status::Ok();
 }
@@ -174,39 +196,31 @@ Status packed_matmul(const PackedLayer& layer, const float* x, int64_t tokens, f
   Status status = check_arguments(layer, x, tokens, y, options);
   if (!status.ok()) return status;
   const KernelTable kernels = kernels_for(active_simd_level());
-  const int threads = static_cast<int>(std::min<int64_t>(options.threads, layer.row_tiles));
+  Scratch& scratch = t_scratch;
 
   try {
-    AlignedArray<float> x_packed;
-    if (!x_packed.reset(static_cast<size_t>(tokens * layer.packed_columns))) throw std::bad_alloc();
-    permute_x(layer, x, tokens, x_packed.data());
+    grow_or_throw(scratch.x_packed, tokens * layer.packed_columns);
+    permute_x(layer, x, tokens, scratch.x_packed.data());
+    const float* x_packed = scratch.x_packed.data();
 
     if (tokens < options.gemm_min_tokens) {
       // Each thread builds its own copy of the look-up tables: a few
       // microseconds, cheaper than a barrier between building and using them.
-      const int parts = static_cast<int>(std::min<int64_t>(threads, layer.panels));
-      AlignedArray<float> y_padded;
-      std::vector<AlignedArray<float>> tables(parts);
-      if (!y_padded.reset(static_cast<size_t>(layer.row_tiles * kPackedTileRows))) throw std::bad_alloc();
-      for (AlignedArray<float>& t : tables) {
-        if (!t.reset(static_cast<size_t>(layer.slots * 16))) throw std::bad_alloc();
-      }
-      parallel_ranges(layer.panels, parts, [&](int part, int64_t begin, int64_t end) {
-        gemv_panels(kernels, layer, x_packed.data(), tokens, begin, end, tables[part].data(), y_padded.data(), y);
+      grow_or_throw(scratch.y_padded, layer.row_tiles * kPackedTileRows);
+      float* y_padded = scratch.y_padded.data();
+      run_parallel(options.pool, layer.panels, [&](int64_t begin, int64_t end) {
+        AlignedArray<float>& tables = t_scratch.tables;
+        grow_or_throw(tables, layer.slots * 16);
+        gemv_panels(kernels, layer, x_packed, tokens, begin, end, tables.data(), y_padded, y);
       });
       return Status::Ok();
     }
 
-    AlignedArray<float> tables;
-    if (!tables.reset(static_cast<size_t>(layer.packed_columns * 16))) throw std::bad_alloc();
-    packed_build_dequantize_tables(layer, tables.data());
-    std::vector<GemmScratch> scratch(threads);
-    for (GemmScratch& s : scratch) {
-      if (!s.panel.reset(kPanelDepth * 16) || !s.tail.reset(static_cast<size_t>(tokens * 16))) throw std::bad_alloc();
-      s.cursor.resize(layer.packed_columns);
-    }
-    parallel_ranges(layer.row_tiles, threads, [&](int part, int64_t begin, int64_t end) {
-      gemm_rows(kernels, layer, tables.data(), x_packed.data(), tokens, begin, end, &scratch[part], y);
+    grow_or_throw(scratch.tables, layer.packed_columns * 16);
+    packed_build_dequantize_tables(layer, scratch.tables.data());
+    const float* tables = scratch.tables.data();
+    run_parallel(options.pool, layer.row_tiles, [&](int64_t begin, int64_t end) {
+      gemm_rows(kernels, layer, tables, x_packed, tokens, begin, end, y);
     });
   } catch (const std::bad_alloc&) {
     return Status::OutOfMemory("matmul: cannot allocate scratch buffers for " + std::to_string(tokens) +

@@ -4,6 +4,37 @@
 
 export type SimdLevelName = 'scalar' | 'avx2' | 'avx512' | 'neon';
 
+/** Opaque handle of a packed layer (a type-tagged External). */
+export interface PackedHandle {
+  readonly __claqPackedLayer: unique symbol;
+}
+
+/** Opaque handle of a float32 benchmark baseline layer. */
+export interface DenseF32Handle {
+  readonly __claqDenseF32Layer: unique symbol;
+}
+
+/** Parts as the addon reads them (see lib/quantized-parts.ts). */
+export interface NativeQuantizedParts {
+  rows: number;
+  cols: number;
+  bitsPerColumn: Uint8Array;
+  permutation: Int32Array;
+  codes: Uint8Array;
+  codebookOffsets: Uint32Array;
+  codebooks: Float32Array;
+  outlierRows: Int32Array;
+  outlierCols: Int32Array;
+  outlierValues: Float32Array;
+}
+
+export interface NativePackedInfo {
+  rows: number;
+  cols: number;
+  bytes: number;
+  storageBitsPerWeight: number;
+}
+
 /** Options of benchGemm: C = op(A) op(B) + C, dense row-major matrices. */
 export interface BenchGemmOptions {
   transA: boolean;
@@ -40,6 +71,18 @@ export interface NativeAddon {
   supportedSimdLevels(): SimdLevelName[];
   setSimdLevel(level: string): void;
   simdLevelWarning(): string;
+
+  packLayer(parts: NativeQuantizedParts): PackedHandle;
+  packedInfo(handle: PackedHandle): NativePackedInfo;
+  packedMatmul(handle: PackedHandle, x: Float32Array, tokens: number, y: Float32Array,
+    options: { threads: number }): void;
+  packedMatmulAsync(handle: PackedHandle, x: Float32Array, tokens: number, y: Float32Array,
+    options: { threads: number }): Promise<void>;
+  packedRelease(handle: PackedHandle): void;
+
+  sumF32(x: Float32Array, threads: number): number;
+  denseF32Pack(weight: Float32Array, rows: number, cols: number): DenseF32Handle;
+  denseF32Matmul(handle: DenseF32Handle, x: Float32Array, tokens: number, y: Float32Array, threads: number): void;
 
   // Benchmark-only entry points of the dense linear algebra (bench/linalg.ts).
   benchGemm(options: BenchGemmOptions): void;

@@ -9,6 +9,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   claq::binding::register_packed(env, exports);
   claq::binding::register_bench(env, exports);
   claq::binding::register_linalg(env, exports);
+  claq::binding::register_convert(env, exports);
   return exports;
 }
 

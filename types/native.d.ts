@@ -179,7 +179,7 @@ export interface NativeAddon {
     options: { threads: number }): Promise<void>;
   packedRelease(handle: PackedHandle): void;
 
-  sumF32(x: Float32Array): number;
+  sumF32(x: Float32Array, threads: number): number;
   denseF32Pack(weight: Float32Array, rows: number, cols: number): DenseF32Handle;
   denseF32Matmul(handle: DenseF32Handle, x: Float32Array, tokens: number, y: Float32Array, threads: number): void;
 

@@ -1,14 +1,16 @@
 // Baselines for the kernel benchmarks (bench/): the memory-read pass
 // (sum_f32) and the float32 matmul on pre-packed panels (dense_f32.h).
 //
-//   sumF32(x: Float32Array): number
+//   sumF32(x: Float32Array, threads): number
 //   denseF32Pack(weight: Float32Array, rows, cols): DenseHandle
 //   denseF32Matmul(handle, x: Float32Array, tokens, y: Float32Array, threads): void
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "binding/errors.h"
 #include "binding/modules.h"
+#include "binding/thread_pools.h"
 #include "kernels/dense_f32.h"
 #include "kernels/sum.h"
 
@@ -34,9 +36,21 @@ int64_t integer_argument(const Napi::CallbackInfo& info, size_t index, const cha
   return static_cast<int64_t>(v);
 }
 
+// Sums x with `threads` threads, each over one contiguous slice.
 Napi::Value sum_binding(const Napi::CallbackInfo& info) {
   Napi::Float32Array x = float32_argument(info, 0, "sumF32", "x");
-  return Napi::Number::New(info.Env(), sum_f32(x.Data(), x.ElementLength()));
+  const int64_t threads = integer_argument(info, 1, "sumF32", "threads");
+  const float* data = x.Data();
+  const int64_t n = static_cast<int64_t>(x.ElementLength());
+  std::vector<float> partial(threads, 0.0f);
+  // One chunk per thread: chunk `part` is [part, part + 1) of [0, threads).
+  shared_thread_pool(static_cast<int>(threads))->parallel_for(threads, [&](int64_t part, int64_t) {
+    const int64_t begin = n * part / threads, end = n * (part + 1) / threads;
+    partial[part] = sum_f32(data + begin, static_cast<size_t>(end - begin));
+  });
+  float total = 0;
+  for (float p : partial) total += p;
+  return Napi::Number::New(info.Env(), total);
 }
 
 Napi::Value dense_pack(const Napi::CallbackInfo& info) {
@@ -70,7 +84,8 @@ Napi::Value dense_matmul(const Napi::CallbackInfo& info) {
       static_cast<int64_t>(y.ElementLength()) != tokens * layer.rows) {
     throw Napi::RangeError::New(env, "denseF32Matmul: x must have tokens * cols and y tokens * rows elements");
   }
-  throw_if_error(env, dense_f32_matmul(layer, x.Data(), tokens, y.Data(), static_cast<int>(threads)));
+  throw_if_error(env, dense_f32_matmul(layer, x.Data(), tokens, y.Data(),
+                                      threads > 1 ? shared_thread_pool(static_cast<int>(threads)) : nullptr));
   return env.Undefined();
 }
 

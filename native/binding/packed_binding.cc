@@ -14,6 +14,7 @@
 
 #include "binding/errors.h"
 #include "binding/modules.h"
+#include "binding/thread_pools.h"
 #include "core/pack.h"
 #include "kernels/packed_matmul.h"
 
@@ -163,7 +164,7 @@ MatmulCall read_matmul(const Napi::CallbackInfo& info, const char* operation) {
     throw Napi::RangeError::New(env, op + ": options.threads must be an integer in [1, 1024], received " +
                                          threads.ToString().Utf8Value());
   }
-  call.options.threads = static_cast<int>(t);
+  call.options.pool = t > 1 ? shared_thread_pool(static_cast<int>(t)) : nullptr;
   return call;
 }
 

@@ -134,7 +134,7 @@ void plan_groups(const QuantizedPartsView& p, PackedLayer* out, std::vector<std:
     (*members)[p.bits_per_column[j] - 2].push_back(j);
   }
 
-  int64_t column = 0, words = 0, floats = 0;
+  int64_t column = 0, words = 0, slots = 0, floats = 0;
   for (int bits = 2; bits <= 4; ++bits) {
     const std::vector<int32_t>& columns = (*members)[bits - 2];
     if (columns.empty()) continue;
@@ -143,15 +143,20 @@ void plan_groups(const QuantizedPartsView& p, PackedLayer* out, std::vector<std:
     group.column_begin = column;
     group.columns = static_cast<int64_t>(columns.size());
     group.blocks = (group.columns + group.format->block_columns - 1) / group.format->block_columns;
-    group.word_offset = words;
+    group.panel_word_offset = words;
+    group.slot_offset = slots;
     group.codebook_offset = floats;
     const int64_t padded = group.blocks * group.format->block_columns;
     column += padded;
-    words += group.blocks * out->row_tiles * packed_tile_words(*group.format);
+    words += group.blocks * packed_tile_words(*group.format);
+    slots += group.blocks * group.format->slots;
     floats += padded << bits;
     out->groups.push_back(group);
   }
   out->packed_columns = column;
+  out->tile_row_words = words;
+  out->slots = slots;
+  out->panels = (out->row_tiles + kPanelTiles - 1) / kPanelTiles;
 }
 
 void fill_group(const QuantizedPartsView& p, const PackedGroup& group, const std::vector<int32_t>& columns,
@@ -165,7 +170,6 @@ void fill_group(const QuantizedPartsView& p, const PackedGroup& group, const std
     std::copy(source, source + entries, out->codebooks.begin() + group.codebook_offset + c * entries);
   }
 
-  const int64_t tile_words = packed_tile_words(format);
   for (int64_t r = 0; r < p.rows; ++r) {
     const uint8_t* row = p.codes + r * p.cols;
     const int64_t tile = r / kPackedTileRows;
@@ -173,7 +177,7 @@ void fill_group(const QuantizedPartsView& p, const PackedGroup& group, const std
     for (int64_t c = 0; c < group.columns; ++c) {
       const int64_t block = c / format.block_columns;
       const int bit = format.bits * static_cast<int>(c % format.block_columns);
-      uint32_t* tile_base = out->codes.data() + group.word_offset + (block * out->row_tiles + tile) * tile_words;
+      uint32_t* tile_base = out->codes.data() + packed_tile_offset(*out, group, block, tile);
       const uint64_t code = row[columns[c]];
       const int word = bit / 32, shift = bit % 32;
       tile_base[word * kPackedTileRows + lane] |= static_cast<uint32_t>(code << shift);
@@ -248,7 +252,7 @@ Status pack_layer(const QuantizedPartsView& parts, PackedLayer* out) {
   plan_groups(parts, &layer, &members);
 
   const PackedGroup& last = layer.groups.back();
-  const int64_t words = last.word_offset + last.blocks * layer.row_tiles * packed_tile_words(*last.format);
+  const int64_t words = layer.row_tiles * layer.tile_row_words;
   try {
     if (!layer.codes.reset(static_cast<size_t>(words))) {
       return Status::OutOfMemory("packLayer: cannot allocate " + std::to_string(words * 4) + " bytes of codes");

@@ -4,7 +4,7 @@
 #include <new>
 #include <string>
 
-#include "core/parallel_ranges.h"
+#include "core/thread_pool.h"
 #include "kernels/packed_gemm.h"
 #include "kernels/simd_level.h"
 
@@ -47,33 +47,38 @@ Status dense_f32_pack(const float* weight, int64_t rows, int64_t cols, DenseF32L
   return Status::Ok();
 }
 
-Status dense_f32_matmul(const DenseF32Layer& layer, const float* x, int64_t tokens, float* y, int threads) {
-  if (tokens < 1 || threads < 1) return Status::InvalidArgument("denseF32Matmul: tokens and threads must be >= 1");
+Status dense_f32_matmul(const DenseF32Layer& layer, const float* x, int64_t tokens, float* y, ThreadPool* pool) {
+  if (tokens < 1) return Status::InvalidArgument("denseF32Matmul: tokens must be >= 1");
   const PanelFn panel = panel_for(active_simd_level());
-  const int64_t parts = std::min<int64_t>(threads, layer.row_tiles);
-  std::vector<AlignedArray<float>> tails(parts);
-  for (AlignedArray<float>& tail : tails) {
-    if (!tail.reset(static_cast<size_t>(tokens * 16))) return Status::OutOfMemory("denseF32Matmul: scratch");
-  }
-  parallel_ranges(layer.row_tiles, static_cast<int>(parts), [&](int part, int64_t begin, int64_t end) {
+  auto rows = [&](int64_t begin, int64_t end) {
+    thread_local AlignedArray<float> tail;
+    if (!tail.grow(static_cast<size_t>(tokens * 16))) throw std::bad_alloc();
     const bool partial_last = end * 16 > layer.rows;
     for (int64_t k = 0; k < layer.cols; k += kDepth) {
       const int64_t depth = std::min(kDepth, layer.cols - k);
       for (int64_t tile = begin; tile < end; ++tile) {
-        const bool tail = partial_last && tile + 1 == end;
-        float* c = tail ? tails[part].data() : y + tile * 16;
+        const bool is_tail = partial_last && tile + 1 == end;
+        float* c = is_tail ? tail.data() : y + tile * 16;
         panel(layer.panels.data() + (tile * layer.cols + k) * 16, depth, x + k, layer.cols, tokens, c,
-              tail ? 16 : layer.rows, k > 0);
+              is_tail ? 16 : layer.rows, k > 0);
       }
     }
     if (partial_last) {
       const int64_t row_begin = (end - 1) * 16;
       for (int64_t t = 0; t < tokens; ++t) {
-        std::copy(tails[part].data() + t * 16, tails[part].data() + t * 16 + (layer.rows - row_begin),
-                  y + t * layer.rows + row_begin);
+        std::copy(tail.data() + t * 16, tail.data() + t * 16 + (layer.rows - row_begin), y + t * layer.rows + row_begin);
       }
     }
-  });
+  };
+  try {
+    if (pool == nullptr) {
+      rows(0, layer.row_tiles);
+    } else {
+      pool->parallel_for(layer.row_tiles, rows);
+    }
+  } catch (const std::bad_alloc&) {
+    return Status::OutOfMemory("denseF32Matmul: cannot allocate scratch");
+  }
   return Status::Ok();
 }
 

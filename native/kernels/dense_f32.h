@@ -12,6 +12,8 @@
 
 namespace claq {
 
+class ThreadPool;
+
 struct DenseF32Layer {
   int64_t rows = 0;
   int64_t cols = 0;
@@ -22,7 +24,8 @@ struct DenseF32Layer {
 // Packs row-major W [rows, cols] (float32).
 Status dense_f32_pack(const float* weight, int64_t rows, int64_t cols, DenseF32Layer* out);
 
-// y [tokens, rows] = x [tokens, cols] W^T, `threads` threads over row tiles.
-Status dense_f32_matmul(const DenseF32Layer& layer, const float* x, int64_t tokens, float* y, int threads);
+// y [tokens, rows] = x [tokens, cols] W^T, split over row tiles on `pool`
+// (null: the calling thread only).
+Status dense_f32_matmul(const DenseF32Layer& layer, const float* x, int64_t tokens, float* y, ThreadPool* pool);
 
 }  // namespace claq

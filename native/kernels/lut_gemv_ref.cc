@@ -27,10 +27,21 @@ void lut_build_block_tables(const PackedLayer& layer, const PackedGroup& group, 
   }
 }
 
+void lut_build_tables_ref(const PackedLayer& layer, const float* x_packed, float* tables) {
+  for (const PackedGroup& group : layer.groups) {
+    for (int64_t block = 0; block < group.blocks; ++block) {
+      lut_build_block_tables(layer, group, block, x_packed,
+                             tables + (group.slot_offset + block * group.format->slots) * 16);
+    }
+  }
+}
+
 // The reference reads each code with packed_tile_code and multiplies by the
 // centroid directly, independent of the table construction it checks.
-void lut_gemv_ref(const PackedLayer& layer, const float* x_packed, int64_t tile_begin, int64_t tile_end,
-                  float* y) {
+void lut_gemv_ref(const PackedLayer& layer, const float* x_packed, const float*, int64_t panel_begin,
+                  int64_t panel_end, float* y) {
+  const int64_t tile_begin = panel_begin * kPanelTiles;
+  const int64_t tile_end = std::min(layer.row_tiles, panel_end * kPanelTiles);
   std::fill(y + tile_begin * kPackedTileRows, y + tile_end * kPackedTileRows, 0.0f);
   for (const PackedGroup& group : layer.groups) {
     const PackedTileFormat& format = *group.format;

@@ -19,8 +19,16 @@
 //   bits of one 3-bit row:      w0: c0..c9, c10 bits 0-1 | w1: c10 bit 2,
 //                               c11..c20, c21 bit 0 | w2: c21 bits 1-2, c22..c31
 //
-// Tiles are ordered group -> column block -> row tile -> word plane -> row,
-// so a kernel that sweeps the rows of one column block streams memory.
+// Tiles are ordered row panel -> group -> column block -> row tile -> word
+// plane -> row. A row panel is kPanelTiles consecutive row tiles (the last
+// one may be shorter), so one thread's rows are one contiguous stretch of
+// memory, and a kernel that sweeps a panel's tiles block by block streams it
+// front to back:
+//
+//   codes: [panel 0: [group 2-bit: [block 0: tile 0 .. tile 31][block 1: ...]]
+//                    [group 3-bit: ...][group 4-bit: ...]]
+//          [panel 1: ...] ...
+//
 // Rows beyond `rows` in the last tile and padding columns hold code 0;
 // padding columns have all-zero codebooks, so they add exact zeros.
 //
@@ -47,6 +55,11 @@ namespace claq {
 
 // Rows per tile: one 512-bit register of float32 or uint32 lanes.
 constexpr int kPackedTileRows = 16;
+
+// Row tiles per row panel (512 rows): the GEMV's slice of y (2 KiB) stays in
+// L1 while the panel's column blocks stream past, and the look-up tables are
+// read once per block and panel, a few percent of the code bytes.
+constexpr int64_t kPanelTiles = 32;
 
 // Byte alignment of the code array: one cache line and one ZMM load.
 constexpr size_t kPackedAlignment = 64;
@@ -104,6 +117,10 @@ class AlignedArray {
     return true;
   }
 
+  // Makes room for `count` elements, reallocating (zeroed) only when the
+  // array is smaller; for reusable scratch. Returns false when allocation fails.
+  bool grow(size_t count) { return count <= size_ || reset(count); }
+
   T* data() { return data_.get(); }
   const T* data() const { return data_.get(); }
   size_t size() const { return size_; }
@@ -124,8 +141,9 @@ struct PackedGroup {
   int64_t column_begin = 0;    // first packed column of the group
   int64_t columns = 0;         // real columns (the rest of the last block is padding)
   int64_t blocks = 0;          // column blocks: ceil(columns / block_columns)
-  int64_t word_offset = 0;     // first word of the group in PackedLayer::codes
-  int64_t codebook_offset = 0; // first float of the group in PackedLayer::codebooks
+  int64_t panel_word_offset = 0; // words per row tile of the groups before this one
+  int64_t slot_offset = 0;       // first look-up slot of the group (slots of blocks before it)
+  int64_t codebook_offset = 0;   // first float of the group in PackedLayer::codebooks
 };
 
 struct PackedLayer {
@@ -133,6 +151,9 @@ struct PackedLayer {
   int64_t cols = 0;             // original columns
   int64_t row_tiles = 0;        // ceil(rows / kPackedTileRows)
   int64_t packed_columns = 0;   // columns in the packed order, padding included
+  int64_t panels = 0;           // ceil(row_tiles / kPanelTiles)
+  int64_t tile_row_words = 0;   // words of one row tile across every group and block
+  int64_t slots = 0;            // look-up slots across every group and block
 
   std::vector<PackedGroup> groups;    // ascending bits; empty widths are left out
   AlignedArray<uint32_t> codes;       // the tiles of every group
@@ -159,11 +180,19 @@ struct PackedLayer {
   }
 };
 
-// Pointer to the first word of tile (block, tile) of `group`.
+// Offset in PackedLayer::codes of the first word of tile (block, tile) of `group`.
+inline int64_t packed_tile_offset(const PackedLayer& layer, const PackedGroup& group, int64_t block, int64_t tile) {
+  const int64_t first = tile / kPanelTiles * kPanelTiles;
+  const int64_t count = std::min(kPanelTiles, layer.row_tiles - first);
+  return first * layer.tile_row_words + group.panel_word_offset * count +
+         (block * count + (tile - first)) * packed_tile_words(*group.format);
+}
+
+// Pointer to the first word of tile (block, tile) of `group`. The tiles of one
+// block within a row panel are consecutive.
 inline const uint32_t* packed_tile(const PackedLayer& layer, const PackedGroup& group, int64_t block,
                                    int64_t tile) {
-  const int64_t tile_words = packed_tile_words(*group.format);
-  return layer.codes.data() + group.word_offset + (block * layer.row_tiles + tile) * tile_words;
+  return layer.codes.data() + packed_tile_offset(layer, group, block, tile);
 }
 
 // Code of row `lane` of a tile for column `column` of its block (scalar reading).

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/parallel_ranges.h"
+#include "core/thread_pool.h"
 #include "kernels/lut_gemv.h"
 #include "kernels/packed_gemm.h"
 #include "kernels/simd_level.h"
@@ -17,12 +17,14 @@ namespace {
 // stay in L1 while every token block reads them.
 constexpr int64_t kPanelDepth = 256;
 
-using GemvFn = void (*)(const PackedLayer&, const float*, int64_t, int64_t, float*);
+using BuildTablesFn = void (*)(const PackedLayer&, const float*, float*);
+using GemvFn = void (*)(const PackedLayer&, const float*, const float*, int64_t, int64_t, float*);
 using DequantizeFn = void (*)(const PackedLayer&, const PackedGroup&, const float*, int64_t, int64_t, int64_t,
                               float*);
 using PanelFn = void (*)(const float*, int64_t, const float*, int64_t, int64_t, float*, int64_t, bool);
 
 struct KernelTable {
+  BuildTablesFn build_tables;
   GemvFn gemv;
   DequantizeFn dequantize;
   PanelFn panel;
@@ -31,13 +33,13 @@ struct KernelTable {
 KernelTable kernels_for(SimdLevel level) {
   switch (level) {
 #if defined(__x86_64__)
-    case SimdLevel::kAvx512: return {lut_gemv_avx512, packed_dequantize_avx512, gemm_f32_panel16_avx512};
-    case SimdLevel::kAvx2: return {lut_gemv_avx2, packed_dequantize_avx2, gemm_f32_panel16_avx2};
+    case SimdLevel::kAvx512: return {lut_build_tables_avx512, lut_gemv_avx512, packed_dequantize_avx512, gemm_f32_panel16_avx512};
+    case SimdLevel::kAvx2: return {lut_build_tables_ref, lut_gemv_avx2, packed_dequantize_avx2, gemm_f32_panel16_avx2};
 #endif
 #if defined(__aarch64__)
-    case SimdLevel::kNeon: return {lut_gemv_neon, packed_dequantize_neon, gemm_f32_panel16_neon};
+    case SimdLevel::kNeon: return {lut_build_tables_ref, lut_gemv_neon, packed_dequantize_neon, gemm_f32_panel16_neon};
 #endif
-    default: return {lut_gemv_ref, packed_dequantize_ref, gemm_f32_panel16_ref};
+    default: return {lut_build_tables_ref, lut_gemv_ref, packed_dequantize_ref, gemm_f32_panel16_ref};
   }
 }
 
@@ -75,13 +77,15 @@ void add_outliers(const PackedLayer& layer, const float* x_packed, int64_t row_b
   }
 }
 
-void gemv_rows(const KernelTable& kernels, const PackedLayer& layer, const float* x_packed, int64_t tokens,
-               int64_t tile_begin, int64_t tile_end, float* y_padded, float* y) {
-  const int64_t row_begin = tile_begin * kPackedTileRows;
-  const int64_t row_end = std::min(layer.rows, tile_end * kPackedTileRows);
+// The GEMV path for row panels [panel_begin, panel_end), one token at a time.
+void gemv_panels(const KernelTable& kernels, const PackedLayer& layer, const float* x_packed, int64_t tokens,
+                 int64_t panel_begin, int64_t panel_end, float* tables, float* y_padded, float* y) {
+  const int64_t row_begin = panel_begin * kPanelTiles * kPackedTileRows;
+  const int64_t row_end = std::min(layer.rows, panel_end * kPanelTiles * kPackedTileRows);
   for (int64_t t = 0; t < tokens; ++t) {
     const float* xt = x_packed + t * layer.packed_columns;
-    kernels.gemv(layer, xt, tile_begin, tile_end, y_padded);
+    kernels.build_tables(layer, xt, tables);
+    kernels.gemv(layer, xt, tables, panel_begin, panel_end, y_padded);
     add_outliers(layer, xt, row_begin, row_end, y_padded);
     std::copy(y_padded + row_begin, y_padded + row_end, y + t * layer.rows + row_begin);
   }
@@ -103,14 +107,39 @@ void fold_outliers(const PackedLayer& layer, int64_t first, int64_t depth, int64
   }
 }
 
-struct GemmScratch {
-  AlignedArray<float> panel;
-  AlignedArray<float> tail;       // [tokens, 16]: the last, partial row tile
-  std::vector<uint32_t> cursor;   // per packed column: next outlier entry
+// Per-thread scratch, kept between calls (pool threads live as long as the
+// pool), so the steady state allocates nothing.
+struct Scratch {
+  AlignedArray<float> x_packed;   // calling thread: [tokens, packed_columns]
+  AlignedArray<float> y_padded;   // calling thread: [row_tiles * 16]
+  AlignedArray<float> tables;     // GEMV look-up tables, or the calling thread's dequantization tables
+  AlignedArray<float> panel;      // GEMM: one dequantized panel
+  AlignedArray<float> tail;       // GEMM: [tokens, 16], the last, partial row tile
+  std::vector<uint32_t> cursor;   // GEMM: per packed column, next outlier entry
 };
 
+thread_local Scratch t_scratch;
+
+void grow_or_throw(AlignedArray<float>& array, int64_t count) {
+  if (!array.grow(static_cast<size_t>(count))) throw std::bad_alloc();
+}
+
+// Runs fn(begin, end) over [0, count) on the pool, or inline without one.
+template <typename Fn>
+void run_parallel(ThreadPool* pool, int64_t count, Fn&& fn) {
+  if (pool == nullptr) {
+    fn(int64_t{0}, count);
+  } else {
+    pool->parallel_for(count, fn);
+  }
+}
+
 void gemm_rows(const KernelTable& kernels, const PackedLayer& layer, const float* tables, const float* x_packed,
-               int64_t tokens, int64_t tile_begin, int64_t tile_end, GemmScratch* scratch, float* y) {
+               int64_t tokens, int64_t tile_begin, int64_t tile_end, float* y) {
+  Scratch* scratch = &t_scratch;
+  grow_or_throw(scratch->panel, kPanelDepth * 16);
+  grow_or_throw(scratch->tail, tokens * 16);
+  scratch->cursor.resize(layer.packed_columns);
   const bool has_outliers = !layer.outlier_rows.empty();
   if (has_outliers) {
     for (int64_t p = 0; p < layer.packed_columns; ++p) {
@@ -156,9 +185,6 @@ Status check_arguments(const PackedLayer& layer, const float* x, int64_t tokens,
     return Status::InvalidArgument("matmul: the packed layer is empty or released");
   }
   if (tokens < 1) return Status::InvalidArgument("matmul: tokens must be >= 1, received " + std::to_string(tokens));
-  if (options.threads < 1) {
-    return Status::InvalidArgument("matmul: threads must be >= 1, received " + std::to_string(options.threads));
-  }
   if (x == nullptr || y == nullptr) return Status::InvalidArgument("matmul: x and y must not be null");
   return Status::Ok();
 }
@@ -170,32 +196,31 @@ Status packed_matmul(const PackedLayer& layer, const float* x, int64_t tokens, f
   Status status = check_arguments(layer, x, tokens, y, options);
   if (!status.ok()) return status;
   const KernelTable kernels = kernels_for(active_simd_level());
-  const int threads = static_cast<int>(std::min<int64_t>(options.threads, layer.row_tiles));
+  Scratch& scratch = t_scratch;
 
   try {
-    AlignedArray<float> x_packed;
-    if (!x_packed.reset(static_cast<size_t>(tokens * layer.packed_columns))) throw std::bad_alloc();
-    permute_x(layer, x, tokens, x_packed.data());
+    grow_or_throw(scratch.x_packed, tokens * layer.packed_columns);
+    permute_x(layer, x, tokens, scratch.x_packed.data());
+    const float* x_packed = scratch.x_packed.data();
 
     if (tokens < options.gemm_min_tokens) {
-      AlignedArray<float> y_padded;
-      if (!y_padded.reset(static_cast<size_t>(layer.row_tiles * kPackedTileRows))) throw std::bad_alloc();
-      parallel_ranges(layer.row_tiles, threads, [&](int, int64_t begin, int64_t end) {
-        gemv_rows(kernels, layer, x_packed.data(), tokens, begin, end, y_padded.data(), y);
+      // Each thread builds its own copy of the look-up tables: a few
+      // microseconds, cheaper than a barrier between building and using them.
+      grow_or_throw(scratch.y_padded, layer.row_tiles * kPackedTileRows);
+      float* y_padded = scratch.y_padded.data();
+      run_parallel(options.pool, layer.panels, [&](int64_t begin, int64_t end) {
+        AlignedArray<float>& tables = t_scratch.tables;
+        grow_or_throw(tables, layer.slots * 16);
+        gemv_panels(kernels, layer, x_packed, tokens, begin, end, tables.data(), y_padded, y);
       });
       return Status::Ok();
     }
 
-    AlignedArray<float> tables;
-    if (!tables.reset(static_cast<size_t>(layer.packed_columns * 16))) throw std::bad_alloc();
-    packed_build_dequantize_tables(layer, tables.data());
-    std::vector<GemmScratch> scratch(threads);
-    for (GemmScratch& s : scratch) {
-      if (!s.panel.reset(kPanelDepth * 16) || !s.tail.reset(static_cast<size_t>(tokens * 16))) throw std::bad_alloc();
-      s.cursor.resize(layer.packed_columns);
-    }
-    parallel_ranges(layer.row_tiles, threads, [&](int part, int64_t begin, int64_t end) {
-      gemm_rows(kernels, layer, tables.data(), x_packed.data(), tokens, begin, end, &scratch[part], y);
+    grow_or_throw(scratch.tables, layer.packed_columns * 16);
+    packed_build_dequantize_tables(layer, scratch.tables.data());
+    const float* tables = scratch.tables.data();
+    run_parallel(options.pool, layer.row_tiles, [&](int64_t begin, int64_t end) {
+      gemm_rows(kernels, layer, tables, x_packed, tokens, begin, end, y);
     });
   } catch (const std::bad_alloc&) {
     return Status::OutOfMemory("matmul: cannot allocate scratch buffers for " + std::to_string(tokens) +

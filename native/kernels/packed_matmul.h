@@ -5,7 +5,9 @@
 // into the panels (GEMM).
 //
 // The SIMD level is read once per call from active_simd_level(); the work is
-// split over row tiles between `threads` threads.
+// split over row panels (GEMV) or row tiles (GEMM) between the pool's threads.
+// Scratch buffers are thread-local and reused between calls, so a call
+// allocates only when it needs more scratch than the thread's last one.
 #pragma once
 
 #include <cstdint>
@@ -15,8 +17,10 @@
 
 namespace claq {
 
+class ThreadPool;
+
 struct PackedMatmulOptions {
-  int threads = 1;               // >= 1; more threads than row tiles are not used
+  ThreadPool* pool = nullptr;    // splits the rows over its threads; null: the calling thread only
   int64_t gemm_min_tokens = 8;   // batches of at least this many tokens use the GEMM path
 };
 
@@ -25,7 +29,7 @@ struct PackedMatmulOptions {
 // overlap. Float32 accumulation throughout (no narrower intermediate), so
 // finite activations as large as 1e30 give a finite y whenever the exact
 // product is well inside the float32 range. Returns InvalidArgument for
-// tokens < 1, threads < 1 or an empty layer; OutOfMemory when scratch
+// tokens < 1 or an empty (or released) layer; OutOfMemory when scratch
 // buffers cannot be allocated.
 Status packed_matmul(const PackedLayer& layer, const float* x, int64_t tokens, float* y,
                      const PackedMatmulOptions& options);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/pack.h"
+#include "core/thread_pool.h"
 #include "kernels/packed_gemm.h"
 #include "kernels/packed_matmul.h"
 #include "kernels/simd_level.h"
@@ -176,8 +177,9 @@ CLAQ_TEST(matmul_matches_float64_for_every_bit_mix_with_and_without_outliers) {
       for (double outliers : {0.0, 0.05}) {
         const QuantizedLayerData parts = test::make_parts(67, 100, mix, outliers, rng);
         const PackedLayer layer = pack_or_fail(parts);
+        ThreadPool pool(2);
         PackedMatmulOptions options;
-        options.threads = 2;
+        options.pool = &pool;
         for (int64_t tokens : {1, 2, 7, 8, 15, 29}) check_matmul(parts, layer, tokens, 1.0, options, rng.next());
       }
     }
@@ -228,8 +230,9 @@ CLAQ_TEST(matmul_gives_identical_bytes_for_any_thread_count) {
       const std::vector<float> x = test::random_x(tokens, parts.cols, 1.0, rng);
       std::vector<float> first;
       for (int threads : {1, 2, 3, 8}) {
+        ThreadPool pool(threads);
         PackedMatmulOptions options;
-        options.threads = threads;
+        options.pool = &pool;
         std::vector<float> y(tokens * parts.rows);
         CHECK(packed_matmul(layer, x.data(), tokens, y.data(), options).ok());
         if (first.empty()) first = y;
@@ -246,9 +249,7 @@ CLAQ_TEST(matmul_rejects_bad_arguments) {
   std::vector<float> x(8), y(8);
   PackedMatmulOptions options;
   CHECK(packed_matmul(layer, x.data(), 0, y.data(), options).code() == StatusCode::kInvalidArgument);
-  options.threads = 0;
-  CHECK(packed_matmul(layer, x.data(), 1, y.data(), options).code() == StatusCode::kInvalidArgument);
-  options.threads = 1;
+  CHECK(packed_matmul(layer, nullptr, 1, y.data(), options).code() == StatusCode::kInvalidArgument);
   const PackedLayer empty;
   CHECK(packed_matmul(empty, x.data(), 1, y.data(), options).code() == StatusCode::kInvalidArgument);
 }

@@ -12,8 +12,6 @@
 namespace claq {
 namespace {
 
-constexpr int64_t kChunkTiles = 128;
-
 template <size_t... S>
 inline float32x4_t sum_nibbles(uint32x4_t word, const float* tables, std::index_sequence<S...>) {
   float32x4_t acc[2] = {vdupq_n_f32(0), vdupq_n_f32(0)};
@@ -33,11 +31,7 @@ inline float32x4_t sum_3bit(uint32x4_t w0, uint32x4_t w1, uint32x4_t w2, const f
   return vaddq_f32(acc[0], acc[1]);
 }
 
-void run_block(const PackedLayer& layer, const PackedGroup& group, int64_t block, const float* x_packed,
-               int64_t tile_begin, int64_t count, float* y) {
-  alignas(64) float tables[32 * 16];
-  lut_build_block_tables(layer, group, block, x_packed, tables);
-  const uint32_t* tiles = packed_tile(layer, group, block, tile_begin);
+void run_block(const PackedGroup& group, const uint32_t* tiles, const float* tables, int64_t count, float* y) {
   const bool three_bit = group.format->bits == 3;
 
   for (int64_t t = 0; t < count; ++t) {
@@ -58,15 +52,17 @@ void run_block(const PackedLayer& layer, const PackedGroup& group, int64_t block
 
 }  // namespace
 
-void lut_gemv_neon(const PackedLayer& layer, const float* x_packed, int64_t tile_begin, int64_t tile_end,
-                   float* y) {
-  for (int64_t chunk = tile_begin; chunk < tile_end; chunk += kChunkTiles) {
-    const int64_t count = std::min(kChunkTiles, tile_end - chunk);
-    float* y_chunk = y + chunk * kPackedTileRows;
-    std::fill(y_chunk, y_chunk + count * kPackedTileRows, 0.0f);
+void lut_gemv_neon(const PackedLayer& layer, const float*, const float* tables, int64_t panel_begin,
+                   int64_t panel_end, float* y) {
+  for (int64_t panel = panel_begin; panel < panel_end; ++panel) {
+    const int64_t first = panel * kPanelTiles;
+    const int64_t count = std::min(kPanelTiles, layer.row_tiles - first);
+    float* y_panel = y + first * kPackedTileRows;
+    std::fill(y_panel, y_panel + count * kPackedTileRows, 0.0f);
     for (const PackedGroup& group : layer.groups) {
       for (int64_t block = 0; block < group.blocks; ++block) {
-        run_block(layer, group, block, x_packed, chunk, count, y_chunk);
+        const float* block_tables = tables + (group.slot_offset + block * group.format->slots) * 16;
+        run_block(group, packed_tile(layer, group, block, first), block_tables, count, y_panel);
       }
     }
   }

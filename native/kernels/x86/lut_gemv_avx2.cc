@@ -13,8 +13,6 @@
 namespace claq {
 namespace {
 
-constexpr int64_t kChunkTiles = 128;
-
 inline __m256 lookup16(__m256i window, const float* table) {
   const __m256 low = _mm256_permutevar8x32_ps(_mm256_load_ps(table), window);
   const __m256 high = _mm256_permutevar8x32_ps(_mm256_load_ps(table + 8), window);
@@ -63,11 +61,7 @@ inline __m256 sum_3bit(__m256i w0, __m256i w1, __m256i w2, const float* tables, 
 
 void add_to(float* y, __m256 sum) { _mm256_storeu_ps(y, _mm256_add_ps(_mm256_loadu_ps(y), sum)); }
 
-void run_block(const PackedLayer& layer, const PackedGroup& group, int64_t block, const float* x_packed,
-               int64_t tile_begin, int64_t count, float* y) {
-  alignas(64) float tables[32 * 16];
-  lut_build_block_tables(layer, group, block, x_packed, tables);
-  const uint32_t* tiles = packed_tile(layer, group, block, tile_begin);
+void run_block(const PackedGroup& group, const uint32_t* tiles, const float* tables, int64_t count, float* y) {
 
   if (group.format->bits == 3) {
     for (int64_t t = 0; t < count; ++t) {
@@ -91,15 +85,17 @@ void run_block(const PackedLayer& layer, const PackedGroup& group, int64_t block
 
 }  // namespace
 
-void lut_gemv_avx2(const PackedLayer& layer, const float* x_packed, int64_t tile_begin, int64_t tile_end,
-                   float* y) {
-  for (int64_t chunk = tile_begin; chunk < tile_end; chunk += kChunkTiles) {
-    const int64_t count = std::min(kChunkTiles, tile_end - chunk);
-    float* y_chunk = y + chunk * kPackedTileRows;
-    std::fill(y_chunk, y_chunk + count * kPackedTileRows, 0.0f);
+void lut_gemv_avx2(const PackedLayer& layer, const float*, const float* tables, int64_t panel_begin,
+                   int64_t panel_end, float* y) {
+  for (int64_t panel = panel_begin; panel < panel_end; ++panel) {
+    const int64_t first = panel * kPanelTiles;
+    const int64_t count = std::min(kPanelTiles, layer.row_tiles - first);
+    float* y_panel = y + first * kPackedTileRows;
+    std::fill(y_panel, y_panel + count * kPackedTileRows, 0.0f);
     for (const PackedGroup& group : layer.groups) {
       for (int64_t block = 0; block < group.blocks; ++block) {
-        run_block(layer, group, block, x_packed, chunk, count, y_chunk);
+        const float* block_tables = tables + (group.slot_offset + block * group.format->slots) * 16;
+        run_block(group, packed_tile(layer, group, block, first), block_tables, count, y_panel);
       }
     }
   }

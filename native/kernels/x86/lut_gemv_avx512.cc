@@ -16,32 +16,28 @@
 namespace claq {
 namespace {
 
-// Rows per pass over the column blocks. The pass's slice of y (8 KiB) stays
-// in L1 while every column block streams through it.
-constexpr int64_t kChunkTiles = 128;
-
-void build_tables_2bit(const float* codebook, const float* x, __m512* tables) {
+void build_tables_2bit(const float* codebook, const float* x, float* tables) {
   // Entry n of slot s: even column's centroid n & 3 plus odd column's n >> 2.
   const __m512i even = _mm512_set_epi32(3, 2, 1, 0, 3, 2, 1, 0, 3, 2, 1, 0, 3, 2, 1, 0);
   const __m512i odd = _mm512_set_epi32(7, 7, 7, 7, 6, 6, 6, 6, 5, 5, 5, 5, 4, 4, 4, 4);
   for (int s = 0; s < 8; ++s) {
     const __m512 centroids = _mm512_maskz_loadu_ps(0xFF, codebook + 8 * s);
     const __m512 low = _mm512_mul_ps(_mm512_permutexvar_ps(even, centroids), _mm512_set1_ps(x[2 * s]));
-    tables[s] = _mm512_fmadd_ps(_mm512_permutexvar_ps(odd, centroids), _mm512_set1_ps(x[2 * s + 1]), low);
+    _mm512_storeu_ps(tables + 16 * s, _mm512_fmadd_ps(_mm512_permutexvar_ps(odd, centroids), _mm512_set1_ps(x[2 * s + 1]), low));
   }
 }
 
-void build_tables_3bit(const float* codebook, const float* x, __m512* tables, int count) {
+void build_tables_3bit(const float* codebook, const float* x, float* tables) {
   const __m512i repeat = _mm512_set_epi32(7, 6, 5, 4, 3, 2, 1, 0, 7, 6, 5, 4, 3, 2, 1, 0);
-  for (int s = 0; s < count; ++s) {
+  for (int s = 0; s < 32; ++s) {
     const __m512 centroids = _mm512_maskz_loadu_ps(0xFF, codebook + 8 * s);
-    tables[s] = _mm512_mul_ps(_mm512_permutexvar_ps(repeat, centroids), _mm512_set1_ps(x[s]));
+    _mm512_storeu_ps(tables + 16 * s, _mm512_mul_ps(_mm512_permutexvar_ps(repeat, centroids), _mm512_set1_ps(x[s])));
   }
 }
 
-void build_tables_4bit(const float* codebook, const float* x, __m512* tables) {
+void build_tables_4bit(const float* codebook, const float* x, float* tables) {
   for (int s = 0; s < 8; ++s) {
-    tables[s] = _mm512_mul_ps(_mm512_loadu_ps(codebook + 16 * s), _mm512_set1_ps(x[s]));
+    _mm512_storeu_ps(tables + 16 * s, _mm512_mul_ps(_mm512_loadu_ps(codebook + 16 * s), _mm512_set1_ps(x[s])));
   }
 }
 
@@ -109,41 +105,53 @@ void sweep_3bit_half(const uint32_t* tiles, const __m512* tables, int64_t count,
   }
 }
 
-void run_block(const PackedLayer& layer, const PackedGroup& group, int64_t block, const float* x_packed,
-               int64_t tile_begin, int64_t count, float* y) {
-  const PackedTileFormat& format = *group.format;
-  const int64_t first = block * format.block_columns;
-  const float* x = x_packed + group.column_begin + first;
-  const float* codebook = layer.codebooks.data() + group.codebook_offset + (first << format.bits);
-  const uint32_t* tiles = packed_tile(layer, group, block, tile_begin);
-
+// Sweeps the `count` tiles of one block of a row panel with its tables held
+// in registers.
+void run_block(const PackedGroup& group, const uint32_t* tiles, const float* block_tables, int64_t count, float* y) {
   __m512 tables[16];
-  if (format.bits == 3) {
-    build_tables_3bit(codebook, x, tables, 16);
+  if (group.format->bits == 3) {
+    for (int s = 0; s < 16; ++s) tables[s] = _mm512_loadu_ps(block_tables + 16 * s);
     sweep_3bit_half<0>(tiles, tables, count, y);
-    build_tables_3bit(codebook + 16 * 8, x + 16, tables, 16);
+    for (int s = 0; s < 16; ++s) tables[s] = _mm512_loadu_ps(block_tables + 16 * (16 + s));
     sweep_3bit_half<16>(tiles, tables, count, y);
     return;
   }
-  if (format.bits == 2) {
-    build_tables_2bit(codebook, x, tables);
-  } else {
-    build_tables_4bit(codebook, x, tables);
-  }
+  for (int s = 0; s < 8; ++s) tables[s] = _mm512_loadu_ps(block_tables + 16 * s);
   sweep_nibbles(tiles, tables, count, y);
 }
 
 }  // namespace
 
-void lut_gemv_avx512(const PackedLayer& layer, const float* x_packed, int64_t tile_begin, int64_t tile_end,
-                     float* y) {
-  for (int64_t chunk = tile_begin; chunk < tile_end; chunk += kChunkTiles) {
-    const int64_t count = std::min(kChunkTiles, tile_end - chunk);
-    float* y_chunk = y + chunk * kPackedTileRows;
-    std::fill(y_chunk, y_chunk + count * kPackedTileRows, 0.0f);
+void lut_build_tables_avx512(const PackedLayer& layer, const float* x_packed, float* tables) {
+  for (const PackedGroup& group : layer.groups) {
+    const PackedTileFormat& format = *group.format;
+    for (int64_t block = 0; block < group.blocks; ++block) {
+      const int64_t first = block * format.block_columns;
+      const float* x = x_packed + group.column_begin + first;
+      const float* codebook = layer.codebooks.data() + group.codebook_offset + (first << format.bits);
+      float* out = tables + (group.slot_offset + block * format.slots) * 16;
+      if (format.bits == 2) {
+        build_tables_2bit(codebook, x, out);
+      } else if (format.bits == 3) {
+        build_tables_3bit(codebook, x, out);
+      } else {
+        build_tables_4bit(codebook, x, out);
+      }
+    }
+  }
+}
+
+void lut_gemv_avx512(const PackedLayer& layer, const float*, const float* tables, int64_t panel_begin,
+                     int64_t panel_end, float* y) {
+  for (int64_t panel = panel_begin; panel < panel_end; ++panel) {
+    const int64_t first = panel * kPanelTiles;
+    const int64_t count = std::min(kPanelTiles, layer.row_tiles - first);
+    float* y_panel = y + first * kPackedTileRows;
+    std::fill(y_panel, y_panel + count * kPackedTileRows, 0.0f);
     for (const PackedGroup& group : layer.groups) {
       for (int64_t block = 0; block < group.blocks; ++block) {
-        run_block(layer, group, block, x_packed, chunk, count, y_chunk);
+        const float* block_tables = tables + (group.slot_offset + block * group.format->slots) * 16;
+        run_block(group, packed_tile(layer, group, block, first), block_tables, count, y_panel);
       }
     }
   }

@@ -109,6 +109,18 @@ describe('safetensors writer', () => {
     ])).rejects.toThrow(/appears twice/);
   });
 
+  test('file system errors name the path', async () => {
+    const tensors: TensorToWrite[] = [{ name: 'x', dtype: 'U8', shape: [1], data: new Uint8Array([1]) }];
+    const missing = join(folder.path, 'no-such-folder', 'out.safetensors');
+    await expect(writeSafetensors(missing, tensors)).rejects.toMatchObject({ reason: 'io', file: missing });
+    const { mkdirSync } = await import('node:fs');
+    const directory = join(folder.path, 'a-directory');
+    mkdirSync(directory);
+    await expect(writeSafetensors(directory, tensors)).rejects.toMatchObject({ reason: 'file-exists' });
+    await expect(writeSafetensors(directory, tensors, { overwrite: true })).rejects.toMatchObject({ reason: 'io', file: directory });
+    expect(readdirSync(folder.path).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
+
   test('data functions run one at a time in order', async () => {
     const calls: string[] = [];
     const path = join(folder.path, 'lazy.safetensors');

@@ -162,10 +162,10 @@ describe('safetensors reader API', () => {
     writeFileSync(join(two, 'a.safetensors'), rawFile({}));
     writeFileSync(join(two, 'b.safetensors'), rawFile({}));
     await expect(openCheckpoint(two)).rejects.toMatchObject({ reason: 'bad-checkpoint' });
-    const one = join(folder.path, 'one');
-    mkdirSync(one);
-    writeFileSync(join(one, 'weights.safetensors'), rawFile({ t: { dtype: 'U8', shape: [1], data_offsets: [0, 1] } }, new Uint8Array([9])));
-    const file = await openCheckpoint(one);
+    const single = join(folder.path, 'one');
+    mkdirSync(single);
+    writeFileSync(join(single, 'weights.safetensors'), rawFile({ t: { dtype: 'U8', shape: [1], data_offsets: [0, 1] } }, new Uint8Array([9])));
+    const file = await openCheckpoint(single);
     expect(Array.from(await file.readBytes('t'))).toEqual([9]);
     await file.close();
   });

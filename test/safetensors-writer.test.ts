@@ -97,12 +97,12 @@ describe('safetensors writer', () => {
 
   test('invalid names, dtypes and shapes throw argument errors', async () => {
     const path = join(folder.path, 'invalid.safetensors');
-    const one = (tensor: Partial<TensorToWrite>) =>
+    const writeOne = (tensor: Partial<TensorToWrite>) =>
       writeSafetensors(path, [{ name: 't', dtype: 'U8', shape: [1], data: new Uint8Array(1), ...tensor }]);
-    await expect(one({ dtype: 'F128' as Dtype })).rejects.toThrow(RangeError);
-    await expect(one({ shape: [-1] })).rejects.toThrow(RangeError);
-    await expect(one({ shape: [1.5] })).rejects.toThrow(RangeError);
-    await expect(one({ name: '__metadata__' })).rejects.toThrow(RangeError);
+    await expect(writeOne({ dtype: 'F128' as Dtype })).rejects.toThrow(RangeError);
+    await expect(writeOne({ shape: [-1] })).rejects.toThrow(RangeError);
+    await expect(writeOne({ shape: [1.5] })).rejects.toThrow(RangeError);
+    await expect(writeOne({ name: '__metadata__' })).rejects.toThrow(RangeError);
     await expect(writeSafetensors(path, [
       { name: 't', dtype: 'U8', shape: [0], data: new Uint8Array(0) },
       { name: 't', dtype: 'U8', shape: [0], data: new Uint8Array(0) },

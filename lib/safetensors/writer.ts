@@ -58,10 +58,10 @@ export async function writeSafetensors(
   const overwrite = options.overwrite ?? false;
   const layout = planLayout(path, tensors);
   const header = encodeHeader(path, layout, options.metadata);
-  const taken = await exists(path).catch((error: unknown) => {
+  const pathExists = await exists(path).catch((error: unknown) => {
     throw asWriteError(error, path);
   });
-  if (!overwrite && taken) {
+  if (!overwrite && pathExists) {
     throw new SafetensorsError('file-exists', path, undefined, 'the file exists; pass overwrite: true to replace it');
   }
 

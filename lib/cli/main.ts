@@ -13,6 +13,7 @@ export interface Command {
 // stays fast and a command's dependencies load only when needed.
 const commands: Record<string, () => Promise<Command>> = {
   inspect: async () => (await import('./inspect.js')).command,
+  demo: async () => (await import('./demo.js')).command,
 };
 
 function printHelp(): void {

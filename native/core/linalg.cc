@@ -1,0 +1,258 @@
+#include "core/linalg.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "kernels/gemm.h"
+
+namespace claq {
+namespace {
+
+// Columns per block. The diagonal blocks are factored and inverted in float64
+// (about n * kBlock^2 / 3 scalar multiply-adds in all); everything off the
+// diagonal is float32 GEMM with k = kBlock.
+constexpr int64_t kBlock = 128;
+
+Status check_square(const char* operation, const void* a, int64_t n, int64_t lda) {
+  if (n < 0) {
+    return Status::InvalidArgument(std::string(operation) + ": n must be >= 0, got " + std::to_string(n));
+  }
+  if (lda < std::max<int64_t>(n, 1)) {
+    return Status::InvalidArgument(std::string(operation) + ": leading dimension " + std::to_string(lda) +
+                                   " is smaller than n = " + std::to_string(n));
+  }
+  if (n > 0 && a == nullptr) {
+    return Status::InvalidArgument(std::string(operation) + ": matrix pointer is null");
+  }
+  if (n > 0 && n - 1 > std::numeric_limits<int64_t>::max() / lda) {
+    return Status::InvalidArgument(std::string(operation) + ": n * lda overflows (n = " + std::to_string(n) + ")");
+  }
+  return Status::Ok();
+}
+
+Status not_positive_definite(const char* operation, int64_t column, double pivot) {
+  return Status::NotPositiveDefinite(std::string(operation) + ": the matrix is not positive definite: pivot " +
+                                     std::to_string(pivot) + " at column " + std::to_string(column) +
+                                     " is not a positive finite number; add damping to the diagonal");
+}
+
+// Unblocked Cholesky (dot-product form) of the row-major lower triangle of
+// d [size, size] in place. Returns the first column whose pivot is <= 0 or
+// not finite, with its value in *pivot, or -1 on success.
+int64_t factor_block(double* d, int64_t size, double* pivot) {
+  for (int64_t j = 0; j < size; ++j) {
+    const double* row_j = d + j * size;
+    double diagonal = row_j[j];
+    for (int64_t p = 0; p < j; ++p) diagonal -= row_j[p] * row_j[p];
+    if (!(diagonal > 0.0) || !std::isfinite(diagonal)) {
+      *pivot = diagonal;
+      return j;
+    }
+    const double l_jj = std::sqrt(diagonal);
+    d[j * size + j] = l_jj;
+    for (int64_t i = j + 1; i < size; ++i) {
+      double* row_i = d + i * size;
+      double sum = row_i[j];
+      for (int64_t p = 0; p < j; ++p) sum -= row_i[p] * row_j[p];
+      row_i[j] = sum / l_jj;
+    }
+  }
+  return -1;
+}
+
+// inverse = L^-1 for the row-major lower-triangular l [size, size], both
+// float64; the strict upper triangle of inverse is set to 0.
+void invert_lower_block(const double* l, int64_t size, double* inverse) {
+  std::fill(inverse, inverse + size * size, 0.0);
+  for (int64_t j = 0; j < size; ++j) {
+    inverse[j * size + j] = 1.0 / l[j * size + j];
+    for (int64_t i = j + 1; i < size; ++i) {
+      double sum = 0.0;
+      for (int64_t p = j; p < i; ++p) sum += l[i * size + p] * inverse[p * size + j];
+      inverse[i * size + j] = -sum / l[i * size + i];
+    }
+  }
+}
+
+void load_lower_block(const float* a, int64_t lda, int64_t size, double* d) {
+  std::fill(d, d + size * size, 0.0);
+  for (int64_t i = 0; i < size; ++i) {
+    for (int64_t j = 0; j <= i; ++j) d[i * size + j] = a[i * lda + j];
+  }
+}
+
+void store_lower_block(const double* d, int64_t size, float* a, int64_t lda) {
+  for (int64_t i = 0; i < size; ++i) {
+    for (int64_t j = 0; j <= i; ++j) a[i * lda + j] = static_cast<float>(d[i * size + j]);
+  }
+}
+
+// Replaces the lower-triangular L in a [n, n] by L^-1, recursively: with
+// L = [L11 0; L21 L22], X11 = L11^-1 and X22 = L22^-1 in place,
+// X21 = -X22 (L21 X11). Both products are triangular, so the whole inverse
+// costs n^3 / 3 multiply-adds, and packing stays O(n^2 log n) because every
+// product is large. `scratch` holds at least (n - n / 2) * (n / 2 + kBlock)
+// floats. Only the lower triangle is read or written.
+void invert_lower_recursive(float* a, int64_t n, int64_t lda, float* scratch, ThreadPool* pool) {
+  if (n <= kBlock) {
+    double block[kBlock * kBlock];
+    double inverse[kBlock * kBlock];
+    load_lower_block(a, lda, n, block);
+    invert_lower_block(block, n, inverse);
+    store_lower_block(inverse, n, a, lda);
+    return;
+  }
+
+  const int64_t n1 = (n / 2 + kBlock - 1) / kBlock * kBlock;  // a multiple of kBlock, < n
+  const int64_t n2 = n - n1;
+  float* a11 = a;
+  float* a21 = a + n1 * lda;
+  float* a22 = a + n1 * lda + n1;
+  invert_lower_recursive(a11, n1, lda, scratch, pool);
+  invert_lower_recursive(a22, n2, lda, scratch, pool);
+
+  trmm_right_lower_f32(n2, n1, 1.0f, a21, lda, a11, lda, 0.0f, scratch, n1, pool);
+  trmm_lower_f32(n2, n1, -1.0f, a22, lda, scratch, n1, 0.0f, a21, lda, pool);
+}
+
+void invert_lower_in_place(float* a, int64_t n, int64_t lda, ThreadPool* pool) {
+  const int64_t n1 = (n / 2 + kBlock - 1) / kBlock * kBlock;
+  // Uninitialised on purpose: every element is written before it is read.
+  std::unique_ptr<float[]> scratch(new float[static_cast<size_t>(std::max<int64_t>(n - n1, 1) * n1)]);
+  invert_lower_recursive(a, n, lda, scratch.get(), pool);
+}
+
+// Calls fn(i) for every i in [0, count), on the pool when there is one.
+template <typename Fn>
+void for_each_index(ThreadPool* pool, int64_t count, Fn fn) {
+  auto range = [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) fn(i);
+  };
+  if (pool == nullptr) {
+    range(0, count);
+  } else {
+    pool->parallel_for(count, range);
+  }
+}
+
+// u = J H J in the lower triangle and 0 above it, reading only the lower
+// triangle of h: (J H J)[i][j] = H[n-1-i][n-1-j] = H[n-1-j][n-1-i] by
+// symmetry. That is a transpose. It goes through a local tile so that both
+// h and u are accessed row by row: rows n floats apart map to the same L1
+// sets when n is a power of two, and a direct strided transpose thrashes.
+void load_reversed_lower(const float* h, int64_t n, float* u, ThreadPool* pool) {
+  constexpr int64_t kTile = 32;
+  for_each_index(pool, (n + kTile - 1) / kTile, [&](int64_t tile_row) {
+    float tile[kTile][kTile];
+    const int64_t i0 = tile_row * kTile;
+    const int64_t rows = std::min(kTile, n - i0);
+    for (int64_t i = i0; i < i0 + rows; ++i) std::fill(u + i * n + i + 1, u + (i + 1) * n, 0.0f);
+    for (int64_t j0 = 0; j0 <= i0; j0 += kTile) {
+      const int64_t cols = std::min(kTile, n - j0);
+      // tile[jj][ii] = H[n-1-(j0+jj)][n-1-(i0+ii)], only where j <= i.
+      for (int64_t jj = 0; jj < cols; ++jj) {
+        const float* h_row = h + (n - 1 - j0 - jj) * n + (n - 1 - i0);
+        for (int64_t ii = 0; ii < rows; ++ii) tile[jj][ii] = j0 + jj <= i0 + ii ? h_row[-ii] : 0.0f;
+      }
+      for (int64_t ii = 0; ii < rows; ++ii) {
+        float* u_row = u + (i0 + ii) * n + j0;
+        const int64_t count = std::min(cols, i0 + ii - j0 + 1);
+        for (int64_t jj = 0; jj < count; ++jj) u_row[jj] = tile[jj][ii];
+      }
+    }
+  });
+}
+
+// Blocked right-looking Cholesky of the lower triangle of a. Returns the first
+// column whose pivot is <= 0 or not finite, with its value in *pivot, or -1.
+int64_t cholesky_unchecked(float* a, int64_t n, int64_t lda, ThreadPool* pool, double* pivot) {
+  std::vector<double> block(kBlock * kBlock);
+  std::vector<double> inverse(kBlock * kBlock);
+  std::vector<float> inverse_f32(kBlock * kBlock);
+  std::vector<float> panel(static_cast<size_t>(std::max<int64_t>(n - 1, 0)) * kBlock);
+
+  for (int64_t j0 = 0; j0 < n; j0 += kBlock) {
+    const int64_t jb = std::min(kBlock, n - j0);
+    float* a11 = a + j0 * lda + j0;
+
+    // Diagonal block, already updated by the blocks to its left.
+    load_lower_block(a11, lda, jb, block.data());
+    const int64_t failed = factor_block(block.data(), jb, pivot);
+    if (failed >= 0) return j0 + failed;
+    store_lower_block(block.data(), jb, a11, lda);
+
+    const int64_t rest = n - j0 - jb;
+    if (rest == 0) break;
+
+    // Panel: L21 = A21 L11^-T, through the explicit float64 inverse of L11 so
+    // that the triangular solve is one GEMM.
+    invert_lower_block(block.data(), jb, inverse.data());
+    for (int64_t i = 0; i < jb * jb; ++i) inverse_f32[i] = static_cast<float>(inverse[i]);
+    float* a21 = a + (j0 + jb) * lda + j0;
+    for (int64_t i = 0; i < rest; ++i) {
+      std::copy(a21 + i * lda, a21 + i * lda + jb, panel.data() + i * jb);
+    }
+    gemm_f32(false, true, rest, jb, jb, 1.0f, panel.data(), jb, inverse_f32.data(), jb, 0.0f, a21,
+             lda, pool);
+
+    // Trailing update of the lower triangle: A22 -= L21 L21^T.
+    float* a22 = a + (j0 + jb) * lda + j0 + jb;
+    gemm_lower_f32(false, true, rest, jb, -1.0f, a21, lda, a21, lda, 1.0f, a22, lda, pool);
+  }
+  return -1;
+}
+
+}  // namespace
+
+Status cholesky_lower_f32(float* a, int64_t n, int64_t lda, ThreadPool* pool) {
+  const Status valid = check_square("cholesky_lower_f32", a, n, lda);
+  if (!valid.ok()) return valid;
+  double pivot = 0.0;
+  const int64_t failed = cholesky_unchecked(a, n, lda, pool, &pivot);
+  if (failed >= 0) return not_positive_definite("cholesky_lower_f32", failed, pivot);
+  return Status::Ok();
+}
+
+Status inverse_upper_factor_f32(const float* h, int64_t n, float* u, ThreadPool* pool) {
+  const char* operation = "inverse_upper_factor_f32";
+  Status valid = check_square(operation, h, n, n);
+  if (!valid.ok()) return valid;
+  valid = check_square(operation, u, n, n);
+  if (!valid.ok()) return valid;
+  if (n == 0) return Status::Ok();
+
+  load_reversed_lower(h, n, u, pool);
+
+  double pivot = 0.0;
+  const int64_t failed = cholesky_unchecked(u, n, n, pool, &pivot);
+  if (failed >= 0) {
+    // Column c of J H J is column n-1-c of H. The pivot is that of the
+    // reversed order, so it is not H's own leading-minor pivot.
+    return not_positive_definite(operation, n - 1 - failed, pivot);
+  }
+  invert_lower_in_place(u, n, n, pool);
+
+  // U = J L^-1 J: reversing the n * n elements maps (i, j) to (n-1-i, n-1-j),
+  // which moves the lower triangle of L^-1 to the upper triangle of U.
+  for_each_index(pool, (n + 1) / 2, [&](int64_t i) {
+    float* top = u + i * n;
+    float* bottom = u + (n - 1 - i) * n;
+    if (top == bottom) {
+      std::reverse(top, top + n);
+    } else {
+      std::reverse(top, top + n);
+      std::reverse(bottom, bottom + n);
+      std::swap_ranges(top, top + n, bottom);
+      std::fill(bottom, bottom + (n - 1 - i), 0.0f);
+    }
+    std::fill(top, top + i, 0.0f);
+  });
+  return Status::Ok();
+}
+
+}  // namespace claq

@@ -1,6 +1,6 @@
-// Real quantizer output through the checkpoint format: stories260K layers
+// Real quantizer output through the checkpoint format. Stories260K layers
 // quantized with every demo configuration (RTN, GPTQ, CLAQ, AP, OR) are saved
-// in one claq checkpoint and must load back field for field, pass the
+// in one claq checkpoint. They must load back field for field, pass the
 // loader's validation, and report the same code bits.
 import { join } from 'node:path';
 

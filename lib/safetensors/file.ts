@@ -207,7 +207,7 @@ export class SafetensorsFile implements TensorReader {
       await this.source.read(target, position);
     } catch (error) {
       if (error instanceof SafetensorsError && error.tensor === undefined) {
-        throw new SafetensorsError(error.reason, error.file, tensor.name, error.message, { cause: error });
+        throw new SafetensorsError(error.reason, error.file, tensor.name, error.detail, { cause: error });
       }
       throw error;
     }

@@ -3,10 +3,12 @@
 // undefined because each is written in full before it is read.
 //
 // On Linux the buffer is 2 MiB aligned and advised for transparent huge
-// pages, because page faults dominate the cost of fresh memory in a VM:
-// allocating and touching 64 MiB took 32 ms of CPU with 4 KiB pages and 4 ms
-// with huge pages on the Zen 5 build machine (THP mode "madvise"). The advice
-// is only a hint: without THP the buffer behaves like plain memory.
+// pages, because page faults dominate the cost of fresh memory in a VM. On
+// the Zen 5 build machine (THP mode "madvise") allocating and touching 64 MiB
+// took 32 ms of CPU with 4 KiB pages and 4 ms with huge pages. The advice is
+// only a hint: without THP the buffer behaves like plain memory.
+// NOTE: the first such fault in a process may wait for the kernel to compact
+// memory; that took 140 ms once in the same measurement.
 #pragma once
 
 #include <cstdint>

@@ -173,17 +173,17 @@ Status factorize(const double* hessian, int64_t cols, const std::vector<int32_t>
       "); use more calibration tokens or a larger damping");
 }
 
-// Ranking scores per column in act order.
-std::vector<double> ranking_scores(const QuantizeOptions& options, const float* weight_t,
-                                   int64_t rows, int64_t cols, const float* inverse_factor) {
-  std::vector<double> score(static_cast<size_t>(cols));
-  if (options.ranking == Ranking::kOutlierOrder) {
-    const std::vector<int64_t> counts =
-        outlier_order(weight_t, rows, cols, options.outlier_threshold);
-    for (int64_t k = 0; k < cols; ++k) score[k] = static_cast<double>(counts[k]);
-    return score;
-  }
+// Outlier Order per column in act order, as ranking scores.
+std::vector<double> outlier_order_scores(const QuantizeOptions& options, const float* weight_t,
+                                         int64_t rows, int64_t cols) {
+  const std::vector<int64_t> counts = outlier_order(weight_t, rows, cols, options.outlier_threshold);
+  return std::vector<double>(counts.begin(), counts.end());
+}
 
+// The 'hessian' ranking per column in act order: mean_i W[i][j]^2 / U[j][j]^2.
+std::vector<double> hessian_scores(const float* weight_t, int64_t rows, int64_t cols,
+                                   const float* inverse_factor) {
+  std::vector<double> score(static_cast<size_t>(cols));
   for (int64_t k = 0; k < cols; ++k) {
     const float* column = weight_t + k * rows;
     double sum = 0;
@@ -259,12 +259,17 @@ Status quantize_checked(const float* weight, int64_t rows, int64_t cols, const d
   gather_columns(weight, rows, cols, inverse_permutation(permutation), diagonal, weight_t.get(),
                  &pool);
 
+  // AP follows the chosen ranking; OR always follows the Outlier Order.
+  const std::vector<int32_t> by_outlier_order =
+      rank_columns(outlier_order_scores(options, weight_t.get(), rows, cols));
   const std::vector<int32_t> ranking =
-      rank_columns(ranking_scores(options, weight_t.get(), rows, cols, inverse_factor.get()));
+      options.ranking == Ranking::kHessian
+          ? rank_columns(hessian_scores(weight_t.get(), rows, cols, inverse_factor.get()))
+          : by_outlier_order;
   const std::vector<uint8_t> bits =
       allocate_bits(ranking, options.low_bits, options.high_bits, options.target_bits);
   const std::vector<double> fractions =
-      reservation_fractions(ranking, options.outlier_column_fraction,
+      reservation_fractions(by_outlier_order, options.outlier_column_fraction,
                             options.outlier_high_fraction, options.outlier_low_fraction);
   std::vector<int64_t> per_tail(static_cast<size_t>(cols));
   for (int64_t k = 0; k < cols; ++k) per_tail[k] = reserved_per_tail(rows, fractions[k]);

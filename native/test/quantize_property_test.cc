@@ -81,7 +81,8 @@ void check_well_formed(const QuantizedLayerData& out, int64_t rows, int64_t cols
     }
   }
   CHECK_EQ(out.stats.outlier_count, static_cast<int64_t>(out.outlier_values.size()));
-  CHECK(std::isfinite(out.stats.loss) && out.stats.loss >= 0);
+  CHECK(std::isfinite(out.stats.loss));
+  CHECK(out.stats.loss >= 0);
 }
 
 }  // namespace

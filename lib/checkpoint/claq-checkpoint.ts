@@ -363,6 +363,8 @@ async function readLayer(reader: TensorReader, layer: string, { rows, cols }: La
       `column ${badPaddingColumn} has non-zero padding bits after its last code`);
   }
 
+  // NOTE: the integer parts are viewed in host byte order, which matches the
+  // file's little-endian data only on little-endian hosts (x86-64, AArch64).
   const parts: QuantizedParts = {
     rows,
     cols,

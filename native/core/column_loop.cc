@@ -299,7 +299,7 @@ class BlockLoop {
         const Clock::time_point start = Clock::now();
         const double squared_error = quantize_column(
             in_.weight_t + k * rows_, rows_, in_.bits[k], in_.reserved_per_tail[k],
-            in_.fit_codebook, ws_, out_->codes_t.data() + k * rows_, quantized_.data(),
+            in_.fit_codebook, ws_, out_->codes_t.get() + k * rows_, quantized_.data(),
             out_->codebooks[k], out_->reserved[k]);
         out_->kmeans_seconds += seconds_since(start);
 
@@ -334,7 +334,7 @@ class BlockLoop {
 
 Status run_column_loop(const ColumnLoopInput& in, ThreadPool* pool, ColumnLoopOutput* out) {
   const Clock::time_point start = Clock::now();
-  out->codes_t.resize(static_cast<size_t>(in.rows * in.cols));
+  out->codes_t = WorkBuffer<uint8_t>(in.rows * in.cols);
   out->codebooks.assign(static_cast<size_t>(in.cols), {});
   out->reserved.assign(static_cast<size_t>(in.cols), {});
   out->loss = 0;

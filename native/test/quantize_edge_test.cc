@@ -385,6 +385,14 @@ CLAQ_TEST(hessian_ranking_uses_weight_energy_over_u) {
   options.target_bits = 2.2;  // 1 column: the larger score, column 2
   CHECK(quantize_layer(weight.data(), rows, cols, h.data(), options, {}, &out).ok());
   for (int64_t j = 0; j < cols; ++j) CHECK_EQ(int(out.bits_per_column[j]), j == 2 ? 4 : 2);
+
+  // OR still follows the Outlier Order: no weight reaches 13 * mean|W|, so
+  // every OO is 0 and the tie rule gives the high fraction to column 0.
+  options.outlier_column_fraction = 0.1;
+  options.outlier_high_fraction = 0.1;  // round(32 * 0.1) = 3 per tail
+  CHECK(quantize_layer(weight.data(), rows, cols, h.data(), options, {}, &out).ok());
+  CHECK_EQ(out.stats.outlier_count, int64_t{6});
+  for (int32_t c : out.outlier_cols) CHECK_EQ(c, 0);
 }
 
 CLAQ_TEST(centroids_equal_after_rounding_keep_codes_right) {

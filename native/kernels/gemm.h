@@ -26,6 +26,10 @@
 // like in a plain triple loop, except that zero padding is never multiplied
 // into a stored element.
 //
+// Errors: the functions here return nothing and check nothing. They throw
+// std::bad_alloc when the packing buffers cannot be allocated, the one
+// exception that leaves them; Status-returning callers convert it.
+//
 // Threads: with a pool, the work is split over blocks of rows of C; results
 // do not depend on the thread count (each element of C is summed over k in the
 // same order). The active SIMD level is read once per call.

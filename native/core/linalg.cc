@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,11 @@ Status check_square(const char* operation, const void* a, int64_t n, int64_t lda
     return Status::InvalidArgument(std::string(operation) + ": n * lda overflows (n = " + std::to_string(n) + ")");
   }
   return Status::Ok();
+}
+
+Status out_of_memory(const char* operation, int64_t n) {
+  return Status::OutOfMemory(std::string(operation) + ": out of memory for the work buffers of n = " +
+                             std::to_string(n));
 }
 
 Status not_positive_definite(const char* operation, int64_t column, double pivot) {
@@ -224,24 +230,8 @@ int64_t cholesky_unchecked(float* a, int64_t n, int64_t lda, ThreadPool* pool, d
   return -1;
 }
 
-}  // namespace
-
-Status cholesky_lower_f32(float* a, int64_t n, int64_t lda, ThreadPool* pool) {
-  const Status valid = check_square("cholesky_lower_f32", a, n, lda);
-  if (!valid.ok()) return valid;
-  double pivot = 0.0;
-  const int64_t failed = cholesky_unchecked(a, n, lda, pool, &pivot);
-  if (failed >= 0) return not_positive_definite("cholesky_lower_f32", failed, pivot);
-  return Status::Ok();
-}
-
-Status inverse_upper_factor_f32(const float* h, int64_t n, float* u, ThreadPool* pool) {
+Status inverse_upper_factor_unchecked(const float* h, int64_t n, float* u, ThreadPool* pool) {
   const char* operation = "inverse_upper_factor_f32";
-  Status valid = check_square(operation, h, n, n);
-  if (!valid.ok()) return valid;
-  valid = check_square(operation, u, n, n);
-  if (!valid.ok()) return valid;
-  if (n == 0) return Status::Ok();
 
   load_reversed_lower(h, n, u, pool);
 
@@ -270,6 +260,35 @@ Status inverse_upper_factor_f32(const float* h, int64_t n, float* u, ThreadPool*
     std::fill(top, top + i, 0.0f);
   });
   return Status::Ok();
+}
+
+}  // namespace
+
+Status cholesky_lower_f32(float* a, int64_t n, int64_t lda, ThreadPool* pool) {
+  const Status valid = check_square("cholesky_lower_f32", a, n, lda);
+  if (!valid.ok()) return valid;
+  try {
+    double pivot = 0.0;
+    const int64_t failed = cholesky_unchecked(a, n, lda, pool, &pivot);
+    if (failed >= 0) return not_positive_definite("cholesky_lower_f32", failed, pivot);
+  } catch (const std::bad_alloc&) {
+    return out_of_memory("cholesky_lower_f32", n);
+  }
+  return Status::Ok();
+}
+
+Status inverse_upper_factor_f32(const float* h, int64_t n, float* u, ThreadPool* pool) {
+  const char* operation = "inverse_upper_factor_f32";
+  Status valid = check_square(operation, h, n, n);
+  if (!valid.ok()) return valid;
+  valid = check_square(operation, u, n, n);
+  if (!valid.ok()) return valid;
+  if (n == 0) return Status::Ok();
+  try {
+    return inverse_upper_factor_unchecked(h, n, u, pool);
+  } catch (const std::bad_alloc&) {
+    return out_of_memory(operation, n);
+  }
 }
 
 }  // namespace claq

@@ -2,6 +2,7 @@
 // tiles around the per-ISA micro-kernels declared in gemm.h.
 #include <algorithm>
 #include <cstdlib>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -124,7 +125,16 @@ struct Problem {
   float* c;
   int64_t ldc;
   bool lower_c;  // only j <= i of C is computed and written
+  const float* prepacked_b = nullptr;  // all of op(B) in packed_b_offset layout, or null
 };
+
+// Where the packed (column block jc, depth block pc) of op(B) [k, n] starts
+// in a GemmPackedB: column blocks one after the other, each k x
+// round_up(nc, nr) floats, depth blocks in order inside.
+int64_t packed_b_offset(int64_t k, int64_t n, int nr, int64_t jc, int64_t pc) {
+  const int64_t nc = std::min(kBlockCols, n - jc);
+  return (jc / kBlockCols) * k * round_up(kBlockCols, nr) + pc * round_up(nc, nr);
+}
 
 // The part of the depth block [pc, pc + kc) that rows [row, row + rows) need,
 // as an end offset: a lower-triangular op(A) is 0 beyond p = row + rows - 1.
@@ -255,7 +265,7 @@ void run_problem(const Problem& pr, ThreadPool* pool) {
   const int64_t nc_max = std::min(kBlockCols, pr.n);
   thread_local PackBuffer b_storage;
   thread_local PackBuffer a_storage;
-  float* b_packed = b_storage.get(kc_max * round_up(nc_max, nr));
+  float* b_buffer = pr.prepacked_b == nullptr ? b_storage.get(kc_max * round_up(nc_max, nr)) : nullptr;
   float* a_packed = a_storage.get(int64_t{parts} * kBlockRowsMax * kc_max);
 
   for (int64_t jc = 0; jc < pr.n; jc += kBlockCols) {
@@ -268,10 +278,13 @@ void run_problem(const Problem& pr, ThreadPool* pool) {
       const float beta = pc == 0 ? pr.beta : 1.0f;
       const int64_t panels = (nc + nr - 1) / nr;
       const std::vector<int64_t> bounds = split_rows(pr, first_row, jc, nc, pc, kc, parts);
+      const float* b_packed = pr.prepacked_b == nullptr
+                                  ? b_buffer
+                                  : pr.prepacked_b + packed_b_offset(pr.k, pr.n, nr, jc, pc);
       auto pack_b = [&](int64_t begin, int64_t end) {
         const int64_t col0 = begin * nr;
         const int64_t cols = std::min(end * nr, nc) - col0;
-        pack_panels(pr.b, jc + col0, cols, pc, kc, nr, b_packed + col0 * kc);
+        pack_panels(pr.b, jc + col0, cols, pc, kc, nr, b_buffer + col0 * kc);
       };
       auto compute = [&](int64_t begin, int64_t end) {
         for (int64_t t = begin; t < end; ++t) {
@@ -280,10 +293,10 @@ void run_problem(const Problem& pr, ThreadPool* pool) {
         }
       };
       if (parallel) {
-        pool->parallel_for(panels, pack_b);
+        if (b_buffer != nullptr) pool->parallel_for(panels, pack_b);
         pool->parallel_for(parts, compute);
       } else {
-        pack_b(0, panels);
+        if (b_buffer != nullptr) pack_b(0, panels);
         compute(0, 1);
       }
     }
@@ -350,6 +363,47 @@ void trmm_right_lower_f32(int64_t m, int64_t n, float alpha, const float* a, int
                           ThreadPool* pool) {
   Problem pr = make_problem(false, false, m, n, n, alpha, a, lda, b, ldb, beta, c, ldc);
   pr.b.zero = PanelSource::Zero::kDepthBeforeLine;
+  run_problem(pr, pool);
+}
+
+void GemmPackedB::pack(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb,
+                       ThreadPool* pool) {
+  kernel_ = select_gemm_micro_kernel();
+  k_ = std::max<int64_t>(k, 0);
+  n_ = std::max<int64_t>(n, 0);
+  const int nr = kernel_.nr;
+  const int64_t blocks = (n_ + kBlockCols - 1) / kBlockCols;
+  const int64_t floats = blocks == 0 ? 0 : packed_b_offset(k_, n_, nr, (blocks - 1) * kBlockCols, k_);
+  storage_.assign(static_cast<size_t>(floats + 16), 0.0f);
+  const size_t misalignment = reinterpret_cast<uintptr_t>(storage_.data()) % 64 / sizeof(float);
+  offset_ = misalignment == 0 ? 0 : 16 - misalignment;
+
+  const PanelSource source{b, ldb, !trans_b, PanelSource::Zero::kNone};
+  for (int64_t jc = 0; jc < n_; jc += kBlockCols) {
+    const int64_t nc = std::min(kBlockCols, n_ - jc);
+    for (int64_t pc = 0; pc < k_; pc += kBlockK) {
+      const int64_t kc = std::min(kBlockK, k_ - pc);
+      float* block = data() + packed_b_offset(k_, n_, nr, jc, pc);
+      auto pack_range = [&](int64_t begin, int64_t end) {
+        const int64_t col0 = begin * nr;
+        const int64_t cols = std::min(end * nr, nc) - col0;
+        pack_panels(source, jc + col0, cols, pc, kc, nr, block + col0 * kc);
+      };
+      const int64_t panels = (nc + nr - 1) / nr;
+      if (pool != nullptr) {
+        pool->parallel_for(panels, pack_range);
+      } else {
+        pack_range(0, panels);
+      }
+    }
+  }
+}
+
+void gemm_packed_b_f32(bool trans_a, int64_t m, float alpha, const float* a, int64_t lda,
+                       const GemmPackedB& b, float beta, float* c, int64_t ldc, ThreadPool* pool) {
+  Problem pr = make_problem(trans_a, false, m, b.n(), b.k(), alpha, a, lda, nullptr, 0, beta, c, ldc);
+  pr.kernel = b.kernel_;
+  pr.prepacked_b = b.data();
   run_problem(pr, pool);
 }
 

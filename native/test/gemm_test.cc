@@ -288,3 +288,58 @@ CLAQ_TEST(trmm_right_lower_f32_ignores_upper) {
     }
   });
 }
+
+CLAQ_TEST(gemm_packed_b_matches_gemm_exactly) {
+  // The same kernel sums in the same order, so the results are bit-identical.
+  uint64_t seed = 800;
+  ThreadPool pool(2);
+  for_each_level([&] {
+    struct Shape {
+      int64_t m, n, k;
+    };
+    for (const Shape shape : {Shape{1, 1, 1}, Shape{17, 33, 300}, Shape{129, 200, 600}, Shape{5, 4100, 20}}) {
+      for (int t = 0; t < 4; ++t) {
+        const bool trans_a = (t & 1) != 0, trans_b = (t & 2) != 0;
+        test::Rng rng(++seed);
+        const int64_t lda = (trans_a ? shape.m : shape.k) + 1;
+        const int64_t ldb = (trans_b ? shape.k : shape.n) + 2;
+        const std::vector<float> a = random_matrix(rng, trans_a ? shape.k : shape.m, lda);
+        const std::vector<float> b = random_matrix(rng, trans_b ? shape.n : shape.k, ldb);
+        std::vector<float> expected = random_matrix(rng, shape.m, shape.n);
+        std::vector<float> got = expected;
+        gemm_f32(trans_a, trans_b, shape.m, shape.n, shape.k, -1.0f, a.data(), lda, b.data(), ldb, 1.0f,
+                 expected.data(), shape.n, &pool);
+
+        GemmPackedB packed;
+        packed.pack(trans_b, shape.k, shape.n, b.data(), ldb, (t & 1) ? &pool : nullptr);
+        CHECK_EQ(packed.k(), shape.k);
+        CHECK_EQ(packed.n(), shape.n);
+        gemm_packed_b_f32(trans_a, shape.m, -1.0f, a.data(), lda, packed, 1.0f, got.data(), shape.n,
+                          (t & 2) ? &pool : nullptr);
+        int mismatches = 0;
+        for (size_t i = 0; i < got.size(); ++i) mismatches += got[i] != expected[i] ? 1 : 0;
+        CHECK_EQ(mismatches, 0);
+      }
+    }
+  });
+}
+
+CLAQ_TEST(gemm_packed_b_keeps_its_kernel) {
+  // Packed under the best level, used after the level changed to scalar: the
+  // product still uses the packing kernel and matches gemm_f32 at that level.
+  const SimdLevel original = active_simd_level();
+  test::Rng rng(900);
+  const int64_t m = 19, n = 45, k = 70;
+  const std::vector<float> a = random_matrix(rng, m, k);
+  const std::vector<float> b = random_matrix(rng, k, n);
+  std::vector<float> expected(m * n), got(m * n);
+  gemm_f32(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, expected.data(), n, nullptr);
+  GemmPackedB packed;
+  packed.pack(false, k, n, b.data(), n, nullptr);
+  CHECK(set_simd_level(SimdLevel::kScalar));
+  gemm_packed_b_f32(false, m, 1.0f, a.data(), k, packed, 0.0f, got.data(), n, nullptr);
+  set_simd_level(original);
+  int mismatches = 0;
+  for (size_t i = 0; i < got.size(); ++i) mismatches += got[i] != expected[i] ? 1 : 0;
+  CHECK_EQ(mismatches, 0);
+}

@@ -15,10 +15,13 @@ class HessianAccumulator {
  public:
   explicit HessianAccumulator(int64_t cols);
 
-  // Adds `tokens` rows of activations x [tokens, cols], row-major.
+  // Adds `tokens` rows of activations x [tokens, cols], row-major, on
+  // `threads` threads (0: every core). Returns InvalidArgument for a null
+  // pointer, negative sizes or a tokens * cols overflow, and adds nothing then.
   Status add(const float* activations, int64_t tokens, int threads);
 
-  // Adds a precomputed Gram matrix sum x x^T [cols, cols] over `samples` tokens.
+  // Adds a precomputed Gram matrix sum x x^T [cols, cols] over `samples`
+  // tokens. Only its lower triangle, diagonal included, is read.
   Status add_gram(const double* gram, int64_t samples);
 
   int64_t cols() const { return cols_; }

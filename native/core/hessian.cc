@@ -1,0 +1,122 @@
+#include "core/hessian.h"
+
+#include <algorithm>
+#include <limits>
+#include <memory>
+#include <string>
+
+#include "core/thread_pool.h"
+#include "kernels/gemm.h"
+
+namespace claq {
+namespace {
+
+// Tokens per float32 chunk. Each Gram element of a chunk is a float32 sum of
+// at most this many products (relative rounding error about
+// sqrt(kChunkTokens) * 2^-24 for random signs) before it is added in float64.
+constexpr int64_t kChunkTokens = 1024;
+
+// The float32 scratch for one chunk holds a band of output rows at a time,
+// at most this many floats (16 MiB), so wide layers need no cols^2 buffer.
+constexpr int64_t kScratchFloats = int64_t{4} << 20;
+
+// Adds the lower-triangle rows [row0, row0 + rows) of the band scratch
+// [rows, row0 + rows] into the float64 Gram, pairing short and long rows so
+// every task has the same length.
+void add_band(const float* scratch, int64_t row0, int64_t rows, double* gram, int64_t cols,
+              ThreadPool* pool) {
+  const int64_t width = row0 + rows;
+  auto add_row = [&](int64_t r) {
+    const float* from = scratch + r * width;
+    double* to = gram + (row0 + r) * cols;
+    for (int64_t j = 0; j <= row0 + r; ++j) to[j] += from[j];
+  };
+  pool->parallel_for((rows + 1) / 2, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      add_row(t);
+      if (rows - 1 - t != t) add_row(rows - 1 - t);
+    }
+  });
+}
+
+}  // namespace
+
+HessianAccumulator::HessianAccumulator(int64_t cols)
+    : cols_(cols), gram_(static_cast<size_t>(std::max<int64_t>(cols, 0) * std::max<int64_t>(cols, 0)), 0.0) {}
+
+Status HessianAccumulator::add(const float* activations, int64_t tokens, int threads) {
+  if (cols_ <= 0) {
+    return Status::InvalidArgument("HessianAccumulator.add: the accumulator has " + std::to_string(cols_) +
+                                   " columns; it needs at least 1");
+  }
+  if (tokens < 0) {
+    return Status::InvalidArgument("HessianAccumulator.add: tokens must be >= 0, got " + std::to_string(tokens));
+  }
+  if (tokens > std::numeric_limits<int64_t>::max() / cols_) {
+    return Status::InvalidArgument("HessianAccumulator.add: tokens * cols overflows (tokens = " +
+                                   std::to_string(tokens) + ", cols = " + std::to_string(cols_) + ")");
+  }
+  if (threads < 0) {
+    return Status::InvalidArgument("HessianAccumulator.add: threads must be >= 0, got " + std::to_string(threads));
+  }
+  if (tokens == 0) return Status::Ok();
+  if (activations == nullptr) {
+    return Status::InvalidArgument("HessianAccumulator.add: activations pointer is null");
+  }
+
+  ThreadPool pool(threads);
+  const int64_t cols = cols_;
+  const int64_t band_rows = std::clamp<int64_t>(kScratchFloats / cols / 64 * 64, 64, cols);
+  std::unique_ptr<float[]> scratch(new float[static_cast<size_t>(band_rows * cols)]);
+
+  for (int64_t t0 = 0; t0 < tokens; t0 += kChunkTokens) {
+    const int64_t chunk = std::min(kChunkTokens, tokens - t0);
+    const float* x = activations + t0 * cols;
+    for (int64_t row0 = 0; row0 < cols; row0 += band_rows) {
+      const int64_t rows = std::min(band_rows, cols - row0);
+      const int64_t width = row0 + rows;
+      // Band rows [row0, row0 + rows), columns [0, row0): a full rectangle.
+      gemm_f32(true, false, rows, row0, chunk, 1.0f, x + row0, cols, x, cols, 0.0f, scratch.get(),
+               width, &pool);
+      // The diagonal square of the band: its lower triangle only.
+      gemm_lower_f32(true, false, rows, chunk, 1.0f, x + row0, cols, x + row0, cols, 0.0f,
+                     scratch.get() + row0, width, &pool);
+      add_band(scratch.get(), row0, rows, gram_.data(), cols, &pool);
+    }
+  }
+  samples_ += tokens;
+  return Status::Ok();
+}
+
+Status HessianAccumulator::add_gram(const double* gram, int64_t samples) {
+  if (cols_ <= 0) {
+    return Status::InvalidArgument("HessianAccumulator.add_gram: the accumulator has " + std::to_string(cols_) +
+                                   " columns; it needs at least 1");
+  }
+  if (samples < 0) {
+    return Status::InvalidArgument("HessianAccumulator.add_gram: samples must be >= 0, got " +
+                                   std::to_string(samples));
+  }
+  if (gram == nullptr) {
+    return Status::InvalidArgument("HessianAccumulator.add_gram: gram pointer is null");
+  }
+  for (int64_t i = 0; i < cols_; ++i) {
+    for (int64_t j = 0; j <= i; ++j) gram_[i * cols_ + j] += gram[i * cols_ + j];
+  }
+  samples_ += samples;
+  return Status::Ok();
+}
+
+void HessianAccumulator::hessian(double* out) const {
+  const int64_t n = std::max<int64_t>(cols_, 0);
+  const double scale = samples_ == 0 ? 0.0 : 2.0 / static_cast<double>(samples_);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j <= i; ++j) {
+      const double value = scale * gram_[i * n + j];
+      out[i * n + j] = value;
+      out[j * n + i] = value;
+    }
+  }
+}
+
+}  // namespace claq

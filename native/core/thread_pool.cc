@@ -1,0 +1,117 @@
+#include "core/thread_pool.h"
+
+#include <algorithm>
+
+namespace claq {
+namespace {
+
+// The pool whose job the current thread is running, so that a nested
+// parallel_for on the same pool runs inline instead of waiting for itself.
+thread_local const ThreadPool* t_running_pool = nullptr;
+
+int resolve_thread_count(int threads) {
+  if (threads > 0) return threads;
+  const unsigned hardware = std::thread::hardware_concurrency();
+  return hardware == 0 ? 1 : static_cast<int>(hardware);
+}
+
+}  // namespace
+
+ThreadPool::ThreadPool(int threads) : size_(resolve_thread_count(threads)) {
+  workers_.reserve(size_ - 1);
+  for (int i = 1; i < size_; ++i) workers_.emplace_back([this] { worker_loop(); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  for (std::thread& worker : workers_) worker.join();
+}
+
+void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t, int64_t)>& fn) {
+  if (count <= 0) return;
+  if (size_ == 1 || count == 1 || t_running_pool == this) {
+    fn(0, count);
+    return;
+  }
+
+  std::lock_guard<std::mutex> call_lock(call_mutex_);
+  Job job;
+  job.fn = &fn;
+  job.count = count;
+  job.chunks = std::min<int64_t>(count, size_);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    job_ = job;
+    next_chunk_ = 0;
+    chunks_done_ = 0;
+    error_ = nullptr;
+    ++generation_;
+  }
+  wake_.notify_all();
+
+  t_running_pool = this;
+  const int64_t ran = run_chunks(job);
+  t_running_pool = nullptr;
+
+  std::unique_lock<std::mutex> lock(mutex_);
+  chunks_done_ += ran;
+  // Waiting for active_workers_ too means no worker still holds this job's
+  // `fn` pointer when the caller's std::function goes out of scope.
+  done_.wait(lock, [&] { return chunks_done_ == job.chunks && active_workers_ == 0; });
+  job_ = Job();
+  std::exception_ptr error = error_;
+  error_ = nullptr;
+  lock.unlock();
+  if (error) std::rethrow_exception(error);
+}
+
+int64_t ThreadPool::run_chunks(const Job& job) {
+  int64_t ran = 0;
+  for (;;) {
+    int64_t chunk;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (next_chunk_ >= job.chunks) break;
+      chunk = next_chunk_++;
+    }
+    const int64_t begin = job.count * chunk / job.chunks;
+    const int64_t end = job.count * (chunk + 1) / job.chunks;
+    try {
+      (*job.fn)(begin, end);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!error_) error_ = std::current_exception();
+    }
+    ++ran;
+  }
+  return ran;
+}
+
+void ThreadPool::worker_loop() {
+  uint64_t seen = 0;
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+    if (stopping_) return;
+    seen = generation_;
+    const Job job = job_;
+    if (job.fn == nullptr) continue;  // the job finished before this worker woke
+    ++active_workers_;
+    lock.unlock();
+
+    t_running_pool = this;
+    const int64_t ran = run_chunks(job);
+    t_running_pool = nullptr;
+
+    lock.lock();
+    chunks_done_ += ran;
+    --active_workers_;
+    if (chunks_done_ == job.chunks && active_workers_ == 0) done_.notify_all();
+  }
+}
+
+}  // namespace claq

@@ -1,0 +1,311 @@
+// Portable GEMM/SYRK driver: cache blocking, packing, threading and edge
+// tiles around the per-ISA micro-kernels declared in gemm.h.
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "kernels/gemm.h"
+#include "kernels/simd_level.h"
+
+namespace claq {
+namespace {
+
+// Block sizes. A kc x NR micro-panel of B (32 KiB for kc = 256, NR = 32)
+// stays in the 48 KiB L1 of current x86 cores while MR-row micro-panels of
+// an mc x kc block of A stream from L2; the kc x nc panel of B lives in L3.
+constexpr int64_t kBlockK = 256;
+constexpr int64_t kBlockRowsMax = 192;  // multiple of every MR used here
+constexpr int64_t kBlockCols = 4096;
+constexpr int kMaxTileFloats = 16 * 32;
+
+// Below this many multiply-adds a call runs on the calling thread only: the
+// wake-up of the workers would cost more than the work.
+constexpr int64_t kMinParallelWork = int64_t{1} << 18;
+
+struct FloatDeleter {
+  void operator()(float* p) const { std::free(p); }
+};
+using AlignedFloats = std::unique_ptr<float[], FloatDeleter>;
+
+AlignedFloats allocate_floats(int64_t count) {
+  const size_t bytes = (static_cast<size_t>(count) * sizeof(float) + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, bytes == 0 ? 64 : bytes);
+  if (p == nullptr) throw std::bad_alloc();
+  return AlignedFloats(static_cast<float*>(p));
+}
+
+int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
+
+// A matrix operand seen as panels: element(i, p) is entry p (along k) of
+// panel line i (a row of op(A) or a column of op(B)).
+struct PanelSource {
+  const float* data;
+  int64_t ld;
+  bool depth_major;     // element(i, p) = data[p * ld + i], else data[i * ld + p]
+  bool lower_triangle;  // element(i, p) is taken as 0 where p > i
+};
+
+// Copies lines [i0, i0 + lines) x depth [p0, p0 + kc) into micro-panels of
+// `width` lines, p-major inside each micro-panel, zero-padding the last one.
+void pack_panels(const PanelSource& src, int64_t i0, int64_t lines, int64_t p0, int64_t kc,
+                 int width, float* out) {
+  for (int64_t first = 0; first < lines; first += width) {
+    const int64_t valid = std::min<int64_t>(width, lines - first);
+    float* panel = out + first * kc;
+    if (src.lower_triangle) {
+      // Only read where p <= i: the strict upper triangle may hold anything.
+      for (int64_t i = 0; i < width; ++i) {
+        const int64_t line = i0 + first + i;
+        for (int64_t p = 0; p < kc; ++p) {
+          float value = 0.0f;
+          if (i < valid && p0 + p <= line) {
+            value = src.depth_major ? src.data[(p0 + p) * src.ld + line]
+                                    : src.data[line * src.ld + p0 + p];
+          }
+          panel[p * width + i] = value;
+        }
+      }
+    } else if (src.depth_major) {
+      for (int64_t p = 0; p < kc; ++p) {
+        const float* from = src.data + (p0 + p) * src.ld + i0 + first;
+        float* to = panel + p * width;
+        for (int64_t i = 0; i < valid; ++i) to[i] = from[i];
+        for (int64_t i = valid; i < width; ++i) to[i] = 0.0f;
+      }
+    } else {
+      for (int64_t i = 0; i < valid; ++i) {
+        const float* from = src.data + (i0 + first + i) * src.ld + p0;
+        for (int64_t p = 0; p < kc; ++p) panel[p * width + i] = from[p];
+      }
+      for (int64_t i = valid; i < width; ++i) {
+        for (int64_t p = 0; p < kc; ++p) panel[p * width + i] = 0.0f;
+      }
+    }
+  }
+}
+
+struct Problem {
+  GemmMicroKernel kernel;
+  PanelSource a;  // lines are rows of op(A)
+  PanelSource b;  // lines are columns of op(B)
+  int64_t m, n, k;
+  float alpha, beta;
+  float* c;
+  int64_t ldc;
+  bool lower_c;  // only j <= i of C is computed and written
+};
+
+// The depth range [pc, pc + kc) restricted to what row block [row, row + rows)
+// needs: a lower-triangular op(A) has zeros beyond p = row + rows - 1.
+int64_t depth_for_rows(const Problem& pr, int64_t pc, int64_t kc, int64_t row, int64_t rows) {
+  if (!pr.a.lower_triangle) return kc;
+  return std::max<int64_t>(0, std::min(kc, row + rows - pc));
+}
+
+// Columns of C that row i has inside the column block [jc, jc + nc).
+int64_t columns_in_block(const Problem& pr, int64_t i, int64_t jc, int64_t nc) {
+  if (!pr.lower_c) return nc;
+  return std::max<int64_t>(0, std::min(nc, i - jc + 1));
+}
+
+// C = beta * C on the part of C this problem writes (k == 0 or alpha == 0).
+void scale_c(const Problem& pr) {
+  for (int64_t i = 0; i < pr.m; ++i) {
+    float* row = pr.c + i * pr.ldc;
+    const int64_t cols = columns_in_block(pr, i, 0, pr.n);
+    for (int64_t j = 0; j < cols; ++j) row[j] = pr.beta == 0.0f ? 0.0f : pr.beta * row[j];
+  }
+}
+
+// One MR x NR tile whose top-left element is C[i0][j0]. Full tiles below the
+// diagonal go straight to the micro-kernel; edge and diagonal tiles go
+// through a local buffer and are copied out element by element.
+void run_tile(const Problem& pr, const float* a_panel, const float* b_panel, int64_t kc,
+              float beta, int64_t i0, int64_t j0) {
+  const int mr = pr.kernel.mr;
+  const int nr = pr.kernel.nr;
+  const int64_t rows = std::min<int64_t>(mr, pr.m - i0);
+  const int64_t cols = std::min<int64_t>(nr, pr.n - j0);
+  if (pr.lower_c && j0 > i0 + rows - 1) return;  // entirely above the diagonal
+  float* c = pr.c + i0 * pr.ldc + j0;
+  if (kc == 0) {  // a triangular op(A) is zero on this whole depth block
+    if (beta == 1.0f) return;
+    for (int64_t i = 0; i < rows; ++i) {
+      const int64_t cols_here = std::min(cols, columns_in_block(pr, i0 + i, j0, cols));
+      for (int64_t j = 0; j < cols_here; ++j) c[i * pr.ldc + j] *= beta;
+    }
+    return;
+  }
+  const bool crosses_diagonal = pr.lower_c && j0 + cols - 1 > i0;
+  if (rows == mr && cols == nr && !crosses_diagonal) {
+    pr.kernel.run(kc, a_panel, b_panel, pr.alpha, beta, c, pr.ldc);
+    return;
+  }
+
+  alignas(64) float tile[kMaxTileFloats];
+  pr.kernel.run(kc, a_panel, b_panel, pr.alpha, 0.0f, tile, nr);
+  for (int64_t i = 0; i < rows; ++i) {
+    const int64_t cols_here = columns_in_block(pr, i0 + i, j0, cols);
+    float* row = c + i * pr.ldc;
+    const float* from = tile + i * nr;
+    for (int64_t j = 0; j < cols_here; ++j) {
+      row[j] = beta == 0.0f ? from[j] : from[j] + beta * row[j];
+    }
+  }
+}
+
+// Rows [row_begin, row_end) of C against the packed kc x nc panel of B that
+// starts at column jc, in blocks of at most kBlockRowsMax rows.
+void run_row_range(const Problem& pr, const float* b_packed, int64_t jc, int64_t nc, int64_t pc,
+                   int64_t kc, float beta, int64_t row_begin, int64_t row_end, float* a_packed) {
+  const int mr = pr.kernel.mr;
+  const int nr = pr.kernel.nr;
+  for (int64_t ic = row_begin; ic < row_end; ic += kBlockRowsMax) {
+    const int64_t mc = std::min(kBlockRowsMax, row_end - ic);
+    if (depth_for_rows(pr, pc, kc, ic, mc) == 0) continue;  // zero block of a triangular A, beta is 1
+    pack_panels(pr.a, ic, mc, pc, kc, mr, a_packed);
+    for (int64_t jr = 0; jr < nc; jr += nr) {
+      const float* b_panel = b_packed + jr * kc;
+      for (int64_t ir = 0; ir < mc; ir += mr) {
+        const int64_t depth = depth_for_rows(pr, pc, kc, ic + ir, mr);
+        run_tile(pr, a_packed + ir * kc, b_panel, depth, beta, ic + ir, jc + jr);
+      }
+    }
+  }
+}
+
+// Splits rows [first, m) into `parts` ranges with about the same number of
+// multiply-adds for this (column block, depth block), at multiples of mr.
+std::vector<int64_t> split_rows(const Problem& pr, int64_t first, int64_t jc, int64_t nc,
+                                int64_t pc, int64_t kc, int parts) {
+  const int mr = pr.kernel.mr;
+  std::vector<int64_t> prefix;  // work of the mr-row groups before each group
+  prefix.push_back(0);
+  for (int64_t row = first; row < pr.m; row += mr) {
+    int64_t work = 0;
+    const int64_t rows = std::min<int64_t>(mr, pr.m - row);
+    for (int64_t i = row; i < row + rows; ++i) work += columns_in_block(pr, i, jc, nc);
+    prefix.push_back(prefix.back() + work * depth_for_rows(pr, pc, kc, row, rows));
+  }
+
+  std::vector<int64_t> bounds(parts + 1, pr.m);
+  bounds[0] = first;
+  size_t group = 0;
+  for (int t = 1; t < parts; ++t) {
+    const int64_t target = prefix.back() * t / parts;
+    while (group + 1 < prefix.size() && prefix[group + 1] <= target) ++group;
+    bounds[t] = std::min(first + static_cast<int64_t>(group) * mr, pr.m);
+  }
+  return bounds;
+}
+
+void run_problem(const Problem& pr, ThreadPool* pool) {
+  if (pr.m <= 0 || pr.n <= 0) return;
+  if (pr.k <= 0 || pr.alpha == 0.0f) {
+    scale_c(pr);
+    return;
+  }
+
+  const bool parallel = pool != nullptr && pool->size() > 1 && pr.m * pr.n * pr.k >= kMinParallelWork;
+  const int parts = parallel ? pool->size() : 1;
+  const int nr = pr.kernel.nr;
+  const int64_t kc_max = std::min(kBlockK, pr.k);
+  const int64_t nc_max = std::min(kBlockCols, pr.n);
+  AlignedFloats b_packed = allocate_floats(kc_max * round_up(nc_max, nr));
+  AlignedFloats a_packed = allocate_floats(int64_t{parts} * kBlockRowsMax * kc_max);
+
+  for (int64_t jc = 0; jc < pr.n; jc += kBlockCols) {
+    const int64_t nc = std::min(kBlockCols, pr.n - jc);
+    const int64_t first_row = pr.lower_c ? jc : 0;  // rows above jc have no lower entries here
+    if (first_row >= pr.m) break;
+
+    for (int64_t pc = 0; pc < pr.k; pc += kBlockK) {
+      const int64_t kc = std::min(kBlockK, pr.k - pc);
+      const float beta = pc == 0 ? pr.beta : 1.0f;
+      const int64_t panels = (nc + nr - 1) / nr;
+      const std::vector<int64_t> bounds = split_rows(pr, first_row, jc, nc, pc, kc, parts);
+      auto pack_b = [&](int64_t begin, int64_t end) {
+        const int64_t col0 = begin * nr;
+        const int64_t cols = std::min(end * nr, nc) - col0;
+        pack_panels(pr.b, jc + col0, cols, pc, kc, nr, b_packed.get() + col0 * kc);
+      };
+      auto compute = [&](int64_t begin, int64_t end) {
+        for (int64_t t = begin; t < end; ++t) {
+          float* a_buffer = a_packed.get() + t * kBlockRowsMax * kc_max;
+          run_row_range(pr, b_packed.get(), jc, nc, pc, kc, beta, bounds[t], bounds[t + 1], a_buffer);
+        }
+      };
+      if (parallel) {
+        pool->parallel_for(panels, pack_b);
+        pool->parallel_for(parts, compute);
+      } else {
+        pack_b(0, panels);
+        compute(0, 1);
+      }
+    }
+  }
+}
+
+Problem make_problem(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                     const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                     int64_t ldc) {
+  Problem pr;
+  pr.kernel = select_gemm_micro_kernel();
+  pr.a = PanelSource{a, lda, trans_a, false};
+  pr.b = PanelSource{b, ldb, !trans_b, false};
+  pr.m = m;
+  pr.n = n;
+  pr.k = k;
+  pr.alpha = alpha;
+  pr.beta = beta;
+  pr.c = c;
+  pr.ldc = ldc;
+  pr.lower_c = false;
+  return pr;
+}
+
+}  // namespace
+
+GemmMicroKernel select_gemm_micro_kernel() {
+  switch (active_simd_level()) {
+#if defined(__x86_64__)
+    case SimdLevel::kAvx512: return GemmMicroKernel{12, 32, gemm_f32_12x32_avx512};
+    case SimdLevel::kAvx2: return GemmMicroKernel{6, 16, gemm_f32_6x16_avx2};
+#endif
+#if defined(__aarch64__)
+    case SimdLevel::kNeon: return GemmMicroKernel{8, 12, gemm_f32_8x12_neon};
+#endif
+    default: return GemmMicroKernel{4, 8, gemm_f32_4x8_ref};
+  }
+}
+
+void gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+              const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+              int64_t ldc, ThreadPool* pool) {
+  run_problem(make_problem(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc), pool);
+}
+
+void gemm_lower_f32(bool trans_a, bool trans_b, int64_t n, int64_t k, float alpha,
+                    const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
+                    float* c, int64_t ldc, ThreadPool* pool) {
+  Problem pr = make_problem(trans_a, trans_b, n, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  pr.lower_c = true;
+  run_problem(pr, pool);
+}
+
+void trmm_lower_f32(int64_t m, int64_t n, float alpha, const float* a, int64_t lda,
+                    const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
+                    ThreadPool* pool) {
+  Problem pr = make_problem(false, false, m, n, m, alpha, a, lda, b, ldb, beta, c, ldc);
+  pr.a.lower_triangle = true;
+  run_problem(pr, pool);
+}
+
+void syrk_lower_f32(int64_t n, int64_t k, const float* x, int64_t ldx, float* c, int64_t ldc,
+                    ThreadPool* pool) {
+  gemm_lower_f32(true, false, n, k, 1.0f, x, ldx, x, ldx, 1.0f, c, ldc, pool);
+}
+
+}  // namespace claq

@@ -1,0 +1,87 @@
+// Dense float32 matrix products for the quantizer: GEMM, and SYRK into the
+// lower triangle (Hessian accumulation, Cholesky trailing updates).
+//
+// Layout: every matrix is row-major with a leading dimension (the distance in
+// floats between rows) of at least its width. op(X) is X or its transpose.
+//
+// The driver (gemm.cc) is portable: it splits the product into cache blocks,
+// copies ("packs") a block of op(A) into micro-panels of MR rows and a block
+// of op(B) into micro-panels of NR columns, both zero-padded to full tiles,
+// and calls one micro-kernel per MR x NR tile of C:
+//
+//   packed A micro-panel (MR x kc)       packed B micro-panel (kc x NR)
+//   a[p * MR + i] = op(A)[i][p]          b[p * NR + j] = op(B)[p][j]
+//
+//       C tile [MR x NR] = alpha * sum_p a[p * MR + i] * b[p * NR + j] + beta * C
+//
+// Micro-kernel contract: it reads exactly kc * MR packed floats of A and
+// kc * NR of B (packed buffers are 64-byte aligned) and writes the full
+// MR x NR tile of C through ldc with unaligned stores. When beta == 0 it does
+// not read C, so NaN or garbage in C is overwritten, as in BLAS. kc >= 1.
+// Partial tiles at the right and bottom edges, and the diagonal tiles of the
+// lower-triangular variants, are computed by the same micro-kernel into a
+// local MR x NR buffer and copied out, so the kernels have no tail code and
+// never touch memory outside C. NaN and Inf propagate through the arithmetic
+// like in a plain triple loop, except that zero padding is never multiplied
+// into a stored element.
+//
+// Threads: with a pool, the work is split over blocks of rows of C; results
+// do not depend on the thread count (each element of C is summed over k in the
+// same order). The active SIMD level is read once per call.
+#pragma once
+
+#include <cstdint>
+
+namespace claq {
+
+class ThreadPool;
+
+// C = alpha * op(A) * op(B) + beta * C, with op(A) [m, k], op(B) [k, n] and
+// C [m, n]. beta == 0 overwrites C without reading it. pool may be null.
+void gemm_f32(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+              const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+              int64_t ldc, ThreadPool* pool);
+
+// Like gemm_f32 with m == n, but only the lower triangle of C (j <= i,
+// diagonal included) is computed and written; the strict upper triangle of C
+// is neither read nor written.
+void gemm_lower_f32(bool trans_a, bool trans_b, int64_t n, int64_t k, float alpha,
+                    const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
+                    float* c, int64_t ldc, ThreadPool* pool);
+
+// C = alpha * tril(A) * B + beta * C, with A [m, m] lower triangular (only
+// its lower triangle, diagonal included, is read), B [m, n] and C [m, n]; C
+// must not overlap A or B. Zero blocks of A cost no multiply-adds.
+void trmm_lower_f32(int64_t m, int64_t n, float alpha, const float* a, int64_t lda,
+                    const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
+                    ThreadPool* pool);
+
+// Lower triangle of C += x^T x, where x is [k, n] row-major (k tokens of n
+// columns) and C is [n, n]. The strict upper triangle of C is not touched.
+void syrk_lower_f32(int64_t n, int64_t k, const float* x, int64_t ldx, float* c, int64_t ldc,
+                    ThreadPool* pool);
+
+// One register-blocked micro-kernel: MR x NR tile, contract above.
+using GemmMicroKernelFn = void (*)(int64_t kc, const float* a_packed, const float* b_packed,
+                                   float alpha, float beta, float* c, int64_t ldc);
+
+struct GemmMicroKernel {
+  int mr;
+  int nr;
+  GemmMicroKernelFn run;
+};
+
+// Per-ISA micro-kernels; the name gives the tile (rows x columns).
+void gemm_f32_4x8_ref(int64_t kc, const float* a_packed, const float* b_packed, float alpha,
+                      float beta, float* c, int64_t ldc);
+void gemm_f32_6x16_avx2(int64_t kc, const float* a_packed, const float* b_packed, float alpha,
+                        float beta, float* c, int64_t ldc);
+void gemm_f32_12x32_avx512(int64_t kc, const float* a_packed, const float* b_packed, float alpha,
+                           float beta, float* c, int64_t ldc);
+void gemm_f32_8x12_neon(int64_t kc, const float* a_packed, const float* b_packed, float alpha,
+                        float beta, float* c, int64_t ldc);
+
+// The micro-kernel for active_simd_level().
+GemmMicroKernel select_gemm_micro_kernel();
+
+}  // namespace claq

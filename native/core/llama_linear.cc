@@ -1,0 +1,17 @@
+#include "core/llama_linear.h"
+
+#include <utility>
+
+#include "kernels/gemm.h"
+
+namespace claq {
+
+DenseLinear::DenseLinear(std::shared_ptr<const std::vector<float>> weight, int64_t out_features,
+                         int64_t in_features)
+    : weight_(std::move(weight)), out_(out_features), in_(in_features) {}
+
+void DenseLinear::forward(const float* x, int64_t rows, float* y, ThreadPool* pool) const {
+  gemm_f32(false, true, rows, out_, in_, 1.0f, x, in_, weight_->data(), in_, 0.0f, y, out_, pool);
+}
+
+}  // namespace claq

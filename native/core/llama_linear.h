@@ -1,0 +1,46 @@
+// The linear layers of a Llama model behind one small interface, so a dense
+// float32 layer and a packed low-bit one are interchangeable in the forward
+// pass. Weights follow nn.Linear: W is [out_features, in_features] row-major
+// and y = x W^T, with no bias (Llama linears have none).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace claq {
+
+class ThreadPool;
+
+class LlamaLinear {
+ public:
+  virtual ~LlamaLinear() = default;
+
+  virtual int64_t in_features() const = 0;
+  virtual int64_t out_features() const = 0;
+
+  // y[rows, out_features] = x[rows, in_features] W^T, both row-major and
+  // packed (leading dimension = width). y must not alias x. pool may be null.
+  virtual void forward(const float* x, int64_t rows, float* y, ThreadPool* pool) const = 0;
+};
+
+// A float32 weight matrix. The storage is shared, so a tied lm_head and the
+// token embedding use one copy.
+class DenseLinear final : public LlamaLinear {
+ public:
+  DenseLinear(std::shared_ptr<const std::vector<float>> weight, int64_t out_features,
+              int64_t in_features);
+
+  int64_t in_features() const override { return in_; }
+  int64_t out_features() const override { return out_; }
+  void forward(const float* x, int64_t rows, float* y, ThreadPool* pool) const override;
+
+  const float* weight() const { return weight_->data(); }
+
+ private:
+  std::shared_ptr<const std::vector<float>> weight_;
+  int64_t out_;
+  int64_t in_;
+};
+
+}  // namespace claq

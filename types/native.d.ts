@@ -89,4 +89,11 @@ export interface NativeAddon {
   llamaGenerate(model: LlamaHandle, prompt: Int32Array,
     options: { maxTokens: number; temperature: number; seed: number; stopTokens: Int32Array },
     onToken: ((token: number) => void) | null): NativeJob<NativeGeneration>;
+
+  // F16/BF16 <-> F32 conversion (native/kernels/convert.h). The 16-bit side
+  // is raw little-endian bytes; both buffers hold the same element count.
+  f16ToF32Sync(source: Uint8Array, target: Float32Array): void;
+  bf16ToF32Sync(source: Uint8Array, target: Float32Array): void;
+  f32ToF16Sync(source: Float32Array, target: Uint8Array): void;
+  f32ToBf16Sync(source: Float32Array, target: Uint8Array): void;
 }

@@ -7,6 +7,7 @@ namespace {
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   claq::binding::register_simd(env, exports);
   claq::binding::register_llama(env, exports);
+  claq::binding::register_convert(env, exports);
   return exports;
 }
 

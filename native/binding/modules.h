@@ -7,5 +7,6 @@ namespace claq::binding {
 
 void register_simd(Napi::Env env, Napi::Object exports);
 void register_llama(Napi::Env env, Napi::Object exports);
+void register_convert(Napi::Env env, Napi::Object exports);
 
 }  // namespace claq::binding

@@ -1,0 +1,16 @@
+export {
+  CLAQ_FORMAT,
+  CLAQ_FORMAT_VERSION,
+  CLAQ_LAYERS_KEY,
+  ClaqCheckpoint,
+  LAYER_PARTS,
+  loadQuantizedParts,
+  partTensorName,
+  quantizedLayerTensors,
+  saveClaqCheckpoint,
+  saveQuantizedParts,
+} from './claq-checkpoint.js';
+export type { LayerShape, SaveClaqCheckpointOptions } from './claq-checkpoint.js';
+export { packCodes, packedCodeBytes, unpackCodes } from './code-packing.js';
+export { MAX_CODE_BITS, memoryContext, validateQuantizedParts } from './validate.js';
+export type { PartsContext } from './validate.js';

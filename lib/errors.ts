@@ -30,7 +30,9 @@ export class AbortError extends Error {
  * (jest's ESM sandbox, for one).
  */
 export function fromNativeError(error: unknown, context?: Error): Error {
-  if (!(error instanceof Object) || typeof (error as { message?: unknown }).message !== 'string') {
+  // Not `instanceof Object`: an error from the addon's realm fails that test
+  // inside jest's sandbox.
+  if (typeof error !== 'object' || error === null || typeof (error as { message?: unknown }).message !== 'string') {
     return new ClaqError('ERR_CLAQ_INTERNAL', String(error));
   }
   const { message, code, name } = error as { message: string; code?: string; name?: string };

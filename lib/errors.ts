@@ -30,8 +30,7 @@ export class AbortError extends Error {
  * (jest's ESM sandbox, for one).
  */
 export function fromNativeError(error: unknown, context?: Error): Error {
-  // Not `instanceof Object`: an error from the addon's realm fails that test
-  // inside jest's sandbox.
+  // Not `instanceof Object`: an addon error from another V8 context fails it.
   if (typeof error !== 'object' || error === null || typeof (error as { message?: unknown }).message !== 'string') {
     return new ClaqError('ERR_CLAQ_INTERNAL', String(error));
   }

@@ -41,7 +41,7 @@ function expectedHalfToFloatBits(h: number): number {
 const POSITIVE_HALVES = Array.from({ length: 0x7c00 }, (_, h) => halfValue(h));
 
 // Nearest F16 encoding to x by binary search over all finite halves, ties to
-// the even encoding; beyond 65520 (65504 plus half a unit) it is Inf.
+// the even encoding. From 65520 (65504 plus half a unit) up, it is Inf.
 function nearestHalf(x: number): number {
   if (Number.isNaN(x)) {
     const bits = bitsOfFloat(x);

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** A safetensors file: 8-byte little-endian length, `header` as UTF-8, then `data`. */
+/** Builds a safetensors file: 8-byte little-endian length, `header` as UTF-8, then `data`. */
 export function rawFile(header: string | object, data: Uint8Array = new Uint8Array(0), lengthField?: bigint): Uint8Array {
   const text = typeof header === 'string' ? header : JSON.stringify(header);
   const json = Buffer.from(text, 'utf8');
@@ -63,7 +63,7 @@ export function float64sOf(bytes: Uint8Array): number[] {
   return values;
 }
 
-/** The bytes behind a typed array, for exact comparisons (NaN payloads included). */
+/** Returns the bytes behind a typed array, for exact comparisons (NaN payloads included). */
 export function bytesOf(view: ArrayBufferView): Buffer {
   return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
 }

@@ -76,6 +76,68 @@ export interface NativeJob<T> {
   abort(): void;
 }
 
+/** Opaque handle of a packed layer (a type-tagged External). */
+export interface PackedHandle {
+  readonly __claqPackedLayer: unique symbol;
+}
+
+/** Opaque handle of a float32 benchmark baseline layer. */
+export interface DenseF32Handle {
+  readonly __claqDenseF32Layer: unique symbol;
+}
+
+/** Parts as the addon reads them (see lib/quantized-parts.ts). */
+export interface NativeQuantizedParts {
+  rows: number;
+  cols: number;
+  bitsPerColumn: Uint8Array;
+  permutation: Int32Array;
+  codes: Uint8Array;
+  codebookOffsets: Uint32Array;
+  codebooks: Float32Array;
+  outlierRows: Int32Array;
+  outlierCols: Int32Array;
+  outlierValues: Float32Array;
+}
+
+export interface NativePackedInfo {
+  rows: number;
+  cols: number;
+  bytes: number;
+  storageBitsPerWeight: number;
+}
+
+/** Options of benchGemm: C = op(A) op(B) + C, dense row-major matrices. */
+export interface BenchGemmOptions {
+  transA: boolean;
+  transB: boolean;
+  m: number;
+  n: number;
+  k: number;
+  a: Float32Array;
+  b: Float32Array;
+  c: Float32Array;
+  /** Threads including the caller; 0 means every core. */
+  threads: number;
+}
+
+export interface BenchInverseFactorOptions {
+  /** Symmetric positive-definite H [n, n]; only its lower triangle is read. */
+  h: Float32Array;
+  n: number;
+  /** Output U [n, n] with H^-1 = U^T U. */
+  u: Float32Array;
+  threads: number;
+}
+
+export interface BenchHessianOptions {
+  /** Activations [tokens, cols], row-major. */
+  activations: Float32Array;
+  tokens: number;
+  cols: number;
+  threads: number;
+}
+
 export interface NativeAddon {
   simdLevel(): SimdLevelName;
   supportedSimdLevels(): SimdLevelName[];
@@ -90,6 +152,23 @@ export interface NativeAddon {
     options: { maxTokens: number; temperature: number; seed: number; stopTokens: Int32Array },
     onToken: ((token: number) => void) | null): NativeJob<NativeGeneration>;
 
+  packLayer(parts: NativeQuantizedParts): PackedHandle;
+  packedInfo(handle: PackedHandle): NativePackedInfo;
+  packedMatmul(handle: PackedHandle, x: Float32Array, tokens: number, y: Float32Array,
+    options: { threads: number }): void;
+  packedMatmulAsync(handle: PackedHandle, x: Float32Array, tokens: number, y: Float32Array,
+    options: { threads: number }): Promise<void>;
+  packedRelease(handle: PackedHandle): void;
+
+  sumF32(x: Float32Array, threads: number): number;
+  denseF32Pack(weight: Float32Array, rows: number, cols: number): DenseF32Handle;
+  denseF32Matmul(handle: DenseF32Handle, x: Float32Array, tokens: number, y: Float32Array, threads: number): void;
+
+  // Benchmark-only entry points of the dense linear algebra (bench/linalg.ts).
+  benchGemm(options: BenchGemmOptions): void;
+  benchInverseFactor(options: BenchInverseFactorOptions): void;
+  /** Returns trace(H) of the accumulated Hessian, as a check that work was done. */
+  benchHessian(options: BenchHessianOptions): number;
   // F16/BF16 <-> F32 conversion (native/kernels/convert.h). The 16-bit side
   // is raw little-endian bytes; both buffers hold the same element count.
   f16ToF32Sync(source: Uint8Array, target: Float32Array): void;

@@ -43,7 +43,7 @@ export interface LayerShape {
 }
 
 /**
- * The safetensors tensors that store one quantized layer. Validates the
+ * Builds the safetensors tensors that store one quantized layer. Validates the
  * parts first, and requires codebooks and outlier values to be exact float16
  * values (they are stored as F16, and a lossy save would not round-trip).
  * @throws SafetensorsError 'bad-checkpoint' naming the invalid part.
@@ -154,7 +154,7 @@ export class ClaqCheckpoint {
     }
   }
 
-  /** The tensors that are not part of a quantized layer. */
+  /** Lists the tensors that are not part of a quantized layer. */
   untouchedTensors(): TensorInfo[] {
     return this.reader.tensors().filter((tensor) => !tensor.name.includes('.claq.'));
   }
@@ -257,6 +257,7 @@ function checkLayerTensors(reader: TensorReader, layer: string, { rows, cols }: 
 async function readLayer(reader: TensorReader, layer: string, { rows, cols }: LayerShape): Promise<QuantizedParts> {
   const context: PartsContext = { file: reader.path, tensorOf: (part) => partTensorName(layer, part) };
   const read = (part: string) => reader.readBytes(partTensorName(layer, part));
+
   const bitsPerColumn = await read('bits');
   for (let j = 0; j < cols; ++j) {
     if (bitsPerColumn[j] < 1 || bitsPerColumn[j] > 8) {
@@ -264,6 +265,7 @@ async function readLayer(reader: TensorReader, layer: string, { rows, cols }: La
         `column ${j} has ${bitsPerColumn[j]} bits; expected 1 to 8`);
     }
   }
+
   const packed = await read('codes');
   const expectedBytes = packedCodeBytes(rows, bitsPerColumn);
   if (packed.length !== expectedBytes) {
@@ -275,6 +277,7 @@ async function readLayer(reader: TensorReader, layer: string, { rows, cols }: La
     throw new SafetensorsError('bad-checkpoint', reader.path, context.tensorOf('codes'),
       `column ${badPaddingColumn} has non-zero padding bits after its last code`);
   }
+
   const parts: QuantizedParts = {
     rows,
     cols,

@@ -1,6 +1,6 @@
-// Where a safetensors file's bytes come from: a file read at offsets through
-// a file handle, or a buffer in memory (for tests, fuzzing and callers that
-// already hold the bytes).
+// Byte sources of a safetensors file: a file read at offsets through a file
+// handle, or a buffer in memory (for tests, fuzzing and callers that already
+// hold the bytes).
 import { type FileHandle, open } from 'node:fs/promises';
 
 import { SafetensorsError } from './errors.js';

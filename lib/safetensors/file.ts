@@ -15,8 +15,9 @@ export interface RowRange {
 }
 
 /**
- * What SafetensorsFile and a sharded checkpoint (openCheckpoint) both offer:
- * the tensor list, the metadata, and lazy reads of one tensor or row range.
+ * Read access shared by SafetensorsFile and a sharded checkpoint
+ * (openCheckpoint): the tensor list, the metadata, and lazy reads of one
+ * tensor or row range.
  */
 export interface TensorReader {
   /** The path opened (a file, or a folder / index file for sharded checkpoints). */
@@ -40,8 +41,8 @@ export const GIT_LFS_POINTER_PREFIX = 'version https://git-lfs.github.com/spec/v
 const littleEndianHost = endianness() === 'LE';
 
 /**
- * A safetensors file opened for lazy reads: `open` reads and validates only
- * the header; each read fetches one tensor (or a row range of it) from the
+ * A safetensors file opened for lazy reads. `open` reads and validates only
+ * the header. Each read fetches one tensor (or a row range of it) from the
  * file at its offset, so a checkpoint larger than memory can be streamed.
  *
  * @example

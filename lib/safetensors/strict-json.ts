@@ -1,10 +1,10 @@
 /**
  * A strict JSON parser (RFC 8259) for safetensors headers. Unlike JSON.parse,
- * it rejects duplicate object keys (JSON.parse silently keeps the last one),
- * keeps objects in Maps (so a key such as `__proto__` is plain data), keeps
- * each number's source text (so an integer check cannot be fooled by
- * rounding) and limits nesting depth (so deep input cannot overflow the
- * stack).
+ * which silently keeps the last of two equal keys, it rejects duplicate
+ * object keys. It keeps objects in Maps, so a key such as `__proto__` is
+ * plain data. It keeps each number's source text, so rounding cannot make a
+ * fraction pass an integer check. It limits nesting depth, so deep input
+ * cannot overflow the stack.
  */
 
 export class JsonNumber {
@@ -14,7 +14,7 @@ export class JsonNumber {
     return Number(this.text);
   }
 
-  /** The value when the literal is a plain non-negative integer no larger than 2^53 - 1, else undefined. */
+  /** Returns the value when the literal is a plain non-negative integer no larger than 2^53 - 1, else undefined. */
   safeNonNegativeInteger(): number | undefined {
     if (!/^(0|[1-9][0-9]{0,15})$/.test(this.text)) return undefined;
     const value = Number(this.text);

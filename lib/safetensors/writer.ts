@@ -18,10 +18,11 @@ export interface TensorToWrite {
   /** Dimensions; `[]` for a scalar. */
   shape: readonly number[];
   /**
-   * The tensor's little-endian bytes (any typed array; its bytes are written
-   * as they are), or a Float32Array for an F16 or BF16 tensor, which is
-   * converted with rounding to nearest even. A function is called when the
-   * writer reaches this tensor, so only one tensor need be in memory at a time.
+   * The tensor's little-endian bytes, as any typed array whose bytes are
+   * written as they are. For an F16 or BF16 tensor it may be a Float32Array,
+   * which is converted with rounding to nearest even. A function is called
+   * when the writer reaches this tensor, so only one tensor need be in memory
+   * at a time.
    */
   data: TensorData | (() => TensorData | Promise<TensorData>);
 }

@@ -1,6 +1,6 @@
 // Bindings of kernels/convert.h. Each call converts one whole buffer
-// synchronously and in place of a caller-provided output, so no memory is
-// allocated here; the TypeScript wrappers in lib/safetensors/convert.ts check
+// synchronously into an output that the caller provides, so no memory is
+// allocated here. The TypeScript wrappers in lib/safetensors/convert.ts check
 // the arguments first, and these checks repeat them.
 #include <string>
 

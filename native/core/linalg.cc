@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "core/thread_pool.h"
 #include "kernels/gemm.h"
 
 namespace claq {
@@ -90,33 +92,80 @@ void store_lower_block(const double* d, int64_t size, float* a, int64_t lda) {
   }
 }
 
-// Replaces the lower-triangular L in a [n, n] by L^-1, block column by block
-// column from the bottom: with L = [L11 0; L21 L22] and X22 = L22^-1 already
-// in place, X21 = -X22 (L21 X11). Only the lower triangle is read or written.
-void invert_lower_in_place(float* a, int64_t n, int64_t lda, ThreadPool* pool) {
-  std::vector<double> block(kBlock * kBlock);
-  std::vector<double> inverse(kBlock * kBlock);
-  std::vector<float> inverse_f32(kBlock * kBlock);
-  std::vector<float> product(static_cast<size_t>(std::max<int64_t>(n - 1, 0)) * kBlock);
-
-  const int64_t last = (n - 1) / kBlock * kBlock;
-  for (int64_t j0 = last; j0 >= 0; j0 -= kBlock) {
-    const int64_t jb = std::min(kBlock, n - j0);
-    float* a11 = a + j0 * lda + j0;
-    load_lower_block(a11, lda, jb, block.data());
-    invert_lower_block(block.data(), jb, inverse.data());
-    for (int64_t i = 0; i < jb * jb; ++i) inverse_f32[i] = static_cast<float>(inverse[i]);
-
-    const int64_t rest = n - j0 - jb;
-    if (rest > 0) {
-      float* a21 = a + (j0 + jb) * lda + j0;
-      const float* x22 = a + (j0 + jb) * lda + j0 + jb;
-      gemm_f32(false, false, rest, jb, jb, 1.0f, a21, lda, inverse_f32.data(), jb, 0.0f,
-               product.data(), jb, pool);
-      trmm_lower_f32(rest, jb, -1.0f, x22, lda, product.data(), jb, 0.0f, a21, lda, pool);
-    }
-    store_lower_block(inverse.data(), jb, a11, lda);
+// Replaces the lower-triangular L in a [n, n] by L^-1, recursively: with
+// L = [L11 0; L21 L22], X11 = L11^-1 and X22 = L22^-1 in place,
+// X21 = -X22 (L21 X11). Both products are triangular, so the whole inverse
+// costs n^3 / 3 multiply-adds, and packing stays O(n^2 log n) because every
+// product is large. `scratch` holds at least (n - n / 2) * (n / 2 + kBlock)
+// floats. Only the lower triangle is read or written.
+void invert_lower_recursive(float* a, int64_t n, int64_t lda, float* scratch, ThreadPool* pool) {
+  if (n <= kBlock) {
+    double block[kBlock * kBlock];
+    double inverse[kBlock * kBlock];
+    load_lower_block(a, lda, n, block);
+    invert_lower_block(block, n, inverse);
+    store_lower_block(inverse, n, a, lda);
+    return;
   }
+
+  const int64_t n1 = (n / 2 + kBlock - 1) / kBlock * kBlock;  // a multiple of kBlock, < n
+  const int64_t n2 = n - n1;
+  float* a11 = a;
+  float* a21 = a + n1 * lda;
+  float* a22 = a + n1 * lda + n1;
+  invert_lower_recursive(a11, n1, lda, scratch, pool);
+  invert_lower_recursive(a22, n2, lda, scratch, pool);
+
+  trmm_right_lower_f32(n2, n1, 1.0f, a21, lda, a11, lda, 0.0f, scratch, n1, pool);
+  trmm_lower_f32(n2, n1, -1.0f, a22, lda, scratch, n1, 0.0f, a21, lda, pool);
+}
+
+void invert_lower_in_place(float* a, int64_t n, int64_t lda, ThreadPool* pool) {
+  const int64_t n1 = (n / 2 + kBlock - 1) / kBlock * kBlock;
+  // Uninitialised on purpose: every element is written before it is read.
+  std::unique_ptr<float[]> scratch(new float[static_cast<size_t>(std::max<int64_t>(n - n1, 1) * n1)]);
+  invert_lower_recursive(a, n, lda, scratch.get(), pool);
+}
+
+// Calls fn(i) for every i in [0, count), on the pool when there is one.
+template <typename Fn>
+void for_each_index(ThreadPool* pool, int64_t count, Fn fn) {
+  auto range = [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) fn(i);
+  };
+  if (pool == nullptr) {
+    range(0, count);
+  } else {
+    pool->parallel_for(count, range);
+  }
+}
+
+// u = J H J in the lower triangle and 0 above it, reading only the lower
+// triangle of h: (J H J)[i][j] = H[n-1-i][n-1-j] = H[n-1-j][n-1-i] by
+// symmetry. That is a transpose. It goes through a local tile so that both
+// h and u are accessed row by row: rows n floats apart map to the same L1
+// sets when n is a power of two, and a direct strided transpose thrashes.
+void load_reversed_lower(const float* h, int64_t n, float* u, ThreadPool* pool) {
+  constexpr int64_t kTile = 32;
+  for_each_index(pool, (n + kTile - 1) / kTile, [&](int64_t tile_row) {
+    float tile[kTile][kTile];
+    const int64_t i0 = tile_row * kTile;
+    const int64_t rows = std::min(kTile, n - i0);
+    for (int64_t i = i0; i < i0 + rows; ++i) std::fill(u + i * n + i + 1, u + (i + 1) * n, 0.0f);
+    for (int64_t j0 = 0; j0 <= i0; j0 += kTile) {
+      const int64_t cols = std::min(kTile, n - j0);
+      // tile[jj][ii] = H[n-1-(j0+jj)][n-1-(i0+ii)], only where j <= i.
+      for (int64_t jj = 0; jj < cols; ++jj) {
+        const float* h_row = h + (n - 1 - j0 - jj) * n + (n - 1 - i0);
+        for (int64_t ii = 0; ii < rows; ++ii) tile[jj][ii] = j0 + jj <= i0 + ii ? h_row[-ii] : 0.0f;
+      }
+      for (int64_t ii = 0; ii < rows; ++ii) {
+        float* u_row = u + (i0 + ii) * n + j0;
+        const int64_t count = std::min(cols, i0 + ii - j0 + 1);
+        for (int64_t jj = 0; jj < count; ++jj) u_row[jj] = tile[jj][ii];
+      }
+    }
+  });
 }
 
 // Blocked right-looking Cholesky of the lower triangle of a. Returns the first
@@ -177,13 +226,7 @@ Status inverse_upper_factor_f32(const float* h, int64_t n, float* u, ThreadPool*
   if (!valid.ok()) return valid;
   if (n == 0) return Status::Ok();
 
-  // u = J H J in the lower triangle, read from the lower triangle of h:
-  // (J H J)[i][j] = H[n-1-i][n-1-j] = H[n-1-j][n-1-i] by symmetry.
-  for (int64_t i = 0; i < n; ++i) {
-    float* row = u + i * n;
-    for (int64_t j = 0; j <= i; ++j) row[j] = h[(n - 1 - j) * n + (n - 1 - i)];
-    std::fill(row + i + 1, row + n, 0.0f);
-  }
+  load_reversed_lower(h, n, u, pool);
 
   double pivot = 0.0;
   const int64_t failed = cholesky_unchecked(u, n, n, pool, &pivot);
@@ -196,8 +239,19 @@ Status inverse_upper_factor_f32(const float* h, int64_t n, float* u, ThreadPool*
 
   // U = J L^-1 J: reversing the n * n elements maps (i, j) to (n-1-i, n-1-j),
   // which moves the lower triangle of L^-1 to the upper triangle of U.
-  std::reverse(u, u + n * n);
-  for (int64_t i = 1; i < n; ++i) std::fill(u + i * n, u + i * n + i, 0.0f);
+  for_each_index(pool, (n + 1) / 2, [&](int64_t i) {
+    float* top = u + i * n;
+    float* bottom = u + (n - 1 - i) * n;
+    if (top == bottom) {
+      std::reverse(top, top + n);
+    } else {
+      std::reverse(top, top + n);
+      std::reverse(bottom, bottom + n);
+      std::swap_ranges(top, top + n, bottom);
+      std::fill(bottom, bottom + (n - 1 - i), 0.0f);
+    }
+    std::fill(top, top + i, 0.0f);
+  });
   return Status::Ok();
 }
 

@@ -127,6 +127,9 @@ void f16_to_f32(const uint8_t* src, float* dst, size_t n) {
     case SimdLevel::kAvx512: return f16_to_f32_avx512(src, dst, n);
     case SimdLevel::kAvx2: return f16_to_f32_avx2(src, dst, n);
 #endif
+#if defined(__aarch64__)
+    case SimdLevel::kNeon: return f16_to_f32_neon(src, dst, n);
+#endif
     default: return f16_to_f32_ref(src, dst, n);
   }
 }
@@ -136,6 +139,9 @@ void bf16_to_f32(const uint8_t* src, float* dst, size_t n) {
 #if defined(__x86_64__)
     case SimdLevel::kAvx512: return bf16_to_f32_avx512(src, dst, n);
     case SimdLevel::kAvx2: return bf16_to_f32_avx2(src, dst, n);
+#endif
+#if defined(__aarch64__)
+    case SimdLevel::kNeon: return bf16_to_f32_neon(src, dst, n);
 #endif
     default: return bf16_to_f32_ref(src, dst, n);
   }
@@ -147,6 +153,9 @@ void f32_to_f16(const float* src, uint8_t* dst, size_t n) {
     case SimdLevel::kAvx512: return f32_to_f16_avx512(src, dst, n);
     case SimdLevel::kAvx2: return f32_to_f16_avx2(src, dst, n);
 #endif
+#if defined(__aarch64__)
+    case SimdLevel::kNeon: return f32_to_f16_neon(src, dst, n);
+#endif
     default: return f32_to_f16_ref(src, dst, n);
   }
 }
@@ -156,6 +165,9 @@ void f32_to_bf16(const float* src, uint8_t* dst, size_t n) {
 #if defined(__x86_64__)
     case SimdLevel::kAvx512: return f32_to_bf16_avx512(src, dst, n);
     case SimdLevel::kAvx2: return f32_to_bf16_avx2(src, dst, n);
+#endif
+#if defined(__aarch64__)
+    case SimdLevel::kNeon: return f32_to_bf16_neon(src, dst, n);
 #endif
     default: return f32_to_bf16_ref(src, dst, n);
   }

@@ -27,14 +27,27 @@ constexpr int64_t kMinParallelWork = int64_t{1} << 18;
 struct FloatDeleter {
   void operator()(float* p) const { std::free(p); }
 };
-using AlignedFloats = std::unique_ptr<float[], FloatDeleter>;
 
-AlignedFloats allocate_floats(int64_t count) {
-  const size_t bytes = (static_cast<size_t>(count) * sizeof(float) + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, bytes == 0 ? 64 : bytes);
-  if (p == nullptr) throw std::bad_alloc();
-  return AlignedFloats(static_cast<float*>(p));
-}
+// A 64-byte aligned float buffer that only grows. Each calling thread keeps
+// its own (thread_local below), so repeated calls reuse pages instead of
+// mapping and zeroing fresh ones: glibc serves blocks above 128 KiB with mmap.
+class PackBuffer {
+ public:
+  float* get(int64_t count) {
+    if (count > capacity_) {
+      const size_t bytes = (static_cast<size_t>(count) * sizeof(float) + 63) / 64 * 64;
+      void* p = std::aligned_alloc(64, bytes);
+      if (p == nullptr) throw std::bad_alloc();
+      data_.reset(static_cast<float*>(p));
+      capacity_ = count;
+    }
+    return data_.get();
+  }
+
+ private:
+  std::unique_ptr<float[], FloatDeleter> data_;
+  int64_t capacity_ = 0;
+};
 
 int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
 
@@ -44,44 +57,54 @@ struct PanelSource {
   const float* data;
   int64_t ld;
   bool depth_major;     // element(i, p) = data[p * ld + i], else data[i * ld + p]
-  bool lower_triangle;  // element(i, p) is taken as 0 where p > i
+  // Entries taken as 0 whatever memory holds: a lower-triangular op(A) is 0
+  // where p > i, a lower-triangular op(B) (lines are its columns) where p < i.
+  enum class Zero { kNone, kDepthAfterLine, kDepthBeforeLine } zero;
 };
 
+// The depth range [begin, end) of line `line` that a zero pattern leaves
+// nonzero, intersected with [p0, p0 + kc) and returned relative to p0.
+void nonzero_depths(const PanelSource& src, int64_t line, int64_t p0, int64_t kc, int64_t* begin, int64_t* end) {
+  *begin = 0;
+  *end = kc;
+  if (src.zero == PanelSource::Zero::kDepthAfterLine) *end = std::clamp<int64_t>(line + 1 - p0, 0, kc);
+  if (src.zero == PanelSource::Zero::kDepthBeforeLine) *begin = std::clamp<int64_t>(line - p0, 0, kc);
+  if (*end < *begin) *end = *begin;
+}
+
 // Copies lines [i0, i0 + lines) x depth [p0, p0 + kc) into micro-panels of
-// `width` lines, p-major inside each micro-panel, zero-padding the last one.
+// `width` lines, p-major inside each micro-panel, zero-padding the last one
+// and writing zeros where src.zero says so (without reading there).
 void pack_panels(const PanelSource& src, int64_t i0, int64_t lines, int64_t p0, int64_t kc,
                  int width, float* out) {
   for (int64_t first = 0; first < lines; first += width) {
     const int64_t valid = std::min<int64_t>(width, lines - first);
     float* panel = out + first * kc;
-    if (src.lower_triangle) {
-      // Only read where p <= i: the strict upper triangle may hold anything.
-      for (int64_t i = 0; i < width; ++i) {
-        const int64_t line = i0 + first + i;
-        for (int64_t p = 0; p < kc; ++p) {
-          float value = 0.0f;
-          if (i < valid && p0 + p <= line) {
-            value = src.depth_major ? src.data[(p0 + p) * src.ld + line]
-                                    : src.data[line * src.ld + p0 + p];
-          }
-          panel[p * width + i] = value;
-        }
-      }
-    } else if (src.depth_major) {
+    if (src.depth_major) {
+      // Rows of the source run along the lines: copy one depth step at a time.
+      // width is MR or NR, at most 32 here.
+      int64_t begins[64], ends[64];
+      for (int64_t i = 0; i < valid; ++i) nonzero_depths(src, i0 + first + i, p0, kc, &begins[i], &ends[i]);
       for (int64_t p = 0; p < kc; ++p) {
         const float* from = src.data + (p0 + p) * src.ld + i0 + first;
         float* to = panel + p * width;
-        for (int64_t i = 0; i < valid; ++i) to[i] = from[i];
+        for (int64_t i = 0; i < valid; ++i) to[i] = (p >= begins[i] && p < ends[i]) ? from[i] : 0.0f;
         for (int64_t i = valid; i < width; ++i) to[i] = 0.0f;
       }
-    } else {
-      for (int64_t i = 0; i < valid; ++i) {
-        const float* from = src.data + (i0 + first + i) * src.ld + p0;
-        for (int64_t p = 0; p < kc; ++p) panel[p * width + i] = from[p];
-      }
-      for (int64_t i = valid; i < width; ++i) {
+      continue;
+    }
+    // Each line is contiguous in the source: copy it into a strided column.
+    for (int64_t i = 0; i < width; ++i) {
+      if (i >= valid) {
         for (int64_t p = 0; p < kc; ++p) panel[p * width + i] = 0.0f;
+        continue;
       }
+      int64_t begin = 0, end = 0;
+      nonzero_depths(src, i0 + first + i, p0, kc, &begin, &end);
+      const float* from = src.data + (i0 + first + i) * src.ld + p0;
+      for (int64_t p = 0; p < begin; ++p) panel[p * width + i] = 0.0f;
+      for (int64_t p = begin; p < end; ++p) panel[p * width + i] = from[p];
+      for (int64_t p = end; p < kc; ++p) panel[p * width + i] = 0.0f;
     }
   }
 }
@@ -97,11 +120,18 @@ struct Problem {
   bool lower_c;  // only j <= i of C is computed and written
 };
 
-// The depth range [pc, pc + kc) restricted to what row block [row, row + rows)
-// needs: a lower-triangular op(A) has zeros beyond p = row + rows - 1.
-int64_t depth_for_rows(const Problem& pr, int64_t pc, int64_t kc, int64_t row, int64_t rows) {
-  if (!pr.a.lower_triangle) return kc;
+// The part of the depth block [pc, pc + kc) that rows [row, row + rows) need,
+// as an end offset: a lower-triangular op(A) is 0 beyond p = row + rows - 1.
+int64_t depth_end_for_rows(const Problem& pr, int64_t pc, int64_t kc, int64_t row, int64_t rows) {
+  if (pr.a.zero != PanelSource::Zero::kDepthAfterLine) return kc;
   return std::max<int64_t>(0, std::min(kc, row + rows - pc));
+}
+
+// The start offset in [pc, pc + kc) that columns from col on need: a
+// lower-triangular op(B) is 0 before p = col.
+int64_t depth_begin_for_cols(const Problem& pr, int64_t pc, int64_t kc, int64_t col) {
+  if (pr.b.zero != PanelSource::Zero::kDepthBeforeLine) return 0;
+  return std::min(kc, std::max<int64_t>(0, col - pc));
 }
 
 // Columns of C that row i has inside the column block [jc, jc + nc).
@@ -122,6 +152,8 @@ void scale_c(const Problem& pr) {
 // One MR x NR tile whose top-left element is C[i0][j0]. Full tiles below the
 // diagonal go straight to the micro-kernel; edge and diagonal tiles go
 // through a local buffer and are copied out element by element.
+// The micro-kernel runs over kc packed depth steps of a_panel and b_panel,
+// which callers have already offset to the first step that can be nonzero.
 void run_tile(const Problem& pr, const float* a_panel, const float* b_panel, int64_t kc,
               float beta, int64_t i0, int64_t j0) {
   const int mr = pr.kernel.mr;
@@ -130,7 +162,7 @@ void run_tile(const Problem& pr, const float* a_panel, const float* b_panel, int
   const int64_t cols = std::min<int64_t>(nr, pr.n - j0);
   if (pr.lower_c && j0 > i0 + rows - 1) return;  // entirely above the diagonal
   float* c = pr.c + i0 * pr.ldc + j0;
-  if (kc == 0) {  // a triangular op(A) is zero on this whole depth block
+  if (kc == 0) {  // a triangular operand is zero on this whole depth block
     if (beta == 1.0f) return;
     for (int64_t i = 0; i < rows; ++i) {
       const int64_t cols_here = std::min(cols, columns_in_block(pr, i0 + i, j0, cols));
@@ -164,13 +196,15 @@ void run_row_range(const Problem& pr, const float* b_packed, int64_t jc, int64_t
   const int nr = pr.kernel.nr;
   for (int64_t ic = row_begin; ic < row_end; ic += kBlockRowsMax) {
     const int64_t mc = std::min(kBlockRowsMax, row_end - ic);
-    if (depth_for_rows(pr, pc, kc, ic, mc) == 0) continue;  // zero block of a triangular A, beta is 1
+    if (depth_end_for_rows(pr, pc, kc, ic, mc) == 0) continue;  // zero block of a triangular A, beta is 1
     pack_panels(pr.a, ic, mc, pc, kc, mr, a_packed);
     for (int64_t jr = 0; jr < nc; jr += nr) {
-      const float* b_panel = b_packed + jr * kc;
+      const int64_t begin = depth_begin_for_cols(pr, pc, kc, jc + jr);
+      const float* b_panel = b_packed + jr * kc + begin * nr;
       for (int64_t ir = 0; ir < mc; ir += mr) {
-        const int64_t depth = depth_for_rows(pr, pc, kc, ic + ir, mr);
-        run_tile(pr, a_packed + ir * kc, b_panel, depth, beta, ic + ir, jc + jr);
+        const int64_t end = depth_end_for_rows(pr, pc, kc, ic + ir, mr);
+        const float* a_panel = a_packed + ir * kc + begin * mr;
+        run_tile(pr, a_panel, b_panel, std::max<int64_t>(0, end - begin), beta, ic + ir, jc + jr);
       }
     }
   }
@@ -187,7 +221,7 @@ std::vector<int64_t> split_rows(const Problem& pr, int64_t first, int64_t jc, in
     int64_t work = 0;
     const int64_t rows = std::min<int64_t>(mr, pr.m - row);
     for (int64_t i = row; i < row + rows; ++i) work += columns_in_block(pr, i, jc, nc);
-    prefix.push_back(prefix.back() + work * depth_for_rows(pr, pc, kc, row, rows));
+    prefix.push_back(prefix.back() + work * depth_end_for_rows(pr, pc, kc, row, rows));
   }
 
   std::vector<int64_t> bounds(parts + 1, pr.m);
@@ -213,8 +247,10 @@ void run_problem(const Problem& pr, ThreadPool* pool) {
   const int nr = pr.kernel.nr;
   const int64_t kc_max = std::min(kBlockK, pr.k);
   const int64_t nc_max = std::min(kBlockCols, pr.n);
-  AlignedFloats b_packed = allocate_floats(kc_max * round_up(nc_max, nr));
-  AlignedFloats a_packed = allocate_floats(int64_t{parts} * kBlockRowsMax * kc_max);
+  thread_local PackBuffer b_storage;
+  thread_local PackBuffer a_storage;
+  float* b_packed = b_storage.get(kc_max * round_up(nc_max, nr));
+  float* a_packed = a_storage.get(int64_t{parts} * kBlockRowsMax * kc_max);
 
   for (int64_t jc = 0; jc < pr.n; jc += kBlockCols) {
     const int64_t nc = std::min(kBlockCols, pr.n - jc);
@@ -229,12 +265,12 @@ void run_problem(const Problem& pr, ThreadPool* pool) {
       auto pack_b = [&](int64_t begin, int64_t end) {
         const int64_t col0 = begin * nr;
         const int64_t cols = std::min(end * nr, nc) - col0;
-        pack_panels(pr.b, jc + col0, cols, pc, kc, nr, b_packed.get() + col0 * kc);
+        pack_panels(pr.b, jc + col0, cols, pc, kc, nr, b_packed + col0 * kc);
       };
       auto compute = [&](int64_t begin, int64_t end) {
         for (int64_t t = begin; t < end; ++t) {
-          float* a_buffer = a_packed.get() + t * kBlockRowsMax * kc_max;
-          run_row_range(pr, b_packed.get(), jc, nc, pc, kc, beta, bounds[t], bounds[t + 1], a_buffer);
+          float* a_buffer = a_packed + t * kBlockRowsMax * kc_max;
+          run_row_range(pr, b_packed, jc, nc, pc, kc, beta, bounds[t], bounds[t + 1], a_buffer);
         }
       };
       if (parallel) {
@@ -253,8 +289,8 @@ Problem make_problem(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k
                      int64_t ldc) {
   Problem pr;
   pr.kernel = select_gemm_micro_kernel();
-  pr.a = PanelSource{a, lda, trans_a, false};
-  pr.b = PanelSource{b, ldb, !trans_b, false};
+  pr.a = PanelSource{a, lda, trans_a, PanelSource::Zero::kNone};
+  pr.b = PanelSource{b, ldb, !trans_b, PanelSource::Zero::kNone};
   pr.m = m;
   pr.n = n;
   pr.k = k;
@@ -299,7 +335,15 @@ void trmm_lower_f32(int64_t m, int64_t n, float alpha, const float* a, int64_t l
                     const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
                     ThreadPool* pool) {
   Problem pr = make_problem(false, false, m, n, m, alpha, a, lda, b, ldb, beta, c, ldc);
-  pr.a.lower_triangle = true;
+  pr.a.zero = PanelSource::Zero::kDepthAfterLine;
+  run_problem(pr, pool);
+}
+
+void trmm_right_lower_f32(int64_t m, int64_t n, float alpha, const float* a, int64_t lda,
+                          const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
+                          ThreadPool* pool) {
+  Problem pr = make_problem(false, false, m, n, n, alpha, a, lda, b, ldb, beta, c, ldc);
+  pr.b.zero = PanelSource::Zero::kDepthBeforeLine;
   run_problem(pr, pool);
 }
 

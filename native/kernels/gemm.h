@@ -56,6 +56,13 @@ void trmm_lower_f32(int64_t m, int64_t n, float alpha, const float* a, int64_t l
                     const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
                     ThreadPool* pool);
 
+// C = alpha * A * tril(B) + beta * C, with A [m, n], B [n, n] lower
+// triangular (only its lower triangle, diagonal included, is read) and
+// C [m, n]; C must not overlap A or B.
+void trmm_right_lower_f32(int64_t m, int64_t n, float alpha, const float* a, int64_t lda,
+                          const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
+                          ThreadPool* pool);
+
 // Lower triangle of C += x^T x, where x is [k, n] row-major (k tokens of n
 // columns) and C is [n, n]. The strict upper triangle of C is not touched.
 void syrk_lower_f32(int64_t n, int64_t k, const float* x, int64_t ldx, float* c, int64_t ldc,

@@ -1,6 +1,7 @@
-// F16C and AVX2 versions of the conversions in kernels/convert.h. Eight
-// values per step with unaligned loads and stores; the tail (fewer than eight)
-// goes through the scalar reference, so nothing is read or written past n.
+// F16C and AVX2 versions of the conversions in kernels/convert.h. They convert
+// eight values per step with unaligned loads and stores. The tail (fewer than
+// eight) goes through the scalar reference, so nothing is read or written
+// past n.
 #include <immintrin.h>
 
 #include "kernels/convert.h"

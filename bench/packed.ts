@@ -1,0 +1,270 @@
+// Packed low-bit GEMV/GEMM against the float32 matmul on the same panels and
+// micro-kernel, a memory-read pass (sum_f32) over the same working set, and
+// numpy's float32 GEMM, at every SIMD level and 1 and 2 threads.
+//
+//   node dist/bench/packed.js [--quick] [--shapes 4096x4096,...] [--configs 2,3,4,ap2.1,ap2.05+or]
+//                             [--levels scalar,avx2,avx512] [--threads 1,2] [--tokens 1,8,32,128]
+//
+// The working set of every packed and memory case is several distinct copies
+// (3x the 32 MiB L3 of the reference machine, at least), cycled per call, so
+// GEMV figures are memory-bound. Writes bench/results/packed-<date>.json.
+import { spawnSync } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Bench } from 'tinybench';
+
+import { PackedLinear, setSimdLevel, simdLevel, supportedSimdLevels } from '../lib/index.js';
+import type { SimdLevelName } from '../lib/index.js';
+import { native } from '../lib/native.js';
+import type { QuantizedParts } from '../lib/quantized-parts.js';
+
+const workingSetBytes = 96 * 2 ** 20;
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+interface Args {
+  quick: boolean;
+  shapes: [number, number][];
+  configs: string[];
+  levels: SimdLevelName[];
+  threads: number[];
+  tokens: number[];
+}
+
+function parseArgs(argv: string[]): Args {
+  const value = (name: string): string | undefined => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const quick = argv.includes('--quick');
+  const shapes = (value('shapes') ?? (quick ? '4096x4096' : '4096x4096,11008x4096,4096x11008'))
+    .split(',').map((s) => s.split('x').map(Number) as [number, number]);
+  return {
+    quick,
+    shapes,
+    configs: (value('configs') ?? '2,3,4,ap2.1,ap2.05+or').split(','),
+    levels: (value('levels')?.split(',') as SimdLevelName[] | undefined) ?? supportedSimdLevels(),
+    threads: (value('threads') ?? '1,2').split(',').map(Number),
+    tokens: (value('tokens') ?? (quick ? '1,128' : '1,8,32,128')).split(',').map(Number),
+  };
+}
+
+// Deterministic generator (mulberry32) for the sparse parts of the layers.
+function rng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let z = state;
+    z = Math.imul(z ^ (z >>> 15), z | 1);
+    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
+    return ((z ^ (z >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Bits per column for a configuration: 2, 3, 4, or AP with {2, 4} at the
+// target mean; 'ap2.05+or' adds outlier reservation with the dynamic rule
+// (top 10 % of columns keep 1.4 % of their rows at each tail, the rest 0.4 %).
+function makeParts(rows: number, cols: number, config: string): QuantizedParts {
+  const random = rng(rows * 31 + cols);
+  const target = config.startsWith('ap') ? Number.parseFloat(config.slice(2)) : Number(config);
+  const high = Math.round(cols * (target - 2) / 2);
+  const bitsPerColumn = new Uint8Array(cols).fill(config.startsWith('ap') ? 2 : target);
+  if (config.startsWith('ap')) {
+    for (let j = 0; j < high; j++) bitsPerColumn[Math.floor(random() * cols)] = 4;
+  }
+  const permutation = Int32Array.from({ length: cols }, (_, k) => k);
+  for (let k = cols - 1; k > 0; k--) {
+    const other = Math.floor(random() * (k + 1));
+    [permutation[k], permutation[other]] = [permutation[other], permutation[k]];
+  }
+  const codebookOffsets = new Uint32Array(cols + 1);
+  for (let j = 0; j < cols; j++) codebookOffsets[j + 1] = codebookOffsets[j] + (1 << bitsPerColumn[j]);
+  const codebooks = new Float32Array(codebookOffsets[cols]);
+  for (let j = 0; j < cols; j++) {
+    const n = 1 << bitsPerColumn[j];
+    for (let c = 0; c < n; c++) codebooks[codebookOffsets[j] + c] = (c - n / 2 + 0.5) / n;
+  }
+  const codes = randomFillSync(new Uint8Array(rows * cols));
+  for (let i = 0; i < codes.length; i++) codes[i] &= (1 << bitsPerColumn[i % cols]) - 1;
+
+  const outlierRows: number[] = [];
+  const outlierCols: number[] = [];
+  if (config.endsWith('+or')) {
+    for (let j = 0; j < cols; j++) {
+      const perTail = Math.round(rows * (j % 10 === 0 ? 0.014 : 0.004));
+      const picked = new Set<number>();
+      while (picked.size < Math.min(rows, 2 * perTail)) picked.add(Math.floor(random() * rows));
+      for (const r of [...picked].sort((a, b) => a - b)) {
+        outlierRows.push(r);
+        outlierCols.push(j);
+      }
+    }
+  }
+  return {
+    rows, cols, bitsPerColumn, permutation, codes, codebookOffsets, codebooks,
+    outlierRows: Int32Array.from(outlierRows),
+    outlierCols: Int32Array.from(outlierCols),
+    outlierValues: Float32Array.from(outlierRows, (_, k) => (k % 2 ? 8 : -8)),
+  };
+}
+
+async function medianMs(fn: () => void, quick: boolean): Promise<number> {
+  const bench = new Bench({ time: quick ? 60 : 150, iterations: 3, warmupTime: 10, warmupIterations: 1 });
+  bench.add('case', fn);
+  await bench.run();
+  const result = bench.tasks[0].result;
+  if (result.state !== 'completed') throw new Error(`benchmark case did not complete: ${result.state}`);
+  return result.latency.p50 ?? result.latency.mean;
+}
+
+function numpyGflops(rows: number, cols: number, tokens: number): number | null {
+  const script = `
+import time, numpy as np
+rng = np.random.default_rng(0)
+x = rng.standard_normal((${tokens}, ${cols}), dtype=np.float32)
+w = rng.standard_normal((${rows}, ${cols}), dtype=np.float32)
+x @ w.T
+best = min((lambda t0: (x @ w.T, time.perf_counter() - t0)[1])(time.perf_counter()) for _ in range(7))
+print(2 * ${rows} * ${cols} * ${tokens} / best / 1e9)
+`;
+  // OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, set on the reference machine, slow
+  // OpenBLAS down; they are removed for this child only.
+  const child = spawnSync('env', ['-u', 'OPENBLAS_CORETYPE', '-u', 'OPENBLAS_L2_SIZE', 'python3', '-c', script],
+    { encoding: 'utf8' });
+  if (child.status !== 0) {
+    console.warn(`numpy baseline skipped: ${child.stderr.trim().split('\n').pop() ?? 'python3 failed'}`);
+    return null;
+  }
+  return Number(child.stdout.trim());
+}
+
+interface Row {
+  shape: string;
+  config: string;
+  level: string;
+  threads: number;
+  tokens: number;
+  ms: number;
+  weightGBs: number;
+  gflops: number;
+  ratioToF32: number | null;
+  ratioToMemory: number | null;
+  ratioToNumpy: number | null;
+  bitsPerWeight: number;
+}
+
+function printRow(row: Row): void {
+  const fmt = (v: number | null, digits = 2) => (v === null ? '-' : v.toFixed(digits));
+  console.log([row.shape.padEnd(10), row.config.padEnd(10), row.level.padEnd(7), String(row.threads).padStart(2),
+    String(row.tokens).padStart(4), row.ms.toFixed(3).padStart(9), fmt(row.weightGBs).padStart(7),
+    fmt(row.gflops, 1).padStart(7), fmt(row.ratioToF32).padStart(6), fmt(row.ratioToMemory).padStart(6),
+    fmt(row.ratioToNumpy).padStart(6)].join(' '));
+}
+
+async function benchShape(rows: number, cols: number, args: Args, results: Row[], baselines: Record<string, number>) {
+  const shape = `${rows}x${cols}`;
+  const levels = args.levels.filter((l) => supportedSimdLevels().includes(l));
+  const xs = new Map(args.tokens.map((t) => [t, Float32Array.from({ length: t * cols }, (_, i) => Math.sin(i))]));
+  const outs = new Map(args.tokens.map((t) => [t, new Float32Array(t * rows)]));
+  // The scalar level runs GEMM only at 8 tokens: at 128 one call takes seconds.
+  const tokensFor = (level: string) => (level === 'scalar' ? args.tokens.filter((t) => t <= 8) : args.tokens);
+
+  const numpy = args.tokens.includes(128) ? numpyGflops(rows, cols, 128) : null;
+  if (numpy !== null) baselines[`numpy ${shape} 128`] = numpy;
+
+  // Float32 baseline: the same panels and micro-kernel, float32 weights.
+  const weight = Float32Array.from({ length: rows * cols }, (_, i) => Math.cos(i));
+  const dense = native.denseF32Pack(weight, rows, cols);
+  const f32ms = new Map<string, number>();
+  for (const level of levels) {
+    setSimdLevel(level);
+    for (const threads of args.threads) {
+      for (const tokens of tokensFor(level)) {
+        const ms = await medianMs(() => native.denseF32Matmul(dense, xs.get(tokens)!, tokens, outs.get(tokens)!, threads), args.quick);
+        f32ms.set(`${level} ${threads} ${tokens}`, ms);
+        baselines[`f32 ${shape} ${level} t${threads} n${tokens} GFLOP/s`] = 2 * rows * cols * tokens / ms / 1e6;
+      }
+    }
+  }
+
+  for (const config of args.configs) {
+    const parts = makeParts(rows, cols, config);
+    const first = PackedLinear.fromParts(parts, { threads: 1 });
+    const copies = Math.max(2, Math.ceil(workingSetBytes / first.bytes));
+    const layers = [first, ...Array.from({ length: copies - 1 }, () => PackedLinear.fromParts(parts, { threads: 1 }))];
+    const byThreads = new Map(args.threads.map((threads) => [threads, layers.map((l) => l === first && threads === 1 ? l
+      : PackedLinear.fromParts(parts, { threads }))]));
+    layers.forEach((l) => { if (!byThreads.get(1)?.includes(l)) l.release(); });
+
+    // Memory-read baseline over the same number of buffers of the same size.
+    const buffers = Array.from({ length: copies }, () => new Float32Array(Math.ceil(first.bytes / 4)).fill(1));
+    const memoryGBs = new Map<number, number>();
+    for (const threads of args.threads) {
+      setSimdLevel(levels[levels.length - 1]);
+      let i = 0;
+      const ms = await medianMs(() => native.sumF32(buffers[i++ % copies], threads), args.quick);
+      memoryGBs.set(threads, first.bytes / ms / 1e6);
+      baselines[`memory ${shape} ${config} t${threads} GB/s`] = first.bytes / ms / 1e6;
+    }
+
+    for (const level of levels) {
+      setSimdLevel(level);
+      for (const threads of args.threads) {
+        const set = byThreads.get(threads)!;
+        for (const tokens of tokensFor(level)) {
+          let i = 0;
+          const x = xs.get(tokens)!;
+          const out = outs.get(tokens)!;
+          const ms = await medianMs(() => { set[i++ % set.length].matmul(x, tokens, out); }, args.quick);
+          const f32 = f32ms.get(`${level} ${threads} ${tokens}`);
+          const gflops = 2 * rows * cols * tokens / ms / 1e6;
+          const row: Row = {
+            shape, config, level, threads, tokens, ms,
+            weightGBs: first.bytes / ms / 1e6,
+            gflops,
+            ratioToF32: f32 === undefined ? null : f32 / ms,
+            ratioToMemory: (first.bytes / ms / 1e6) / memoryGBs.get(threads)!,
+            ratioToNumpy: numpy !== null && tokens === 128 ? gflops / numpy : null,
+            bitsPerWeight: first.bitsPerWeight,
+          };
+          results.push(row);
+          printRow(row);
+        }
+      }
+    }
+    for (const set of byThreads.values()) set.forEach((l) => l.release());
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+  const original = simdLevel();
+  console.log(`CPU: ${cpus()[0]?.model ?? 'unknown'} (${cpus().length} logical cores)`);
+  console.log(`SIMD level: ${original} (benchmarked: ${args.levels.join(', ')})`);
+  console.log(`Node ${process.version}, claq addon ${version}`);
+  console.log(`working set per case >= ${workingSetBytes / 2 ** 20} MiB of distinct packed layers`);
+  console.log('weight GB/s = packed bytes / time; ratios: float32 time / packed time, packed GB/s / memory-read GB/s,');
+  console.log('packed GFLOP/s / numpy float32 GFLOP/s (128 tokens)\n');
+  console.log('shape      config     level   th  tok        ms    GB/s  GFLOP/s  xf32   xmem  xnumpy');
+
+  const results: Row[] = [];
+  const baselines: Record<string, number> = {};
+  for (const [rows, cols] of args.shapes) await benchShape(rows, cols, args, results, baselines);
+  setSimdLevel(original);
+
+  console.log('\nbaselines:');
+  for (const [name, value] of Object.entries(baselines)) console.log(`  ${name}: ${value.toFixed(2)}`);
+  const dir = join(root, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const date = new Date().toISOString();
+  const file = join(dir, `packed-${date.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({
+    date, cpu: cpus()[0]?.model, node: process.version, addon: version, args, baselines, results,
+  }, null, 2));
+  console.log(`\nwrote ${file}`);
+}
+
+await main();

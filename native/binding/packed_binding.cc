@@ -1,0 +1,232 @@
+// Binding of the packed layer: packLayer(parts) wraps a PackedLayer in a
+// type-tagged External; packedMatmul / packedMatmulAsync run Y = X W_q^T;
+// packedRelease frees the packed data at once (the finalizer frees the rest).
+//
+// Exports (argument checks are repeated here; lib/packed-linear.ts checks first):
+//   packLayer(parts: QuantizedParts): PackedHandle
+//   packedInfo(handle): { rows, cols, bytes, storageBitsPerWeight }
+//   packedMatmul(handle, x: Float32Array, tokens, y: Float32Array, { threads }): void
+//   packedMatmulAsync(handle, x, tokens, y, { threads }): Promise<void>
+//   packedRelease(handle): void
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "binding/errors.h"
+#include "binding/modules.h"
+#include "binding/thread_pools.h"
+#include "core/pack.h"
+#include "kernels/packed_matmul.h"
+
+namespace claq::binding {
+namespace {
+
+// Marks Externals created by this addon as packed layers, so a foreign
+// External or another claq object is rejected before the pointer is used.
+constexpr napi_type_tag kPackedLayerTag = {0x6c61712d7061636bULL, 0x2d6c617965722d31ULL};
+
+// The External owns a box; the box shares the layer with running async work,
+// so packedRelease during a matmulAsync frees the data when the work ends.
+struct PackedBox {
+  std::shared_ptr<const PackedLayer> layer;
+};
+
+Napi::Error type_error(Napi::Env env, const std::string& message) { return Napi::TypeError::New(env, message); }
+
+PackedBox* unwrap(const Napi::CallbackInfo& info, const char* operation) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsExternal() || !info[0].As<Napi::External<PackedBox>>().CheckTypeTag(&kPackedLayerTag)) {
+    throw type_error(env, std::string(operation) + ": the first argument must be a packed layer handle from packLayer");
+  }
+  return info[0].As<Napi::External<PackedBox>>().Data();
+}
+
+std::shared_ptr<const PackedLayer> live_layer(const Napi::CallbackInfo& info, const char* operation) {
+  PackedBox* box = unwrap(info, operation);
+  if (!box->layer) {
+    throw Napi::Error::New(info.Env(), std::string(operation) + ": the packed layer was released; pack it again");
+  }
+  return box->layer;
+}
+
+template <typename T>
+std::pair<const T*, size_t> typed_array(Napi::Env env, Napi::Object parts, const char* name, napi_typedarray_type type,
+                                        const char* type_name) {
+  Napi::Value value = parts.Get(name);
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != type) {
+    throw type_error(env, std::string("packLayer: parts.") + name + " must be a " + type_name);
+  }
+  Napi::TypedArrayOf<T> array = value.As<Napi::TypedArrayOf<T>>();
+  return {array.Data(), array.ElementLength()};
+}
+
+int64_t integer_field(Napi::Env env, Napi::Object parts, const char* name) {
+  Napi::Value value = parts.Get(name);
+  if (!value.IsNumber()) throw type_error(env, std::string("packLayer: parts.") + name + " must be a number");
+  const double v = value.As<Napi::Number>().DoubleValue();
+  if (!(v >= 0 && v <= double(kMaxPackedDimension)) || v != static_cast<double>(static_cast<int64_t>(v))) {
+    throw Napi::RangeError::New(env, std::string("packLayer: parts.") + name + " must be an integer in [1, 2^30], received " +
+                                         value.ToString().Utf8Value());
+  }
+  return static_cast<int64_t>(v);
+}
+
+Napi::Value pack_layer_binding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsObject()) throw type_error(env, "packLayer: parts must be an object");
+  Napi::Object parts = info[0].As<Napi::Object>();
+
+  QuantizedPartsView view;
+  view.rows = integer_field(env, parts, "rows");
+  view.cols = integer_field(env, parts, "cols");
+  std::tie(view.bits_per_column, view.bits_per_column_length) =
+      typed_array<uint8_t>(env, parts, "bitsPerColumn", napi_uint8_array, "Uint8Array");
+  std::tie(view.permutation, view.permutation_length) =
+      typed_array<int32_t>(env, parts, "permutation", napi_int32_array, "Int32Array");
+  std::tie(view.codes, view.codes_length) = typed_array<uint8_t>(env, parts, "codes", napi_uint8_array, "Uint8Array");
+  std::tie(view.codebook_offsets, view.codebook_offsets_length) =
+      typed_array<uint32_t>(env, parts, "codebookOffsets", napi_uint32_array, "Uint32Array");
+  std::tie(view.codebooks, view.codebooks_length) =
+      typed_array<float>(env, parts, "codebooks", napi_float32_array, "Float32Array");
+  std::tie(view.outlier_rows, view.outlier_rows_length) =
+      typed_array<int32_t>(env, parts, "outlierRows", napi_int32_array, "Int32Array");
+  std::tie(view.outlier_cols, view.outlier_cols_length) =
+      typed_array<int32_t>(env, parts, "outlierCols", napi_int32_array, "Int32Array");
+  std::tie(view.outlier_values, view.outlier_values_length) =
+      typed_array<float>(env, parts, "outlierValues", napi_float32_array, "Float32Array");
+
+  auto layer = std::make_shared<PackedLayer>();
+  throw_if_error(env, pack_layer(view, layer.get()));
+  auto* box = new PackedBox{std::move(layer)};
+  Napi::External<PackedBox> handle =
+      Napi::External<PackedBox>::New(env, box, [](Napi::Env, PackedBox* b) { delete b; });
+  handle.TypeTag(&kPackedLayerTag);
+  return handle;
+}
+
+Napi::Value packed_info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::shared_ptr<const PackedLayer> layer = live_layer(info, "packedInfo");
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("rows", Napi::Number::New(env, double(layer->rows)));
+  result.Set("cols", Napi::Number::New(env, double(layer->cols)));
+  result.Set("bytes", Napi::Number::New(env, double(layer->bytes())));
+  result.Set("storageBitsPerWeight", Napi::Number::New(env, layer->storage_bits_per_weight));
+  return result;
+}
+
+// The checked arguments of a matmul call.
+struct MatmulCall {
+  std::shared_ptr<const PackedLayer> layer;
+  const float* x = nullptr;
+  float* y = nullptr;
+  int64_t tokens = 0;
+  PackedMatmulOptions options;
+};
+
+MatmulCall read_matmul(const Napi::CallbackInfo& info, const char* operation) {
+  Napi::Env env = info.Env();
+  MatmulCall call;
+  call.layer = live_layer(info, operation);
+  const std::string op(operation);
+  if (info.Length() != 5) throw type_error(env, op + ": expected (handle, x, tokens, y, options)");
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    throw type_error(env, op + ": x must be a Float32Array");
+  }
+  if (!info[3].IsTypedArray() || info[3].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    throw type_error(env, op + ": y must be a Float32Array");
+  }
+  if (!info[2].IsNumber()) throw type_error(env, op + ": tokens must be a number");
+  const double tokens = info[2].As<Napi::Number>().DoubleValue();
+  if (!(tokens >= 1 && tokens <= 1e9) || tokens != static_cast<double>(static_cast<int64_t>(tokens))) {
+    throw Napi::RangeError::New(env, op + ": tokens must be an integer >= 1, received " + info[2].ToString().Utf8Value());
+  }
+  call.tokens = static_cast<int64_t>(tokens);
+
+  Napi::Float32Array x = info[1].As<Napi::Float32Array>();
+  Napi::Float32Array y = info[3].As<Napi::Float32Array>();
+  if (static_cast<int64_t>(x.ElementLength()) != call.tokens * call.layer->cols) {
+    throw Napi::RangeError::New(env, op + ": x has length " + std::to_string(x.ElementLength()) + ", expected tokens * cols = " +
+                                         std::to_string(call.tokens * call.layer->cols));
+  }
+  if (static_cast<int64_t>(y.ElementLength()) != call.tokens * call.layer->rows) {
+    throw Napi::RangeError::New(env, op + ": y has length " + std::to_string(y.ElementLength()) + ", expected tokens * rows = " +
+                                         std::to_string(call.tokens * call.layer->rows));
+  }
+  call.x = x.Data();
+  call.y = y.Data();
+
+  if (!info[4].IsObject()) throw type_error(env, op + ": options must be an object");
+  Napi::Value threads = info[4].As<Napi::Object>().Get("threads");
+  if (!threads.IsNumber()) throw type_error(env, op + ": options.threads must be a number");
+  const double t = threads.As<Napi::Number>().DoubleValue();
+  if (!(t >= 1 && t <= 1024) || t != static_cast<double>(static_cast<int>(t))) {
+    throw Napi::RangeError::New(env, op + ": options.threads must be an integer in [1, 1024], received " +
+                                         threads.ToString().Utf8Value());
+  }
+  call.options.pool = t > 1 ? shared_thread_pool(static_cast<int>(t)) : nullptr;
+  return call;
+}
+
+Napi::Value packed_matmul_binding(const Napi::CallbackInfo& info) {
+  MatmulCall call = read_matmul(info, "matmul");
+  throw_if_error(info.Env(), packed_matmul(*call.layer, call.x, call.tokens, call.y, call.options));
+  return info.Env().Undefined();
+}
+
+// Runs one matmul on the libuv pool. The worker holds references to x and y
+// and a share of the layer, so neither can be freed while it runs.
+class MatmulWorker : public Napi::AsyncWorker {
+ public:
+  MatmulWorker(Napi::Env env, MatmulCall call, Napi::Object x, Napi::Object y)
+      : Napi::AsyncWorker(env, "claq:matmulAsync"), call_(std::move(call)), deferred_(Napi::Promise::Deferred::New(env)) {
+    x_ = Napi::Persistent(x);
+    y_ = Napi::Persistent(y);
+  }
+
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+  void Execute() override { status_ = packed_matmul(*call_.layer, call_.x, call_.tokens, call_.y, call_.options); }
+
+  void OnOK() override {
+    if (status_.ok()) {
+      deferred_.Resolve(Env().Undefined());
+    } else {
+      deferred_.Reject(make_error(Env(), status_).Value());
+    }
+  }
+
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  MatmulCall call_;
+  Status status_;
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference x_;
+  Napi::ObjectReference y_;
+};
+
+Napi::Value packed_matmul_async(const Napi::CallbackInfo& info) {
+  MatmulCall call = read_matmul(info, "matmulAsync");
+  auto* worker = new MatmulWorker(info.Env(), std::move(call), info[1].As<Napi::Object>(), info[3].As<Napi::Object>());
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
+Napi::Value packed_release(const Napi::CallbackInfo& info) {
+  unwrap(info, "release")->layer.reset();
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void register_packed(Napi::Env env, Napi::Object exports) {
+  exports.Set("packLayer", Napi::Function::New(env, pack_layer_binding, "packLayer"));
+  exports.Set("packedInfo", Napi::Function::New(env, packed_info, "packedInfo"));
+  exports.Set("packedMatmul", Napi::Function::New(env, packed_matmul_binding, "packedMatmul"));
+  exports.Set("packedMatmulAsync", Napi::Function::New(env, packed_matmul_async, "packedMatmulAsync"));
+  exports.Set("packedRelease", Napi::Function::New(env, packed_release, "packedRelease"));
+}
+
+}  // namespace claq::binding

@@ -1,0 +1,15 @@
+#include "binding/thread_pools.h"
+
+#include <map>
+#include <memory>
+
+namespace claq::binding {
+
+ThreadPool* shared_thread_pool(int threads) {
+  static std::map<int, std::unique_ptr<ThreadPool>> pools;
+  std::unique_ptr<ThreadPool>& pool = pools[threads];
+  if (!pool) pool = std::make_unique<ThreadPool>(threads);
+  return pool.get();
+}
+
+}  // namespace claq::binding

@@ -1,0 +1,273 @@
+#include "core/pack.h"
+
+#include <cmath>
+#include <string>
+
+namespace claq {
+namespace {
+
+std::string at(size_t i) { return "[" + std::to_string(i) + "]"; }
+
+Status invalid(const std::string& message) { return Status::InvalidArgument("packLayer: " + message); }
+
+Status check_length(const char* name, size_t length, int64_t expected) {
+  if (static_cast<int64_t>(length) != expected) {
+    return invalid(std::string(name) + " has length " + std::to_string(length) + ", expected " +
+                   std::to_string(expected));
+  }
+  return Status::Ok();
+}
+
+Status check_shape(const QuantizedPartsView& p) {
+  if (p.rows < 1 || p.rows > kMaxPackedDimension) {
+    return invalid("rows must be an integer in [1, 2^30], received " + std::to_string(p.rows));
+  }
+  if (p.cols < 1 || p.cols > kMaxPackedDimension) {
+    return invalid("cols must be an integer in [1, 2^30], received " + std::to_string(p.cols));
+  }
+  Status s = check_length("bitsPerColumn", p.bits_per_column_length, p.cols);
+  if (s.ok()) s = check_length("permutation", p.permutation_length, p.cols);
+  if (s.ok()) s = check_length("codes", p.codes_length, p.rows * p.cols);
+  if (s.ok()) s = check_length("codebookOffsets", p.codebook_offsets_length, p.cols + 1);
+  if (s.ok()) s = check_length("outlierCols", p.outlier_cols_length, p.outlier_rows_length);
+  if (s.ok()) s = check_length("outlierValues", p.outlier_values_length, p.outlier_rows_length);
+  if (s.ok() && p.outlier_rows_length > static_cast<size_t>(p.rows * p.cols)) {
+    s = invalid("there are " + std::to_string(p.outlier_rows_length) + " outliers for " +
+                std::to_string(p.rows * p.cols) + " weights");
+  }
+  return s;
+}
+
+Status check_columns(const QuantizedPartsView& p) {
+  std::vector<uint8_t> seen(p.cols, 0);
+  for (int64_t k = 0; k < p.cols; ++k) {
+    const int32_t j = p.permutation[k];
+    if (j < 0 || j >= p.cols) {
+      return invalid("permutation" + at(k) + " = " + std::to_string(j) + " is outside [0, " +
+                     std::to_string(p.cols) + ")");
+    }
+    if (seen[j]) return invalid("permutation" + at(k) + " = " + std::to_string(j) + " repeats a column");
+    seen[j] = 1;
+  }
+
+  if (p.codebook_offsets[0] != 0) {
+    return invalid("codebookOffsets[0] must be 0, received " + std::to_string(p.codebook_offsets[0]));
+  }
+  for (int64_t j = 0; j < p.cols; ++j) {
+    const int bits = p.bits_per_column[j];
+    if (packed_tile_format(bits) == nullptr) {
+      return invalid("bitsPerColumn" + at(j) + " = " + std::to_string(bits) + " is not 2, 3 or 4");
+    }
+    const uint64_t count = uint64_t{p.codebook_offsets[j + 1]} - p.codebook_offsets[j];
+    if (p.codebook_offsets[j + 1] < p.codebook_offsets[j] || count != (1u << bits)) {
+      return invalid("codebookOffsets" + at(j + 1) + " = " + std::to_string(p.codebook_offsets[j + 1]) +
+                     " gives column " + std::to_string(j) + " " +
+                     std::to_string(int64_t{p.codebook_offsets[j + 1]} - p.codebook_offsets[j]) +
+                     " centroids, expected 2^" + std::to_string(bits));
+    }
+  }
+  if (p.codebook_offsets[p.cols] != p.codebooks_length) {
+    return invalid("codebookOffsets" + at(p.cols) + " = " + std::to_string(p.codebook_offsets[p.cols]) +
+                   " does not match codebooks length " + std::to_string(p.codebooks_length));
+  }
+  for (size_t i = 0; i < p.codebooks_length; ++i) {
+    if (!std::isfinite(p.codebooks[i])) return invalid("codebooks" + at(i) + " is not finite");
+  }
+  return Status::Ok();
+}
+
+Status check_codes(const QuantizedPartsView& p) {
+  for (int64_t r = 0; r < p.rows; ++r) {
+    const uint8_t* row = p.codes + r * p.cols;
+    for (int64_t j = 0; j < p.cols; ++j) {
+      if (row[j] >> p.bits_per_column[j]) {
+        return invalid("codes" + at(r * p.cols + j) + " = " + std::to_string(row[j]) + " (row " +
+                       std::to_string(r) + ", column " + std::to_string(j) + ") needs more than " +
+                       std::to_string(p.bits_per_column[j]) + " bits");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status check_outliers(const QuantizedPartsView& p) {
+  for (size_t k = 0; k < p.outlier_rows_length; ++k) {
+    const int32_t r = p.outlier_rows[k], j = p.outlier_cols[k];
+    if (r < 0 || r >= p.rows) {
+      return invalid("outlierRows" + at(k) + " = " + std::to_string(r) + " is outside [0, " +
+                     std::to_string(p.rows) + ")");
+    }
+    if (j < 0 || j >= p.cols) {
+      return invalid("outlierCols" + at(k) + " = " + std::to_string(j) + " is outside [0, " +
+                     std::to_string(p.cols) + ")");
+    }
+    if (!std::isfinite(p.outlier_values[k])) return invalid("outlierValues" + at(k) + " is not finite");
+    if (k > 0) {
+      const int32_t pr = p.outlier_rows[k - 1], pj = p.outlier_cols[k - 1];
+      if (j < pj || (j == pj && r <= pr)) {
+        return invalid("outlier " + std::to_string(k) + " (row " + std::to_string(r) + ", column " +
+                       std::to_string(j) + ") is not after outlier " + std::to_string(k - 1) +
+                       "; outliers must be sorted by column, then row, without repeats");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+// Storage bits as DESIGN.md defines them: exact code bits, float16
+// centroids, each outlier as a float16 value and an int32 row index plus one
+// int32 column start per column, and the int32 permutation.
+double storage_bits(const QuantizedPartsView& p) {
+  double bits = 0;
+  for (int64_t j = 0; j < p.cols; ++j) bits += double(p.bits_per_column[j]) * p.rows;
+  bits += 16.0 * p.codebooks_length;
+  if (p.outlier_rows_length > 0) bits += 48.0 * p.outlier_rows_length + 32.0 * (p.cols + 1);
+  bits += 32.0 * p.cols;
+  return bits / (double(p.rows) * double(p.cols));
+}
+
+// Lays out the groups: packed columns, padding, word and codebook offsets.
+void plan_groups(const QuantizedPartsView& p, PackedLayer* out, std::vector<std::vector<int32_t>>* members) {
+  members->assign(3, {});
+  for (int64_t k = 0; k < p.cols; ++k) {
+    const int32_t j = p.permutation[k];
+    (*members)[p.bits_per_column[j] - 2].push_back(j);
+  }
+
+  int64_t column = 0, words = 0, slots = 0, floats = 0;
+  for (int bits = 2; bits <= 4; ++bits) {
+    const std::vector<int32_t>& columns = (*members)[bits - 2];
+    if (columns.empty()) continue;
+    PackedGroup group;
+    group.format = packed_tile_format(bits);
+    group.column_begin = column;
+    group.columns = static_cast<int64_t>(columns.size());
+    group.blocks = (group.columns + group.format->block_columns - 1) / group.format->block_columns;
+    group.panel_word_offset = words;
+    group.slot_offset = slots;
+    group.codebook_offset = floats;
+    const int64_t padded = group.blocks * group.format->block_columns;
+    column += padded;
+    words += group.blocks * packed_tile_words(*group.format);
+    slots += group.blocks * group.format->slots;
+    floats += padded << bits;
+    out->groups.push_back(group);
+  }
+  out->packed_columns = column;
+  out->tile_row_words = words;
+  out->slots = slots;
+  out->panels = (out->row_tiles + kPanelTiles - 1) / kPanelTiles;
+}
+
+void fill_group(const QuantizedPartsView& p, const PackedGroup& group, const std::vector<int32_t>& columns,
+                PackedLayer* out) {
+  const PackedTileFormat& format = *group.format;
+  const int entries = 1 << format.bits;
+  for (int64_t c = 0; c < group.columns; ++c) {
+    const int32_t j = columns[c];
+    out->column_source[group.column_begin + c] = j;
+    const float* source = p.codebooks + p.codebook_offsets[j];
+    std::copy(source, source + entries, out->codebooks.begin() + group.codebook_offset + c * entries);
+  }
+
+  for (int64_t r = 0; r < p.rows; ++r) {
+    const uint8_t* row = p.codes + r * p.cols;
+    const int64_t tile = r / kPackedTileRows;
+    const int lane = static_cast<int>(r % kPackedTileRows);
+    for (int64_t c = 0; c < group.columns; ++c) {
+      const int64_t block = c / format.block_columns;
+      const int bit = format.bits * static_cast<int>(c % format.block_columns);
+      uint32_t* tile_base = out->codes.data() + packed_tile_offset(*out, group, block, tile);
+      const uint64_t code = row[columns[c]];
+      const int word = bit / 32, shift = bit % 32;
+      tile_base[word * kPackedTileRows + lane] |= static_cast<uint32_t>(code << shift);
+      if (shift + format.bits > 32) {
+        tile_base[(word + 1) * kPackedTileRows + lane] |= static_cast<uint32_t>(code >> (32 - shift));
+      }
+    }
+  }
+}
+
+void fill_outliers(const QuantizedPartsView& p, PackedLayer* out) {
+  std::vector<int64_t> packed_of(p.cols, 0);
+  for (int64_t c = 0; c < out->packed_columns; ++c) {
+    if (out->column_source[c] >= 0) packed_of[out->column_source[c]] = c;
+  }
+
+  // Outliers arrive sorted by original column, then row, so each packed
+  // column's entries are one run of the input, already sorted by row.
+  const size_t n = p.outlier_rows_length;
+  std::vector<uint32_t>& start = out->outlier_column_start;
+  start.assign(out->packed_columns + 1, 0);
+  for (size_t k = 0; k < n; ++k) ++start[packed_of[p.outlier_cols[k]] + 1];
+  for (int64_t c = 0; c < out->packed_columns; ++c) start[c + 1] += start[c];
+
+  out->outlier_rows.resize(n);
+  out->outlier_corrections.resize(n);
+  std::vector<uint32_t> next(start.begin(), start.end() - 1);
+  for (size_t k = 0; k < n; ++k) {
+    const int32_t r = p.outlier_rows[k], j = p.outlier_cols[k];
+    const float centroid = p.codebooks[p.codebook_offsets[j] + p.codes[int64_t{r} * p.cols + j]];
+    const uint32_t slot = next[packed_of[j]]++;
+    out->outlier_rows[slot] = r;
+    out->outlier_corrections[slot] = p.outlier_values[k] - centroid;
+  }
+}
+
+}  // namespace
+
+QuantizedPartsView view_of(const QuantizedLayerData& d) {
+  QuantizedPartsView v;
+  v.rows = d.rows;
+  v.cols = d.cols;
+  v.bits_per_column = d.bits_per_column.data(); v.bits_per_column_length = d.bits_per_column.size();
+  v.permutation = d.permutation.data();         v.permutation_length = d.permutation.size();
+  v.codes = d.codes.data();                     v.codes_length = d.codes.size();
+  v.codebook_offsets = d.codebook_offsets.data(); v.codebook_offsets_length = d.codebook_offsets.size();
+  v.codebooks = d.codebooks.data();             v.codebooks_length = d.codebooks.size();
+  v.outlier_rows = d.outlier_rows.data();       v.outlier_rows_length = d.outlier_rows.size();
+  v.outlier_cols = d.outlier_cols.data();       v.outlier_cols_length = d.outlier_cols.size();
+  v.outlier_values = d.outlier_values.data();   v.outlier_values_length = d.outlier_values.size();
+  return v;
+}
+
+Status validate_parts(const QuantizedPartsView& parts) {
+  Status s = check_shape(parts);
+  if (s.ok()) s = check_columns(parts);
+  if (s.ok()) s = check_codes(parts);
+  if (s.ok()) s = check_outliers(parts);
+  return s;
+}
+
+Status pack_layer(const QuantizedPartsView& parts, PackedLayer* out) {
+  *out = PackedLayer();
+  Status status = validate_parts(parts);
+  if (!status.ok()) return status;
+
+  PackedLayer layer;
+  layer.rows = parts.rows;
+  layer.cols = parts.cols;
+  layer.row_tiles = (parts.rows + kPackedTileRows - 1) / kPackedTileRows;
+  std::vector<std::vector<int32_t>> members;
+  plan_groups(parts, &layer, &members);
+
+  const PackedGroup& last = layer.groups.back();
+  const int64_t words = layer.row_tiles * layer.tile_row_words;
+  try {
+    if (!layer.codes.reset(static_cast<size_t>(words))) {
+      return Status::OutOfMemory("packLayer: cannot allocate " + std::to_string(words * 4) + " bytes of codes");
+    }
+    layer.codebooks.assign(last.codebook_offset + ((last.blocks * last.format->block_columns) << last.format->bits), 0.0f);
+    layer.column_source.assign(layer.packed_columns, -1);
+    for (const PackedGroup& group : layer.groups) fill_group(parts, group, members[group.format->bits - 2], &layer);
+    fill_outliers(parts, &layer);
+  } catch (const std::bad_alloc&) {
+    return Status::OutOfMemory("packLayer: out of memory packing a " + std::to_string(parts.rows) + " x " +
+                               std::to_string(parts.cols) + " layer");
+  }
+  layer.storage_bits_per_weight = storage_bits(parts);
+  *out = std::move(layer);
+  return Status::Ok();
+}
+
+}  // namespace claq

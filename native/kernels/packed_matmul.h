@@ -1,0 +1,37 @@
+// Y = X W_q^T for a packed layer (packed_layout.h): the permutation applied
+// to X, the dense part by table look-up GEMV (lut_gemv.h) for few tokens or
+// by dequantized panels and a float32 micro-kernel (packed_gemm.h) for
+// batches, and the reserved outliers as a sparse product (GEMV) or folded
+// into the panels (GEMM).
+//
+// The SIMD level is read once per call from active_simd_level(); the work is
+// split over row panels (GEMV) or row tiles (GEMM) between the pool's threads.
+// Scratch buffers are thread-local and reused between calls, so a call
+// allocates only when it needs more scratch than the thread's last one.
+#pragma once
+
+#include <cstdint>
+
+#include "core/status.h"
+#include "kernels/packed_layout.h"
+
+namespace claq {
+
+class ThreadPool;
+
+struct PackedMatmulOptions {
+  ThreadPool* pool = nullptr;    // splits the rows over its threads; null: the calling thread only
+  int64_t gemm_min_tokens = 8;   // batches of at least this many tokens use the GEMM path
+};
+
+// x: [tokens, layer.cols] row-major float32 in the original column order.
+// y: [tokens, layer.rows] row-major; fully overwritten. x and y must not
+// overlap. Float32 accumulation throughout (no narrower intermediate), so
+// finite activations as large as 1e30 give a finite y whenever the exact
+// product is well inside the float32 range. Returns InvalidArgument for
+// tokens < 1 or an empty (or released) layer; OutOfMemory when scratch
+// buffers cannot be allocated.
+Status packed_matmul(const PackedLayer& layer, const float* x, int64_t tokens, float* y,
+                     const PackedMatmulOptions& options);
+
+}  // namespace claq

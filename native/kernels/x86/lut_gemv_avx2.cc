@@ -1,0 +1,104 @@
+// AVX2 table look-up GEMV. vpermps has 8 lanes and reads 3 index bits, so a
+// 16-entry table is two registers, looked up by both and blended on bit 3 of
+// the window; the 3-bit tables have 8 entries and need one look-up. A tile is
+// two halves of 8 rows. The tables of a column block are built in L1 by the
+// scalar builder and read as memory operands.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "kernels/lut_gemv.h"
+
+namespace claq {
+namespace {
+
+inline __m256 lookup16(__m256i window, const float* table) {
+  const __m256 low = _mm256_permutevar8x32_ps(_mm256_load_ps(table), window);
+  const __m256 high = _mm256_permutevar8x32_ps(_mm256_load_ps(table + 8), window);
+  return _mm256_blendv_ps(low, high, _mm256_castsi256_ps(_mm256_slli_epi32(window, 28)));
+}
+
+template <int Shift>
+inline __m256i shift_right(__m256i word) {
+  if constexpr (Shift == 0) {
+    return word;
+  } else {
+    return _mm256_srli_epi32(word, Shift);
+  }
+}
+
+template <int C>
+inline __m256i window_3bit(__m256i w0, __m256i w1, __m256i w2) {
+  if constexpr (C < 10) {
+    return shift_right<3 * C>(w0);
+  } else if constexpr (C == 10) {
+    return _mm256_or_si256(_mm256_srli_epi32(w0, 30), _mm256_slli_epi32(w1, 2));
+  } else if constexpr (C < 21) {
+    return _mm256_srli_epi32(w1, 3 * C - 32);
+  } else if constexpr (C == 21) {
+    return _mm256_or_si256(_mm256_srli_epi32(w1, 31), _mm256_slli_epi32(w2, 1));
+  } else {
+    return _mm256_srli_epi32(w2, 3 * C - 64);
+  }
+}
+
+template <size_t... S>
+inline __m256 sum_nibbles(__m256i word, const float* tables, std::index_sequence<S...>) {
+  __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+  ((acc[S & 1] = _mm256_add_ps(acc[S & 1], lookup16(shift_right<4 * S>(word), tables + 16 * S))), ...);
+  return _mm256_add_ps(acc[0], acc[1]);
+}
+
+template <size_t... C>
+inline __m256 sum_3bit(__m256i w0, __m256i w1, __m256i w2, const float* tables, std::index_sequence<C...>) {
+  __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+  ((acc[C & 1] = _mm256_add_ps(
+        acc[C & 1], _mm256_permutevar8x32_ps(_mm256_load_ps(tables + 16 * C), window_3bit<C>(w0, w1, w2)))),
+   ...);
+  return _mm256_add_ps(acc[0], acc[1]);
+}
+
+void add_to(float* y, __m256 sum) { _mm256_storeu_ps(y, _mm256_add_ps(_mm256_loadu_ps(y), sum)); }
+
+void run_block(const PackedGroup& group, const uint32_t* tiles, const float* tables, int64_t count, float* y) {
+
+  if (group.format->bits == 3) {
+    for (int64_t t = 0; t < count; ++t) {
+      for (int half = 0; half < 2; ++half) {
+        const uint32_t* tile = tiles + t * 48 + half * 8;
+        const __m256i w0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(tile));
+        const __m256i w1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(tile + 16));
+        const __m256i w2 = _mm256_load_si256(reinterpret_cast<const __m256i*>(tile + 32));
+        add_to(y + t * 16 + half * 8, sum_3bit(w0, w1, w2, tables, std::make_index_sequence<32>()));
+      }
+    }
+    return;
+  }
+  for (int64_t t = 0; t < count; ++t) {
+    for (int half = 0; half < 2; ++half) {
+      const __m256i word = _mm256_load_si256(reinterpret_cast<const __m256i*>(tiles + t * 16 + half * 8));
+      add_to(y + t * 16 + half * 8, sum_nibbles(word, tables, std::make_index_sequence<8>()));
+    }
+  }
+}
+
+}  // namespace
+
+void lut_gemv_avx2(const PackedLayer& layer, const float*, const float* tables, int64_t panel_begin,
+                   int64_t panel_end, float* y) {
+  for (int64_t panel = panel_begin; panel < panel_end; ++panel) {
+    const int64_t first = panel * kPanelTiles;
+    const int64_t count = std::min(kPanelTiles, layer.row_tiles - first);
+    float* y_panel = y + first * kPackedTileRows;
+    std::fill(y_panel, y_panel + count * kPackedTileRows, 0.0f);
+    for (const PackedGroup& group : layer.groups) {
+      for (int64_t block = 0; block < group.blocks; ++block) {
+        const float* block_tables = tables + (group.slot_offset + block * group.format->slots) * 16;
+        run_block(group, packed_tile(layer, group, block, first), block_tables, count, y_panel);
+      }
+    }
+  }
+}
+
+}  // namespace claq

@@ -1,0 +1,160 @@
+// AVX-512 table look-up GEMV: one slot table is one ZMM register, and
+// vpermps looks up 16 rows at once using the low 4 bits of each lane, so a
+// window needs only a shift (no mask) before the look-up.
+#include <immintrin.h>
+
+// GCC 12's AVX-512 intrinsics fill unused lanes with _mm512_undefined_ps(),
+// which -Wmaybe-uninitialized reports at every inlined call.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
+#include <algorithm>
+#include <utility>
+
+#include "kernels/lut_gemv.h"
+
+namespace claq {
+namespace {
+
+void build_tables_2bit(const float* codebook, const float* x, float* tables) {
+  // Entry n of slot s: even column's centroid n & 3 plus odd column's n >> 2.
+  const __m512i even = _mm512_set_epi32(3, 2, 1, 0, 3, 2, 1, 0, 3, 2, 1, 0, 3, 2, 1, 0);
+  const __m512i odd = _mm512_set_epi32(7, 7, 7, 7, 6, 6, 6, 6, 5, 5, 5, 5, 4, 4, 4, 4);
+  for (int s = 0; s < 8; ++s) {
+    const __m512 centroids = _mm512_maskz_loadu_ps(0xFF, codebook + 8 * s);
+    const __m512 low = _mm512_mul_ps(_mm512_permutexvar_ps(even, centroids), _mm512_set1_ps(x[2 * s]));
+    _mm512_storeu_ps(tables + 16 * s, _mm512_fmadd_ps(_mm512_permutexvar_ps(odd, centroids), _mm512_set1_ps(x[2 * s + 1]), low));
+  }
+}
+
+void build_tables_3bit(const float* codebook, const float* x, float* tables) {
+  const __m512i repeat = _mm512_set_epi32(7, 6, 5, 4, 3, 2, 1, 0, 7, 6, 5, 4, 3, 2, 1, 0);
+  for (int s = 0; s < 32; ++s) {
+    const __m512 centroids = _mm512_maskz_loadu_ps(0xFF, codebook + 8 * s);
+    _mm512_storeu_ps(tables + 16 * s, _mm512_mul_ps(_mm512_permutexvar_ps(repeat, centroids), _mm512_set1_ps(x[s])));
+  }
+}
+
+void build_tables_4bit(const float* codebook, const float* x, float* tables) {
+  for (int s = 0; s < 8; ++s) {
+    _mm512_storeu_ps(tables + 16 * s, _mm512_mul_ps(_mm512_loadu_ps(codebook + 16 * s), _mm512_set1_ps(x[s])));
+  }
+}
+
+// Window of slot S of a one-word row (2- and 4-bit tiles).
+template <int S>
+inline __m512i nibble_window(__m512i word) {
+  if constexpr (S == 0) {
+    return word;
+  } else {
+    return _mm512_srli_epi32(word, 4 * S);
+  }
+}
+
+// Window of 3-bit column C of a three-word row; columns 10 and 21 straddle words.
+template <int C>
+inline __m512i window_3bit(__m512i w0, __m512i w1, __m512i w2) {
+  if constexpr (C < 10) {
+    return _mm512_srli_epi32(w0, 3 * C);
+  } else if constexpr (C == 10) {
+    return _mm512_or_si512(_mm512_srli_epi32(w0, 30), _mm512_slli_epi32(w1, 2));
+  } else if constexpr (C < 21) {
+    return _mm512_srli_epi32(w1, 3 * C - 32);
+  } else if constexpr (C == 21) {
+    return _mm512_or_si512(_mm512_srli_epi32(w1, 31), _mm512_slli_epi32(w2, 1));
+  } else {
+    return _mm512_srli_epi32(w2, 3 * C - 64);
+  }
+}
+
+template <size_t... S>
+inline __m512 sum_nibbles(__m512i word, const __m512* tables, std::index_sequence<S...>) {
+  __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+  ((acc[S & 1] = _mm512_add_ps(acc[S & 1], _mm512_permutexvar_ps(nibble_window<S>(word), tables[S]))), ...);
+  return _mm512_add_ps(acc[0], acc[1]);
+}
+
+template <size_t Offset, size_t... S>
+inline __m512 sum_3bit(__m512i w0, __m512i w1, __m512i w2, const __m512* tables, std::index_sequence<S...>) {
+  __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+  ((acc[S & 1] = _mm512_add_ps(
+        acc[S & 1], _mm512_permutexvar_ps(window_3bit<Offset + S>(w0, w1, w2), tables[S]))),
+   ...);
+  return _mm512_add_ps(acc[0], acc[1]);
+}
+
+void sweep_nibbles(const uint32_t* tiles, const __m512* tables, int64_t count, float* y) {
+  for (int64_t t = 0; t < count; ++t) {
+    const __m512i word = _mm512_load_si512(tiles + t * 16);
+    const __m512 sum = sum_nibbles(word, tables, std::make_index_sequence<8>());
+    _mm512_storeu_ps(y + t * 16, _mm512_add_ps(_mm512_loadu_ps(y + t * 16), sum));
+  }
+}
+
+// The 32 tables of a 3-bit block do not fit the register file beside the
+// working set, so the block runs as two halves of 16 columns.
+template <size_t Offset>
+void sweep_3bit_half(const uint32_t* tiles, const __m512* tables, int64_t count, float* y) {
+  for (int64_t t = 0; t < count; ++t) {
+    const uint32_t* tile = tiles + t * 48;
+    const __m512i w0 = _mm512_load_si512(tile);
+    const __m512i w1 = _mm512_load_si512(tile + 16);
+    const __m512i w2 = _mm512_load_si512(tile + 32);
+    const __m512 sum = sum_3bit<Offset>(w0, w1, w2, tables, std::make_index_sequence<16>());
+    _mm512_storeu_ps(y + t * 16, _mm512_add_ps(_mm512_loadu_ps(y + t * 16), sum));
+  }
+}
+
+// Sweeps the `count` tiles of one block of a row panel with its tables held
+// in registers.
+void run_block(const PackedGroup& group, const uint32_t* tiles, const float* block_tables, int64_t count, float* y) {
+  __m512 tables[16];
+  if (group.format->bits == 3) {
+    for (int s = 0; s < 16; ++s) tables[s] = _mm512_loadu_ps(block_tables + 16 * s);
+    sweep_3bit_half<0>(tiles, tables, count, y);
+    for (int s = 0; s < 16; ++s) tables[s] = _mm512_loadu_ps(block_tables + 16 * (16 + s));
+    sweep_3bit_half<16>(tiles, tables, count, y);
+    return;
+  }
+  for (int s = 0; s < 8; ++s) tables[s] = _mm512_loadu_ps(block_tables + 16 * s);
+  sweep_nibbles(tiles, tables, count, y);
+}
+
+}  // namespace
+
+void lut_build_tables_avx512(const PackedLayer& layer, const float* x_packed, float* tables) {
+  for (const PackedGroup& group : layer.groups) {
+    const PackedTileFormat& format = *group.format;
+    for (int64_t block = 0; block < group.blocks; ++block) {
+      const int64_t first = block * format.block_columns;
+      const float* x = x_packed + group.column_begin + first;
+      const float* codebook = layer.codebooks.data() + group.codebook_offset + (first << format.bits);
+      float* out = tables + (group.slot_offset + block * format.slots) * 16;
+      if (format.bits == 2) {
+        build_tables_2bit(codebook, x, out);
+      } else if (format.bits == 3) {
+        build_tables_3bit(codebook, x, out);
+      } else {
+        build_tables_4bit(codebook, x, out);
+      }
+    }
+  }
+}
+
+void lut_gemv_avx512(const PackedLayer& layer, const float*, const float* tables, int64_t panel_begin,
+                     int64_t panel_end, float* y) {
+  for (int64_t panel = panel_begin; panel < panel_end; ++panel) {
+    const int64_t first = panel * kPanelTiles;
+    const int64_t count = std::min(kPanelTiles, layer.row_tiles - first);
+    float* y_panel = y + first * kPackedTileRows;
+    std::fill(y_panel, y_panel + count * kPackedTileRows, 0.0f);
+    for (const PackedGroup& group : layer.groups) {
+      for (int64_t block = 0; block < group.blocks; ++block) {
+        const float* block_tables = tables + (group.slot_offset + block * group.format->slots) * 16;
+        run_block(group, packed_tile(layer, group, block, first), block_tables, count, y_panel);
+      }
+    }
+  }
+}
+
+}  // namespace claq

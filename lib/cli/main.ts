@@ -12,6 +12,7 @@ export interface Command {
 // Each entry loads its module only when that command runs, so `claq help`
 // stays fast and a command's dependencies load only when needed.
 const commands: Record<string, () => Promise<Command>> = {
+  demo: async () => (await import('./demo.js')).command,
   eval: async () => (await import('./eval.js')).command,
   generate: async () => (await import('./generate.js')).command,
   inspect: async () => (await import('./inspect.js')).command,

@@ -19,8 +19,9 @@ export type { PackedLinearOptions } from './packed-linear.js';
 export * from './checkpoint/index.js';
 export {
   loadModel, LlamaModel, parseLlamaConfig, TextTokenizer, STORY_SEPARATOR, readTokenFile, evaluatePerplexity, generate,
+  quantizeModel,
 } from './model/index.js';
 export type {
   LoadModelOptions, LlamaConfig, TokenWidth, PerplexityOptions, PerplexityProgress, PerplexityResult, GenerateOptions,
-  GenerateResult,
+  GenerateResult, LayerReport, QuantizeModelOptions, QuantizeModelProgress, QuantizeModelResult,
 } from './model/index.js';

@@ -164,18 +164,23 @@ export interface NativeLlamaConfig {
   ropeScaling: NativeRopeScaling | null;
 }
 
-/** Float32 weights, [out_features, in_features] row-major for the linears. */
+/** A linear: float32 [out_features, in_features] row-major, or quantized parts (packed by the addon). */
+export type NativeLlamaLinear = Float32Array | NativeQuantizedParts;
+
 export interface NativeLlamaBlockWeights {
   inputNorm: Float32Array;
-  qProj: Float32Array;
-  kProj: Float32Array;
-  vProj: Float32Array;
-  oProj: Float32Array;
+  qProj: NativeLlamaLinear;
+  kProj: NativeLlamaLinear;
+  vProj: NativeLlamaLinear;
+  oProj: NativeLlamaLinear;
   postAttentionNorm: Float32Array;
-  gateProj: Float32Array;
-  upProj: Float32Array;
-  downProj: Float32Array;
+  gateProj: NativeLlamaLinear;
+  upProj: NativeLlamaLinear;
+  downProj: NativeLlamaLinear;
 }
+
+/** Which linear input of a block llamaBlock collects. */
+export type NativeLinearInput = 'attention' | 'output' | 'mlp' | 'down';
 
 export interface NativeLlamaWeights {
   embedTokens: Float32Array;
@@ -222,6 +227,10 @@ export interface NativeAddon {
   llamaGenerate(model: LlamaHandle, prompt: Int32Array,
     options: { maxTokens: number; temperature: number; seed: number; stopTokens: Int32Array },
     onToken: ((token: number) => void) | null): NativeJob<NativeGeneration>;
+  llamaEmbed(model: LlamaHandle, tokens: Int32Array): Float32Array;
+  llamaBlock(model: LlamaHandle, block: number, states: Float32Array, seqLen: number,
+    input: NativeLinearInput | null): NativeJob<Float32Array>;
+  llamaSetLinear(model: LlamaHandle, block: number, name: string, weight: NativeLlamaLinear): void;
 
 
   NativeHessian: NativeHessianConstructor;

@@ -9,3 +9,5 @@ export { evaluatePerplexity } from './perplexity.js';
 export type { PerplexityOptions, PerplexityProgress, PerplexityResult } from './perplexity.js';
 export { generate } from './generate.js';
 export type { GenerateOptions, GenerateResult } from './generate.js';
+export { quantizeModel } from './quantize-model.js';
+export type { LayerReport, QuantizeModelOptions, QuantizeModelProgress, QuantizeModelResult } from './quantize-model.js';

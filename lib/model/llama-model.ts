@@ -5,8 +5,11 @@ import { join } from 'node:path';
 
 import { ClaqError, fromNativeError } from '../errors.js';
 import { native } from '../native.js';
+import { CLAQ_FORMAT, ClaqCheckpoint } from '../checkpoint/claq-checkpoint.js';
 import { openCheckpoint, type TensorReader } from '../safetensors/index.js';
-import type { LlamaHandle, NativeLlamaBlockWeights, NativeLlamaWeights } from '../../types/native.js';
+import type {
+  LlamaHandle, NativeLlamaBlockWeights, NativeLlamaLinear, NativeLlamaWeights,
+} from '../../types/native.js';
 import { type LlamaConfig, parseLlamaConfig } from './config.js';
 import { TextTokenizer } from './tokenizer.js';
 
@@ -76,28 +79,55 @@ async function readTensor(checkpoint: TensorReader, name: string, shape: number[
   return checkpoint.readFloat32(name);
 }
 
-async function readBlock(checkpoint: TensorReader, c: LlamaConfig, i: number): Promise<NativeLlamaBlockWeights> {
+/** The linears of block i: HF module name (without `.weight`) and [out, in]. */
+export function blockLinears(c: LlamaConfig, i: number): { name: string; short: string; shape: [number, number] }[] {
   const p = `model.layers.${i}.`;
   const d = c.hiddenSize;
   const q = c.numHeads * c.headDim;
   const kv = c.numKvHeads * c.headDim;
   const ff = c.intermediateSize;
+  return [
+    { name: `${p}self_attn.q_proj`, short: 'q_proj', shape: [q, d] },
+    { name: `${p}self_attn.k_proj`, short: 'k_proj', shape: [kv, d] },
+    { name: `${p}self_attn.v_proj`, short: 'v_proj', shape: [kv, d] },
+    { name: `${p}self_attn.o_proj`, short: 'o_proj', shape: [d, q] },
+    { name: `${p}mlp.gate_proj`, short: 'gate_proj', shape: [ff, d] },
+    { name: `${p}mlp.up_proj`, short: 'up_proj', shape: [ff, d] },
+    { name: `${p}mlp.down_proj`, short: 'down_proj', shape: [d, ff] },
+  ];
+}
+
+// A linear as float32, or as quantized parts when the checkpoint is a claq
+// checkpoint that lists it.
+async function readLinear(checkpoint: TensorReader, quantized: ClaqCheckpoint | null, name: string,
+  shape: [number, number]): Promise<NativeLlamaLinear> {
+  const layer = quantized?.layers.get(name);
+  if (quantized === null || layer === undefined) return readTensor(checkpoint, `${name}.weight`, shape);
+  if (layer.rows !== shape[0] || layer.cols !== shape[1]) {
+    throw new ClaqError('ERR_CLAQ_BAD_CHECKPOINT',
+      `${checkpoint.path}: quantized layer ${name} is [${layer.rows}, ${layer.cols}], expected [${shape.join(', ')}] from config.json`);
+  }
+  return (await quantized.loadLayer(name)) as NativeLlamaLinear;
+}
+
+async function readBlock(checkpoint: TensorReader, quantized: ClaqCheckpoint | null, c: LlamaConfig,
+  i: number): Promise<NativeLlamaBlockWeights> {
+  const p = `model.layers.${i}.`;
+  const linears: NativeLlamaLinear[] = [];
+  for (const { name, shape } of blockLinears(c, i)) linears.push(await readLinear(checkpoint, quantized, name, shape));
+  const [qProj, kProj, vProj, oProj, gateProj, upProj, downProj] = linears;
   return {
-    inputNorm: await readTensor(checkpoint, `${p}input_layernorm.weight`, [d]),
-    qProj: await readTensor(checkpoint, `${p}self_attn.q_proj.weight`, [q, d]),
-    kProj: await readTensor(checkpoint, `${p}self_attn.k_proj.weight`, [kv, d]),
-    vProj: await readTensor(checkpoint, `${p}self_attn.v_proj.weight`, [kv, d]),
-    oProj: await readTensor(checkpoint, `${p}self_attn.o_proj.weight`, [d, q]),
-    postAttentionNorm: await readTensor(checkpoint, `${p}post_attention_layernorm.weight`, [d]),
-    gateProj: await readTensor(checkpoint, `${p}mlp.gate_proj.weight`, [ff, d]),
-    upProj: await readTensor(checkpoint, `${p}mlp.up_proj.weight`, [ff, d]),
-    downProj: await readTensor(checkpoint, `${p}mlp.down_proj.weight`, [d, ff]),
+    inputNorm: await readTensor(checkpoint, `${p}input_layernorm.weight`, [c.hiddenSize]),
+    qProj, kProj, vProj, oProj,
+    postAttentionNorm: await readTensor(checkpoint, `${p}post_attention_layernorm.weight`, [c.hiddenSize]),
+    gateProj, upProj, downProj,
   };
 }
 
 async function readWeights(checkpoint: TensorReader, c: LlamaConfig): Promise<NativeLlamaWeights> {
+  const quantized = checkpoint.metadata.format === CLAQ_FORMAT ? await ClaqCheckpoint.fromReader(checkpoint) : null;
   const blocks: NativeLlamaBlockWeights[] = [];
-  for (let i = 0; i < c.numLayers; i++) blocks.push(await readBlock(checkpoint, c, i));
+  for (let i = 0; i < c.numLayers; i++) blocks.push(await readBlock(checkpoint, quantized, c, i));
   // A tied head is the embedding, even where the file also stores a copy.
   const untied = !c.tieWordEmbeddings && checkpoint.has('lm_head.weight');
   return {
@@ -112,7 +142,8 @@ async function readWeights(checkpoint: TensorReader, c: LlamaConfig): Promise<Na
  * Loads a Llama-family model from a Hugging Face folder: `config.json`, the
  * weights in `model.safetensors` or shards listed by
  * `model.safetensors.index.json` (F32, F16 or BF16, converted to float32),
- * and `tokenizer.json` when present. An untied model without `lm_head.weight`
+ * and `tokenizer.json` when present. In a claq checkpoint (the output of
+ * quantizeModel), the quantized linears run on the packed low-bit kernels. An untied model without `lm_head.weight`
  * uses the embedding as its head, as transformers does.
  *
  * NOTE: the whole float32 model is held twice while it is copied into native

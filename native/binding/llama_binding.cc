@@ -7,6 +7,8 @@
 #include <cmath>
 #include <memory>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "binding/errors.h"
@@ -14,6 +16,7 @@
 #include "core/llama_generate.h"
 #include "core/llama_model.h"
 #include "core/llama_perplexity.h"
+#include "core/pack.h"
 #include "core/thread_pool.h"
 
 namespace claq::binding {
@@ -27,6 +30,9 @@ constexpr auto kProgressInterval = std::chrono::milliseconds(100);
 struct ModelHandle {
   std::unique_ptr<LlamaModel> model;
   std::unique_ptr<ThreadPool> pool;
+  // Async jobs running on the model; llamaSetLinear refuses to swap a layer
+  // under them.
+  std::atomic<int> running{0};
 };
 using SharedModel = std::shared_ptr<ModelHandle>;
 
@@ -136,10 +142,53 @@ LlamaConfig read_config(const Napi::Object& o) {
   return c;
 }
 
-// A dense linear from a [out, in] Float32Array; shapes are checked by LlamaModel::create.
+template <typename T>
+std::pair<const T*, size_t> read_part(const Napi::Object& parts, const char* key, napi_typedarray_type type,
+                                      const char* type_name, const std::string& what) {
+  Napi::Value value = parts.Get(key);
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != type) {
+    throw Napi::TypeError::New(parts.Env(), what + "." + key + " must be a " + type_name + ", received " +
+                                                kind_of(value));
+  }
+  Napi::TypedArrayOf<T> array = value.As<Napi::TypedArrayOf<T>>();
+  return {array.Data(), array.ElementLength()};
+}
+
+// A packed linear from quantized parts ({ rows, cols, bitsPerColumn, ... },
+// the fields of QuantizedParts); pack_layer checks every size and index.
+std::unique_ptr<LlamaLinear> read_packed(const Napi::Object& parts, const std::string& what) {
+  QuantizedPartsView view;
+  view.rows = read_int(parts.Get("rows"), what + ".rows", 1, kMaxPackedDimension);
+  view.cols = read_int(parts.Get("cols"), what + ".cols", 1, kMaxPackedDimension);
+  std::tie(view.bits_per_column, view.bits_per_column_length) =
+      read_part<uint8_t>(parts, "bitsPerColumn", napi_uint8_array, "Uint8Array", what);
+  std::tie(view.permutation, view.permutation_length) =
+      read_part<int32_t>(parts, "permutation", napi_int32_array, "Int32Array", what);
+  std::tie(view.codes, view.codes_length) = read_part<uint8_t>(parts, "codes", napi_uint8_array, "Uint8Array", what);
+  std::tie(view.codebook_offsets, view.codebook_offsets_length) =
+      read_part<uint32_t>(parts, "codebookOffsets", napi_uint32_array, "Uint32Array", what);
+  std::tie(view.codebooks, view.codebooks_length) =
+      read_part<float>(parts, "codebooks", napi_float32_array, "Float32Array", what);
+  std::tie(view.outlier_rows, view.outlier_rows_length) =
+      read_part<int32_t>(parts, "outlierRows", napi_int32_array, "Int32Array", what);
+  std::tie(view.outlier_cols, view.outlier_cols_length) =
+      read_part<int32_t>(parts, "outlierCols", napi_int32_array, "Int32Array", what);
+  std::tie(view.outlier_values, view.outlier_values_length) =
+      read_part<float>(parts, "outlierValues", napi_float32_array, "Float32Array", what);
+  auto layer = std::make_shared<PackedLayer>();
+  throw_if_error(parts.Env(), pack_layer(view, layer.get()));
+  return std::make_unique<PackedLlamaLinear>(std::move(layer));
+}
+
+// A linear from a [out, in] Float32Array (dense) or quantized parts (packed);
+// shapes are checked by LlamaModel::create.
 std::unique_ptr<LlamaLinear> read_dense(const Napi::Object& o, const char* key, int64_t in_features,
                                         const std::string& what) {
-  auto weight = std::make_shared<std::vector<float>>(read_floats(o.Get(key), what));
+  Napi::Value value = o.Get(key);
+  if (value.IsObject() && !value.IsTypedArray() && !value.IsArray()) {
+    return read_packed(value.As<Napi::Object>(), what);
+  }
+  auto weight = std::make_shared<std::vector<float>>(read_floats(value, what));
   const int64_t size = static_cast<int64_t>(weight->size());
   if (size % in_features != 0) {
     throw Napi::RangeError::New(o.Env(), what + " has " + std::to_string(size) +
@@ -230,7 +279,10 @@ class LlamaWorker : public Napi::AsyncProgressQueueWorker<Event> {
         model_(std::move(model)),
         abort_(std::make_shared<std::atomic<bool>>(false)) {
     if (!callback.IsEmpty()) callback_ = Napi::Persistent(callback);
+    model_->running.fetch_add(1);
   }
+
+  ~LlamaWorker() override { model_->running.fetch_sub(1); }
 
   // { promise, abort }: abort() sets the flag polled between blocks.
   Napi::Object start(Napi::Env env) {
@@ -416,6 +468,147 @@ Napi::Value llama_generate(const Napi::CallbackInfo& info) {
   return worker->start(env);
 }
 
+
+// Work of block-by-block quantization on calibration states [sequences,
+// seq_len, hidden_size]: either the block's inputs of one kind for every
+// sequence ([sequences * seq_len, cols]) or the states after the block.
+class BlockWorker : public LlamaWorker<int64_t> {
+ public:
+  BlockWorker(Napi::Env env, SharedModel model, int64_t block, std::vector<float> states, int64_t seq_len,
+              bool capture, LinearInput input)
+      : LlamaWorker(env, "claq.llamaBlock", std::move(model), Napi::Function()),
+        block_(block),
+        states_(std::move(states)),
+        seq_len_(seq_len),
+        capture_(capture),
+        input_(input) {}
+
+ protected:
+  void Execute(const ExecutionProgress&) override {
+    const LlamaModel& model = *model_->model;
+    const int64_t d = model.config().hidden_size;
+    const int64_t sequences = static_cast<int64_t>(states_.size()) / (seq_len_ * d);
+    LinearInputObserver observer = [this](int64_t, LinearInput input, const float* x, int64_t rows, int64_t cols) {
+      if (input == input_) output_.insert(output_.end(), x, x + rows * cols);
+    };
+    for (int64_t i = 0; i < sequences; ++i) {
+      if (abort_->load()) {
+        status_ = Status::Aborted("llama block: aborted");
+        return;
+      }
+      float* x = states_.data() + i * seq_len_ * d;
+      if (capture_) {
+        std::vector<float> copy(x, x + seq_len_ * d);
+        status_ = model.forward_block(block_, copy.data(), seq_len_, model_->pool.get(), &observer);
+      } else {
+        status_ = model.forward_block(block_, x, seq_len_, model_->pool.get(), nullptr);
+      }
+      if (!status_.ok()) return;
+    }
+  }
+
+  Napi::Value event_to_js(Napi::Env env, const int64_t&) override { return env.Undefined(); }
+
+  Napi::Value result_to_js(Napi::Env env) override {
+    const std::vector<float>& result = capture_ ? output_ : states_;
+    Napi::Float32Array array = Napi::Float32Array::New(env, result.size());
+    std::copy(result.begin(), result.end(), array.Data());
+    return array;
+  }
+
+ private:
+  int64_t block_;
+  std::vector<float> states_;
+  int64_t seq_len_;
+  bool capture_;
+  LinearInput input_;
+  std::vector<float> output_;
+};
+
+LinearInput read_linear_input(const Napi::Value& value, const std::string& what) {
+  const std::string name = value.IsString() ? value.As<Napi::String>().Utf8Value() : "";
+  if (name == "attention") return LinearInput::kAttention;
+  if (name == "output") return LinearInput::kOutput;
+  if (name == "mlp") return LinearInput::kMlp;
+  if (name == "down") return LinearInput::kDown;
+  throw Napi::RangeError::New(value.Env(), what + " must be 'attention', 'output', 'mlp' or 'down', received " +
+                                               kind_of(value));
+}
+
+// llamaBlock(model, block, states, seqLen, input | null): { promise, abort }.
+// With an input kind, resolves to that linear input of every sequence;
+// with null, to the states after the block.
+Napi::Value llama_block(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SharedModel model = read_model(info[0], "llamaBlock");
+  const LlamaConfig& c = model->model->config();
+  const int64_t block = read_int(info[1], "llamaBlock: block", 0, c.num_layers - 1);
+  std::vector<float> states = read_floats(info[2], "llamaBlock: states");
+  const int64_t seq_len = read_int(info[3], "llamaBlock: seqLen", 1, c.max_positions);
+  if (states.empty() || states.size() % static_cast<size_t>(seq_len * c.hidden_size) != 0) {
+    throw Napi::RangeError::New(env, "llamaBlock: states has " + std::to_string(states.size()) +
+                                         " values, not a positive multiple of seqLen * hiddenSize = " +
+                                         std::to_string(seq_len * c.hidden_size));
+  }
+  const bool capture = !info[4].IsNull() && !info[4].IsUndefined();
+  const LinearInput input = capture ? read_linear_input(info[4], "llamaBlock: input") : LinearInput::kAttention;
+  auto* worker = new BlockWorker(env, std::move(model), block, std::move(states), seq_len, capture, input);
+  return worker->start(env);
+}
+
+// llamaEmbed(model, tokens): Float32Array [count, hiddenSize], the token embeddings.
+Napi::Value llama_embed(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SharedModel model = read_model(info[0], "llamaEmbed");
+  const std::vector<int32_t> tokens = read_tokens(info[1], "llamaEmbed: tokens");
+  const LlamaConfig& c = model->model->config();
+  const float* embed = model->model->weights().embed_tokens->data();
+  Napi::Float32Array result = Napi::Float32Array::New(env, tokens.size() * c.hidden_size);
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    if (tokens[t] < 0 || tokens[t] >= c.vocab_size) {
+      throw Napi::RangeError::New(env, "llamaEmbed: token id " + std::to_string(tokens[t]) + " at index " +
+                                           std::to_string(t) + " is outside [0, " + std::to_string(c.vocab_size) + ")");
+    }
+    std::copy_n(embed + static_cast<int64_t>(tokens[t]) * c.hidden_size, c.hidden_size,
+                result.Data() + t * c.hidden_size);
+  }
+  return result;
+}
+
+LinearName read_linear_name(const Napi::Value& value) {
+  const std::string name = value.IsString() ? value.As<Napi::String>().Utf8Value() : "";
+  if (name == "q_proj") return LinearName::kQ;
+  if (name == "k_proj") return LinearName::kK;
+  if (name == "v_proj") return LinearName::kV;
+  if (name == "o_proj") return LinearName::kO;
+  if (name == "gate_proj") return LinearName::kGate;
+  if (name == "up_proj") return LinearName::kUp;
+  if (name == "down_proj") return LinearName::kDown;
+  throw Napi::RangeError::New(value.Env(), "llamaSetLinear: name must be one of q_proj, k_proj, v_proj, o_proj, "
+                                           "gate_proj, up_proj, down_proj, received " + kind_of(value));
+}
+
+// llamaSetLinear(model, block, name, weight): replaces one linear by a dense
+// Float32Array [out, in] or packed quantized parts.
+Napi::Value llama_set_linear(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SharedModel model = read_model(info[0], "llamaSetLinear");
+  const LlamaConfig& c = model->model->config();
+  const int64_t block = read_int(info[1], "llamaSetLinear: block", 0, c.num_layers - 1);
+  const LinearName name = read_linear_name(info[2]);
+  const int64_t in_features = name == LinearName::kO ? c.q_size()
+                              : name == LinearName::kDown ? c.intermediate_size
+                                                          : c.hidden_size;
+  Napi::Object holder = Napi::Object::New(env);
+  holder.Set("weight", info[3]);
+  std::unique_ptr<LlamaLinear> linear = read_dense(holder, "weight", in_features, "llamaSetLinear: weight");
+  if (model->running.load() > 0) {
+    throw make_error(env, Status::InvalidArgument("llamaSetLinear: the model has a running job; wait for it first"));
+  }
+  throw_if_error(env, model->model->set_linear(block, name, std::move(linear)));
+  return env.Undefined();
+}
+
 }  // namespace
 
 void register_llama(Napi::Env env, Napi::Object exports) {
@@ -423,6 +616,9 @@ void register_llama(Napi::Env env, Napi::Object exports) {
   exports.Set("llamaForwardSync", Napi::Function::New(env, llama_forward_sync, "llamaForwardSync"));
   exports.Set("llamaPerplexity", Napi::Function::New(env, llama_perplexity, "llamaPerplexity"));
   exports.Set("llamaGenerate", Napi::Function::New(env, llama_generate, "llamaGenerate"));
+  exports.Set("llamaEmbed", Napi::Function::New(env, llama_embed, "llamaEmbed"));
+  exports.Set("llamaBlock", Napi::Function::New(env, llama_block, "llamaBlock"));
+  exports.Set("llamaSetLinear", Napi::Function::New(env, llama_set_linear, "llamaSetLinear"));
 }
 
 }  // namespace claq::binding

@@ -83,7 +83,8 @@ Status generate_tokens(const LlamaModel& model, const std::vector<int32_t>& prom
   Status s = model.forward_hidden(prompt.data(), prompt_length, &cache, hidden.data(), pool,
                                   control.abort);
   if (!s.ok()) return s;
-  model.logits(hidden.data() + (prompt_length - 1) * c.hidden_size, 1, logits.data(), pool);
+  s = model.logits(hidden.data() + (prompt_length - 1) * c.hidden_size, 1, logits.data(), pool);
+  if (!s.ok()) return s;
 
   for (int64_t step = 0; step < options.max_tokens; ++step) {
     const int32_t token = sample_token(logits.data(), c.vocab_size, options.temperature, rng.uniform());
@@ -106,7 +107,8 @@ Status generate_tokens(const LlamaModel& model, const std::vector<int32_t>& prom
     }
     s = model.forward_hidden(&token, 1, &cache, hidden.data(), pool, control.abort);
     if (!s.ok()) return s;
-    model.logits(hidden.data(), 1, logits.data(), pool);
+    s = model.logits(hidden.data(), 1, logits.data(), pool);
+    if (!s.ok()) return s;
   }
   result->decode_seconds = seconds_since(start) - result->prefill_seconds;
   return Status::Ok();

@@ -8,6 +8,9 @@
 #include <memory>
 #include <vector>
 
+#include "core/status.h"
+#include "kernels/packed_layout.h"
+
 namespace claq {
 
 class ThreadPool;
@@ -21,7 +24,8 @@ class LlamaLinear {
 
   // y[rows, out_features] = x[rows, in_features] W^T, both row-major and
   // packed (leading dimension = width). y must not alias x. pool may be null.
-  virtual void forward(const float* x, int64_t rows, float* y, ThreadPool* pool) const = 0;
+  // Fails only when scratch memory cannot be allocated.
+  virtual Status forward(const float* x, int64_t rows, float* y, ThreadPool* pool) const = 0;
 };
 
 // A float32 weight matrix. The storage is shared, so a tied lm_head and the
@@ -33,7 +37,7 @@ class DenseLinear final : public LlamaLinear {
 
   int64_t in_features() const override { return in_; }
   int64_t out_features() const override { return out_; }
-  void forward(const float* x, int64_t rows, float* y, ThreadPool* pool) const override;
+  Status forward(const float* x, int64_t rows, float* y, ThreadPool* pool) const override;
 
   const float* weight() const { return weight_->data(); }
 
@@ -41,6 +45,20 @@ class DenseLinear final : public LlamaLinear {
   std::shared_ptr<const std::vector<float>> weight_;
   int64_t out_;
   int64_t in_;
+};
+
+// A quantized layer in the packed kernel layout (packed_matmul.h): look-up
+// table GEMV for a few rows, dequantized panels and a float32 GEMM for more.
+class PackedLlamaLinear final : public LlamaLinear {
+ public:
+  explicit PackedLlamaLinear(std::shared_ptr<const PackedLayer> layer);
+
+  int64_t in_features() const override { return layer_->cols; }
+  int64_t out_features() const override { return layer_->rows; }
+  Status forward(const float* x, int64_t rows, float* y, ThreadPool* pool) const override;
+
+ private:
+  std::shared_ptr<const PackedLayer> layer_;
 };
 
 }  // namespace claq

@@ -80,11 +80,11 @@ void rms_norm_rows(const float* x, int64_t rows, int64_t cols, const float* weig
   }
 }
 
-KvCache::KvCache(const LlamaConfig& config, int64_t capacity)
+KvCache::KvCache(const LlamaConfig& config, int64_t capacity, int64_t slots)
     : capacity_(capacity),
       kv_size_(config.kv_size()),
-      keys_(config.num_layers * capacity * config.kv_size()),
-      values_(config.num_layers * capacity * config.kv_size()) {}
+      keys_((slots < 0 ? config.num_layers : slots) * capacity * config.kv_size()),
+      values_((slots < 0 ? config.num_layers : slots) * capacity * config.kv_size()) {}
 
 // Activations of one window, [count, width] each.
 struct LlamaModel::Scratch {
@@ -133,16 +133,7 @@ Status LlamaModel::forward_hidden(const int32_t* tokens, int64_t count, KvCache*
 
   Scratch s;
   const int64_t d = c.hidden_size;
-  s.x.resize(count * d);
-  s.normed.resize(count * d);
-  s.q.resize(count * c.q_size());
-  s.k.resize(count * c.kv_size());
-  s.v.resize(count * c.kv_size());
-  s.attended.resize(count * c.q_size());
-  s.delta.resize(count * d);
-  s.gate.resize(count * c.intermediate_size);
-  s.up.resize(count * c.intermediate_size);
-  s.rope = make_rope_table(rope_frequencies_, start, count);
+  allocate(&s, start, count);
 
   const float* embed = weights_.embed_tokens->data();
   for (int64_t t = 0; t < count; ++t) {
@@ -153,7 +144,8 @@ Status LlamaModel::forward_hidden(const int32_t* tokens, int64_t count, KvCache*
     if (abort != nullptr && abort->load(std::memory_order_relaxed)) {
       return Status::Aborted("llama forward: aborted");
     }
-    run_block(block, count, cache, &s, pool, observer);
+    Status status = run_block(block, block, count, cache, &s, pool, observer);
+    if (!status.ok()) return status;
   }
   cache->length_ = start + count;
 
@@ -163,23 +155,41 @@ Status LlamaModel::forward_hidden(const int32_t* tokens, int64_t count, KvCache*
   return Status::Ok();
 }
 
-void LlamaModel::run_block(int64_t block, int64_t count, KvCache* cache, Scratch* s,
-                           ThreadPool* pool, const LinearInputObserver* observer) const {
+void LlamaModel::allocate(Scratch* s, int64_t start, int64_t count) const {
+  const LlamaConfig& c = config_;
+  s->x.resize(count * c.hidden_size);
+  s->normed.resize(count * c.hidden_size);
+  s->q.resize(count * c.q_size());
+  s->k.resize(count * c.kv_size());
+  s->v.resize(count * c.kv_size());
+  s->attended.resize(count * c.q_size());
+  s->delta.resize(count * c.hidden_size);
+  s->gate.resize(count * c.intermediate_size);
+  s->up.resize(count * c.intermediate_size);
+  s->rope = make_rope_table(rope_frequencies_, start, count);
+}
+
+Status LlamaModel::run_block(int64_t block, int64_t slot, int64_t count, KvCache* cache, Scratch* s,
+                             ThreadPool* pool, const LinearInputObserver* observer) const {
   const LlamaConfig& c = config_;
   const LlamaBlockWeights& w = weights_.blocks[block];
   const int64_t d = c.hidden_size;
   const int64_t start = cache->length();
+  Status status;
 
   rms_norm_rows(s->x.data(), count, d, w.input_norm.data(), c.norm_eps, s->normed.data());
   if (observer) (*observer)(block, LinearInput::kAttention, s->normed.data(), count, d);
-  w.q_proj->forward(s->normed.data(), count, s->q.data(), pool);
-  w.k_proj->forward(s->normed.data(), count, s->k.data(), pool);
-  w.v_proj->forward(s->normed.data(), count, s->v.data(), pool);
+  status = w.q_proj->forward(s->normed.data(), count, s->q.data(), pool);
+  if (!status.ok()) return status;
+  status = w.k_proj->forward(s->normed.data(), count, s->k.data(), pool);
+  if (!status.ok()) return status;
+  status = w.v_proj->forward(s->normed.data(), count, s->v.data(), pool);
+  if (!status.ok()) return status;
 
   // RoPE, then the new keys and values go to the cache at their positions.
   const int64_t kv = c.kv_size();
-  float* keys = cache->keys(block) + start * kv;
-  float* values = cache->values(block) + start * kv;
+  float* keys = cache->keys(slot) + start * kv;
+  float* values = cache->values(slot) + start * kv;
   for (int64_t t = 0; t < count; ++t) {
     apply_rope(s->rope, start + t, c.num_heads, s->q.data() + t * c.q_size());
     apply_rope(s->rope, start + t, c.num_kv_heads, s->k.data() + t * kv);
@@ -188,24 +198,73 @@ void LlamaModel::run_block(int64_t block, int64_t count, KvCache* cache, Scratch
   std::copy(s->v.begin(), s->v.end(), values);
 
   const AttentionShape shape{c.num_heads, c.num_kv_heads, c.head_dim};
-  causal_attention(shape, s->q.data(), count, start, cache->keys(block), cache->values(block),
+  causal_attention(shape, s->q.data(), count, start, cache->keys(slot), cache->values(slot),
                    s->attended.data(), pool);
   if (observer) (*observer)(block, LinearInput::kOutput, s->attended.data(), count, c.q_size());
-  w.o_proj->forward(s->attended.data(), count, s->delta.data(), pool);
+  status = w.o_proj->forward(s->attended.data(), count, s->delta.data(), pool);
+  if (!status.ok()) return status;
   for (int64_t i = 0; i < count * d; ++i) s->x[i] += s->delta[i];
 
   rms_norm_rows(s->x.data(), count, d, w.post_attention_norm.data(), c.norm_eps, s->normed.data());
   if (observer) (*observer)(block, LinearInput::kMlp, s->normed.data(), count, d);
-  w.gate_proj->forward(s->normed.data(), count, s->gate.data(), pool);
-  w.up_proj->forward(s->normed.data(), count, s->up.data(), pool);
+  status = w.gate_proj->forward(s->normed.data(), count, s->gate.data(), pool);
+  if (!status.ok()) return status;
+  status = w.up_proj->forward(s->normed.data(), count, s->up.data(), pool);
+  if (!status.ok()) return status;
   silu_mul_f32(s->gate.data(), s->up.data(), count * c.intermediate_size);
   if (observer) (*observer)(block, LinearInput::kDown, s->gate.data(), count, c.intermediate_size);
-  w.down_proj->forward(s->gate.data(), count, s->delta.data(), pool);
+  status = w.down_proj->forward(s->gate.data(), count, s->delta.data(), pool);
+  if (!status.ok()) return status;
   for (int64_t i = 0; i < count * d; ++i) s->x[i] += s->delta[i];
+  return Status::Ok();
 }
 
-void LlamaModel::logits(const float* hidden, int64_t rows, float* logits, ThreadPool* pool) const {
-  weights_.lm_head->forward(hidden, rows, logits, pool);
+Status LlamaModel::logits(const float* hidden, int64_t rows, float* logits, ThreadPool* pool) const {
+  return weights_.lm_head->forward(hidden, rows, logits, pool);
+}
+
+Status LlamaModel::forward_block(int64_t block, float* x, int64_t count, ThreadPool* pool,
+                                 const LinearInputObserver* observer) const {
+  if (block < 0 || block >= config_.num_layers) {
+    return Status::InvalidArgument("llama forward_block: block " + std::to_string(block) + " is outside [0, " +
+                                   std::to_string(config_.num_layers) + ")");
+  }
+  if (count < 1 || count > config_.max_positions) {
+    return Status::InvalidArgument("llama forward_block: " + std::to_string(count) +
+                                   " positions, expected 1 to max_position_embeddings = " +
+                                   std::to_string(config_.max_positions));
+  }
+  KvCache cache(config_, count, 1);
+  Scratch s;
+  allocate(&s, 0, count);
+  std::copy_n(x, count * config_.hidden_size, s.x.data());
+  Status status = run_block(block, 0, count, &cache, &s, pool, observer);
+  if (!status.ok()) return status;
+  std::copy(s.x.begin(), s.x.end(), x);
+  return Status::Ok();
+}
+
+Status LlamaModel::set_linear(int64_t block, LinearName name, std::unique_ptr<LlamaLinear> linear) {
+  if (block < 0 || block >= config_.num_layers) {
+    return Status::InvalidArgument("llama set_linear: block " + std::to_string(block) + " is outside [0, " +
+                                   std::to_string(config_.num_layers) + ")");
+  }
+  LlamaBlockWeights& b = weights_.blocks[block];
+  std::unique_ptr<LlamaLinear>* slot = nullptr;
+  switch (name) {
+    case LinearName::kQ: slot = &b.q_proj; break;
+    case LinearName::kK: slot = &b.k_proj; break;
+    case LinearName::kV: slot = &b.v_proj; break;
+    case LinearName::kO: slot = &b.o_proj; break;
+    case LinearName::kGate: slot = &b.gate_proj; break;
+    case LinearName::kUp: slot = &b.up_proj; break;
+    case LinearName::kDown: slot = &b.down_proj; break;
+  }
+  Status status = check_linear(linear, (*slot)->out_features(), (*slot)->in_features(),
+                               "layers." + std::to_string(block) + " replacement linear");
+  if (!status.ok()) return status;
+  *slot = std::move(linear);
+  return Status::Ok();
 }
 
 Status LlamaModel::forward(const int32_t* tokens, int64_t count, KvCache* cache, float* logits,
@@ -213,8 +272,7 @@ Status LlamaModel::forward(const int32_t* tokens, int64_t count, KvCache* cache,
   std::vector<float> hidden(count * config_.hidden_size);
   Status s = forward_hidden(tokens, count, cache, hidden.data(), pool, abort);
   if (!s.ok()) return s;
-  this->logits(hidden.data(), count, logits, pool);
-  return Status::Ok();
+  return this->logits(hidden.data(), count, logits, pool);
 }
 
 }  // namespace claq

@@ -38,10 +38,11 @@ struct LlamaWeights {
   std::unique_ptr<LlamaLinear> lm_head;                    // may share embed_tokens (tied)
 };
 
-// Keys (after RoPE) and values of every block for positions [0, length()).
+// Keys (after RoPE) and values of `slots` blocks (every block by default)
+// for positions [0, length()).
 class KvCache {
  public:
-  KvCache(const LlamaConfig& config, int64_t capacity);
+  KvCache(const LlamaConfig& config, int64_t capacity, int64_t slots = -1);
 
   int64_t capacity() const { return capacity_; }
   int64_t length() const { return length_; }
@@ -56,8 +57,8 @@ class KvCache {
   int64_t capacity_;
   int64_t kv_size_;
   int64_t length_ = 0;
-  std::vector<float> keys_;    // [num_layers, capacity, kv_size]
-  std::vector<float> values_;  // [num_layers, capacity, kv_size]
+  std::vector<float> keys_;    // [slots, capacity, kv_size]
+  std::vector<float> values_;  // [slots, capacity, kv_size]
 };
 
 // The inputs of a block's linear layers, in the order the forward pass makes
@@ -68,6 +69,9 @@ enum class LinearInput {
   kMlp,        // rmsnorm output, feeds gate_proj, up_proj
   kDown,       // silu(gate) * up, feeds down_proj
 };
+
+// The linear layers of a block, in HF names.
+enum class LinearName { kQ, kK, kV, kO, kGate, kUp, kDown };
 
 // Called from the forward pass's thread with a block's linear input:
 // x is [rows, cols] row-major and only valid during the call.
@@ -95,7 +99,19 @@ class LlamaModel {
                         const LinearInputObserver* observer = nullptr) const;
 
   // logits[rows, vocab_size] = lm_head(hidden[rows, hidden_size]).
-  void logits(const float* hidden, int64_t rows, float* logits, ThreadPool* pool) const;
+  Status logits(const float* hidden, int64_t rows, float* logits, ThreadPool* pool) const;
+
+  // Runs one block on the residual stream x [count, hidden_size] of a
+  // sequence at positions 0 .. count - 1 (its own KV cache) and updates x in
+  // place. Block-by-block quantization calls it to move calibration states
+  // through a block and, with an observer, to collect its linear inputs.
+  Status forward_block(int64_t block, float* x, int64_t count, ThreadPool* pool,
+                       const LinearInputObserver* observer) const;
+
+  // Replaces one linear of a block, for example by a quantized one. Fails
+  // when its shape differs from the one it replaces. Not safe while another
+  // thread runs the model.
+  Status set_linear(int64_t block, LinearName name, std::unique_ptr<LlamaLinear> linear);
 
   // forward_hidden followed by logits for every token: logits is [count, vocab_size].
   Status forward(const int32_t* tokens, int64_t count, KvCache* cache, float* logits,
@@ -105,8 +121,10 @@ class LlamaModel {
   LlamaModel(const LlamaConfig& config, LlamaWeights weights);
 
   struct Scratch;
-  void run_block(int64_t block, int64_t count, KvCache* cache, Scratch* s, ThreadPool* pool,
-                 const LinearInputObserver* observer) const;
+  // Runs block `block` with its keys and values in cache slot `slot`.
+  Status run_block(int64_t block, int64_t slot, int64_t count, KvCache* cache, Scratch* s,
+                   ThreadPool* pool, const LinearInputObserver* observer) const;
+  void allocate(Scratch* s, int64_t start, int64_t count) const;
 
   LlamaConfig config_;
   LlamaWeights weights_;

@@ -59,7 +59,8 @@ Status evaluate_perplexity(const LlamaModel& model, const int32_t* tokens, int64
 
     for (int64_t row = 0; row < length; row += kHeadRows) {
       const int64_t rows = std::min(kHeadRows, length - row);
-      model.logits(hidden.data() + row * c.hidden_size, rows, logits.data(), pool);
+      s = model.logits(hidden.data() + row * c.hidden_size, rows, logits.data(), pool);
+      if (!s.ok()) return s;
       for (int64_t r = 0; r < rows; ++r) {
         const int32_t target = tokens[begin + row + r + 1];
         result->nll_sum += token_nll(logits.data() + r * c.vocab_size, c.vocab_size, target);

@@ -468,3 +468,63 @@ CLAQ_TEST(exp_shifted_and_max_match_libm) {
   CHECK(ends[0] > 0 && ends[0] < 1e-37f);
   CHECK(std::isfinite(ends[1]) && ends[1] > 1e38f);
 }
+
+CLAQ_TEST(llama_forward_block_chain_equals_forward_hidden) {
+  const RawModel raw = random_model(12, true, 4, 2);
+  std::unique_ptr<LlamaModel> model = build(raw);
+  const LlamaConfig& c = raw.config;
+  test::Rng rng(13);
+  const int64_t count = 20;
+  const std::vector<int32_t> tokens = random_tokens(rng, count, c.vocab_size);
+
+  KvCache cache(c, count);
+  std::vector<float> expected(count * c.hidden_size);
+  CHECK(model->forward_hidden(tokens.data(), count, &cache, expected.data(), nullptr).ok());
+
+  std::vector<float> x(count * c.hidden_size);
+  for (int64_t t = 0; t < count; ++t) {
+    std::copy_n(raw.embed.data() + tokens[t] * c.hidden_size, c.hidden_size, x.data() + t * c.hidden_size);
+  }
+  int64_t observed = 0;
+  LinearInputObserver observer = [&](int64_t block, LinearInput input, const float* in, int64_t rows, int64_t cols) {
+    CHECK_EQ(rows, count);
+    if (input == LinearInput::kDown) CHECK_EQ(cols, c.intermediate_size);
+    if (input == LinearInput::kAttention && block == 0) {
+      // The first block's attention input is the RMSNorm of the embeddings.
+      std::vector<float> normed(count * c.hidden_size);
+      rms_norm_rows(x.data(), count, c.hidden_size, raw.blocks[0].input_norm.data(), c.norm_eps, normed.data());
+      for (int64_t i = 0; i < count * c.hidden_size; ++i) CHECK_NEAR(in[i], normed[i], 1e-6);
+    }
+    ++observed;
+  };
+  for (int64_t block = 0; block < c.num_layers; ++block) {
+    CHECK(model->forward_block(block, x.data(), count, nullptr, &observer).ok());
+  }
+  CHECK_EQ(observed, 4 * c.num_layers);
+  rms_norm_rows(x.data(), count, c.hidden_size, raw.norm.data(), c.norm_eps, x.data());
+  for (size_t i = 0; i < x.size(); ++i) CHECK_NEAR(x[i], expected[i], 1e-5);
+
+  CHECK(model->forward_block(c.num_layers, x.data(), count, nullptr, nullptr).code() == StatusCode::kInvalidArgument);
+}
+
+CLAQ_TEST(llama_set_linear_checks_the_shape) {
+  const RawModel raw = random_model(14, true, 4, 2);
+  std::unique_ptr<LlamaModel> model = build(raw);
+  const LlamaConfig& c = raw.config;
+  // A k_proj shape in place of q_proj is rejected; the same shape is taken
+  // and changes the logits.
+  CHECK(model->set_linear(0, LinearName::kQ, dense(raw.blocks[0].k, c.kv_size(), c.hidden_size)).code() ==
+        StatusCode::kInvalidArgument);
+  std::vector<int32_t> tokens = {1, 2, 3, 4};
+  KvCache before_cache(c, 4);
+  std::vector<float> before(4 * c.vocab_size);
+  CHECK(model->forward(tokens.data(), 4, &before_cache, before.data(), nullptr).ok());
+  std::vector<float> zeros(c.hidden_size * c.intermediate_size, 0.0f);
+  CHECK(model->set_linear(1, LinearName::kDown, dense(zeros, c.hidden_size, c.intermediate_size)).ok());
+  KvCache after_cache(c, 4);
+  std::vector<float> after(4 * c.vocab_size);
+  CHECK(model->forward(tokens.data(), 4, &after_cache, after.data(), nullptr).ok());
+  double change = 0;
+  for (size_t i = 0; i < after.size(); ++i) change = std::max(change, std::fabs(double(after[i]) - before[i]));
+  CHECK(change > 1e-3);
+}

@@ -19,7 +19,7 @@ export type { PackedLinearOptions } from './packed-linear.js';
 export * from './checkpoint/index.js';
 export {
   loadModel, LlamaModel, parseLlamaConfig, TextTokenizer, STORY_SEPARATOR, readTokenFile, evaluatePerplexity, generate,
-  quantizeModel,
+  quantizeModel, dequantizeParts, exportDequantized,
 } from './model/index.js';
 export type {
   LoadModelOptions, LlamaConfig, TokenWidth, PerplexityOptions, PerplexityProgress, PerplexityResult, GenerateOptions,

@@ -14,8 +14,10 @@ export interface Command {
 const commands: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('./demo.js')).command,
   eval: async () => (await import('./eval.js')).command,
+  export: async () => (await import('./export.js')).command,
   generate: async () => (await import('./generate.js')).command,
   inspect: async () => (await import('./inspect.js')).command,
+  quantize: async () => (await import('./quantize.js')).command,
 };
 
 function printHelp(): void {

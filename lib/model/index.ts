@@ -11,3 +11,4 @@ export { generate } from './generate.js';
 export type { GenerateOptions, GenerateResult } from './generate.js';
 export { quantizeModel } from './quantize-model.js';
 export type { LayerReport, QuantizeModelOptions, QuantizeModelProgress, QuantizeModelResult } from './quantize-model.js';
+export { dequantizeParts, exportDequantized } from './dequantize.js';

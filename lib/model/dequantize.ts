@@ -47,7 +47,7 @@ async function exists(path: string): Promise<boolean> {
  * temporary folder and renamed, like quantizeModel's output.
  *
  * @throws {ClaqError} `ERR_CLAQ_OUTPUT_EXISTS` when `outDir` exists and `overwrite` is not set.
- * @throws SafetensorsError when `dir` holds no valid claq checkpoint.
+ * @throws SafetensorsError when `dir` contains no valid claq checkpoint.
  */
 export async function exportDequantized(dir: string, outDir: string,
   options: { overwrite?: boolean } = {}): Promise<{ layers: number; tensors: number }> {

@@ -79,7 +79,7 @@ async function readTensor(checkpoint: TensorReader, name: string, shape: number[
   return checkpoint.readFloat32(name);
 }
 
-/** The linears of block i: HF module name (without `.weight`) and [out, in]. */
+/** Lists the linears of block i: HF module name (without `.weight`), short name and [out, in]. */
 export function blockLinears(c: LlamaConfig, i: number): { name: string; short: string; shape: [number, number] }[] {
   const p = `model.layers.${i}.`;
   const d = c.hiddenSize;

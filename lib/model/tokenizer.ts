@@ -36,7 +36,7 @@ export class TextTokenizer {
   /**
    * Encodes one text as `[BOS] + encode(text)` (no BOS when `bos` is false or
    * the model has none). The tokenizer's own special tokens are not added, so
-   * BOS appears exactly once whatever its post-processor says.
+   * BOS appears exactly once whatever its post-processor adds.
    */
   encode(text: string, { bos = true }: { bos?: boolean } = {}): number[] {
     const ids = this.tokenizer.encode(text, { add_special_tokens: false }).ids;

@@ -1,7 +1,7 @@
 // Glue for whole Llama models: building one from float32 tensors, the forward
-// pass, perplexity and generation. A model is an External tagged with this
-// file's type tag; async work holds a shared_ptr to it, so a model dropped by
-// JavaScript stays alive until its running workers finish.
+// pass, perplexity, generation and block-by-block quantization. A model is an
+// External tagged with this file's type tag. Async work keeps a shared_ptr to
+// it, so a model dropped by JavaScript stays alive until its workers finish.
 #include <atomic>
 #include <chrono>
 #include <cmath>

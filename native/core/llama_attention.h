@@ -13,9 +13,9 @@ struct AttentionShape {
   int64_t head_dim = 0;
 };
 
-// q [count, num_heads * head_dim] holds the queries at positions
+// q [count, num_heads * head_dim] contains the queries at positions
 // start .. start + count - 1; keys and values [start + count, num_kv_heads *
-// head_dim] hold every position up to the last query. Writes
+// head_dim] contain every position up to the last query. Writes
 // out [count, num_heads * head_dim]: for each query at position p and head h,
 // softmax over positions 0..p of (q . k) / sqrt(head_dim), applied to v.
 //

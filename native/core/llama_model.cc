@@ -12,14 +12,6 @@
 namespace claq {
 namespace {
 
-void run_parallel(ThreadPool* pool, int64_t count, const std::function<void(int64_t, int64_t)>& fn) {
-  if (pool == nullptr || count <= 1) {
-    fn(0, count);
-  } else {
-    pool->parallel_for(count, fn);
-  }
-}
-
 Status check_vector(const std::vector<float>& v, int64_t expected, const std::string& name) {
   if (static_cast<int64_t>(v.size()) == expected) return Status::Ok();
   return Status::InvalidArgument("llama weights: " + name + " has " + std::to_string(v.size()) +

@@ -1,7 +1,7 @@
-// Perplexity of a Llama model over a token stream, in non-overlapping windows:
-// window w reads tokens [w * context, w * context + context) and predicts the
-// token after each of them, so every token but the first is a target exactly
-// once and the context restarts at each window. The last window is shorter
+// Perplexity of a Llama model over a token stream, in non-overlapping windows.
+// Window w reads tokens [w * context, w * context + context) and predicts the
+// token after each of them. So every token but the first is a target exactly
+// once, and the context restarts at each window. The last window is shorter
 // when (count - 1) is not a multiple of context.
 #pragma once
 

@@ -1,7 +1,7 @@
 // Rotary position embeddings in the Hugging Face "rotate half" convention:
-// within each head, element i pairs with element i + head_dim / 2 (llama2.c
-// and Meta's original code pair 2i with 2i + 1 instead; HF checkpoints have
-// their q/k rows permuted to match this convention).
+// within each head, element i pairs with element i + head_dim / 2. llama2.c
+// and Meta's original code pair 2i with 2i + 1 instead, so HF checkpoints
+// have their q/k rows permuted to match this convention.
 //
 //   out[i]          = x[i] cos(p w_i) - x[i + h] sin(p w_i)
 //   out[i + h]      = x[i + h] cos(p w_i) + x[i] sin(p w_i),   h = head_dim / 2

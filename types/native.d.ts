@@ -271,10 +271,4 @@ export interface NativeAddon {
   benchInverseFactor(options: BenchInverseFactorOptions): void;
   /** Returns trace(H) of the accumulated Hessian, as a check that work was done. */
   benchHessian(options: BenchHessianOptions): number;
-  // F16/BF16 <-> F32 conversion (native/kernels/convert.h). The 16-bit side
-  // is raw little-endian bytes; both buffers hold the same element count.
-  f16ToF32Sync(source: Uint8Array, target: Float32Array): void;
-  bf16ToF32Sync(source: Uint8Array, target: Float32Array): void;
-  f32ToF16Sync(source: Float32Array, target: Uint8Array): void;
-  f32ToBf16Sync(source: Float32Array, target: Uint8Array): void;
 }

@@ -12,11 +12,11 @@ export interface Command {
 // Each entry loads its module only when that command runs, so `claq help`
 // stays fast and a command's dependencies load only when needed.
 const commands: Record<string, () => Promise<Command>> = {
+  inspect: async () => (await import('./inspect.js')).command,
   demo: async () => (await import('./demo.js')).command,
   eval: async () => (await import('./eval.js')).command,
   export: async () => (await import('./export.js')).command,
   generate: async () => (await import('./generate.js')).command,
-  inspect: async () => (await import('./inspect.js')).command,
   quantize: async () => (await import('./quantize.js')).command,
 };
 

@@ -7,13 +7,13 @@ namespace {
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   claq::binding::register_simd(env, exports);
   claq::binding::register_llama(env, exports);
-  claq::binding::register_hessian(env, exports);
-  claq::binding::register_quantize(env, exports);
-  claq::binding::register_output_error(env, exports);
-  claq::binding::register_convert(env, exports);
   claq::binding::register_packed(env, exports);
   claq::binding::register_bench(env, exports);
   claq::binding::register_linalg(env, exports);
+  claq::binding::register_convert(env, exports);
+  claq::binding::register_hessian(env, exports);
+  claq::binding::register_quantize(env, exports);
+  claq::binding::register_output_error(env, exports);
   return exports;
 }
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <vector>
 
-#include "core/vector_math.h"
+#include "kernels/vector_math.h"
 #include "core/thread_pool.h"
 #include "kernels/gemm.h"
 
@@ -17,9 +17,9 @@ namespace {
 constexpr int64_t kQueryChunk = 64;
 
 // Softmax of row[0, valid) in place, zeros in row[valid, width).
-void causal_softmax_row(float* row, int64_t valid, int64_t width) {
-  const float max_score = max_f32(row, valid);
-  const double total = exp_shifted_f32(row, valid, max_score);
+void causal_softmax_row(const VectorMathKernels& math, float* row, int64_t valid, int64_t width) {
+  const float max_score = math.max(row, valid);
+  const double total = math.exp_shifted(row, valid, max_score);
   const float inverse = static_cast<float>(1.0 / total);
   for (int64_t p = 0; p < valid; ++p) row[p] *= inverse;
   std::fill(row + valid, row + width, 0.0f);
@@ -35,6 +35,7 @@ void causal_attention(const AttentionShape& shape, const float* q, int64_t count
   const int64_t group = shape.num_heads / shape.num_kv_heads;
   const int64_t length = start + count;
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
+  const VectorMathKernels math = select_vector_math_kernels();
 
   auto run_heads = [&](int64_t begin, int64_t end) {
     std::vector<float> scores(std::min(count, kQueryChunk) * length);
@@ -46,7 +47,7 @@ void causal_attention(const AttentionShape& shape, const float* q, int64_t count
         gemm_f32(false, true, rows, visible, hd, scale, q + t0 * q_stride + h * hd, q_stride,
                  keys + kv_offset, kv_stride, 0.0f, scores.data(), visible, nullptr);
         for (int64_t t = 0; t < rows; ++t) {
-          causal_softmax_row(scores.data() + t * visible, start + t0 + t + 1, visible);
+          causal_softmax_row(math, scores.data() + t * visible, start + t0 + t + 1, visible);
         }
         gemm_f32(false, false, rows, hd, visible, 1.0f, scores.data(), visible, values + kv_offset,
                  kv_stride, 0.0f, out + t0 * q_stride + h * hd, q_stride, nullptr);

@@ -7,7 +7,7 @@
 
 #include "core/llama_attention.h"
 #include "core/thread_pool.h"
-#include "core/vector_math.h"
+#include "kernels/vector_math.h"
 
 namespace claq {
 namespace {

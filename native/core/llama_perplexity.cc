@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
-#include "core/vector_math.h"
+#include "kernels/vector_math.h"
 
 namespace claq {
 namespace {
@@ -47,13 +47,14 @@ Status window_nll_sum(const LlamaModel& model, const int32_t* tokens, int64_t le
   Status s = model.forward_hidden(tokens, length, &w->cache, w->hidden.data(), pool, abort);
   if (!s.ok()) return s;
 
+  const VectorMathKernels math = select_vector_math_kernels();
   double sum = 0;
   for (int64_t row = 0; row < length; row += kHeadRows) {
     const int64_t rows = std::min(kHeadRows, length - row);
     s = model.logits(w->hidden.data() + row * c.hidden_size, rows, w->logits.data(), pool);
     if (!s.ok()) return s;
     for (int64_t r = 0; r < rows; ++r) {
-      sum += token_nll(w->logits.data() + r * c.vocab_size, c.vocab_size, tokens[row + r + 1]);
+      sum += token_nll(math, w->logits.data() + r * c.vocab_size, c.vocab_size, tokens[row + r + 1]);
     }
   }
   *nll_sum = sum;
@@ -62,10 +63,10 @@ Status window_nll_sum(const LlamaModel& model, const int32_t* tokens, int64_t le
 
 }  // namespace
 
-double token_nll(float* logits, int64_t vocab, int32_t target) {
+double token_nll(const VectorMathKernels& math, float* logits, int64_t vocab, int32_t target) {
   const double target_logit = logits[target];
-  const float max_logit = max_f32(logits, vocab);
-  const double total = exp_shifted_f32(logits, vocab, max_logit);
+  const float max_logit = math.max(logits, vocab);
+  const double total = math.exp_shifted(logits, vocab, max_logit);
   return std::log(total) + max_logit - target_logit;
 }
 

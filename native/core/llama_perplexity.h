@@ -11,6 +11,7 @@
 
 #include "core/llama_model.h"
 #include "core/status.h"
+#include "kernels/vector_math.h"
 
 namespace claq {
 
@@ -39,7 +40,7 @@ Status evaluate_perplexity(const LlamaModel& model, const int32_t* tokens, int64
                            const PerplexityControl& control, PerplexityResult* result);
 
 // -ln softmax(logits)[target] for one row of `vocab` logits: exp in float32
-// (exp_shifted_f32), the logarithm in float64. Overwrites logits.
-double token_nll(float* logits, int64_t vocab, int32_t target);
+// (math.exp_shifted), the logarithm in float64. Overwrites logits.
+double token_nll(const VectorMathKernels& math, float* logits, int64_t vocab, int32_t target);
 
 }  // namespace claq

@@ -18,8 +18,8 @@
 #include "core/llama_perplexity.h"
 #include "core/llama_rope.h"
 #include "core/thread_pool.h"
-#include "core/vector_math.h"
 #include "kernels/simd_level.h"
+#include "kernels/vector_math.h"
 #include "test/test_framework.h"
 
 using namespace claq;
@@ -452,32 +452,44 @@ CLAQ_TEST(rope_rotates_pairs_half_a_head_apart) {
   CHECK_NEAR(x[3], std::cos(0.04), 1e-6);
 }
 
-CLAQ_TEST(exp_shifted_and_max_match_libm) {
-  test::Rng rng(2);
-  for (int64_t n : {1, 7, 8, 9, 63, 64, 65, 200}) {
-    std::vector<float> x(n);
-    for (float& v : x) v = static_cast<float>(rng.uniform() * 40 - 30);
-    const float shift = 1.5f;
-    double expected_max = x[0];
-    for (float v : x) expected_max = std::max<double>(expected_max, v);
-    CHECK_EQ(max_f32(x.data(), n), static_cast<float>(expected_max));
-    std::vector<float> y = x;
-    const double total = exp_shifted_f32(y.data(), n, shift);
-    double expected_total = 0;
-    for (int64_t i = 0; i < n; ++i) {
-      const double e = std::exp(static_cast<double>(x[i]) - shift);
-      expected_total += e;
-      CHECK_NEAR(y[i] / e, 1.0, 1e-6);
-    }
-    CHECK_NEAR(total / expected_total, 1.0, 1e-6);
+CLAQ_TEST(exp_shifted_and_max_match_libm_at_every_level) {
+  // Tolerance: the polynomial's relative error is about 2e-7 (1e-6 allowed),
+  // plus the rounding of x - shift to float32, which moves exp by up to
+  // |x - shift| * 2^-24 relative. The float32 partial sums add about 1e-7.
+  struct Version { const char* name; double (*exp)(float*, int64_t, float); float (*max)(const float*, int64_t); };
+  std::vector<Version> versions = {{"ref", exp_shifted_f32_ref, max_f32_ref}};
+  for (SimdLevel level : supported_simd_levels()) {
+    if (level == SimdLevel::kAvx2) versions.push_back({"avx2", exp_shifted_f32_avx2, max_f32_avx2});
+    if (level == SimdLevel::kAvx512) versions.push_back({"avx512", exp_shifted_f32_avx512, max_f32_avx512});
   }
-  // Clamped ends: tiny but positive below, large but finite above.
-  std::vector<float> ends = {-1000.0f, 1000.0f};
-  exp_shifted_f32(ends.data(), 2, 0.0f);
-  CHECK(ends[0] > 0);
-  CHECK(ends[0] < 1e-37f);
-  CHECK(std::isfinite(ends[1]));
-  CHECK(ends[1] > 1e38f);
+  test::Rng rng(2);
+  for (const Version& v : versions) {
+    for (int64_t n : {1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 200, 515}) {
+      std::vector<float> x(n);
+      for (float& value : x) value = static_cast<float>(rng.uniform() * 40 - 30);
+      const float shift = 1.5f;
+      double expected_max = x[0];
+      for (float value : x) expected_max = std::max<double>(expected_max, value);
+      CHECK_EQ(v.max(x.data(), n), static_cast<float>(expected_max));
+
+      std::vector<float> y = x;
+      const double total = v.exp(y.data(), n, shift);
+      double expected_total = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const double e = std::exp(static_cast<double>(x[i]) - shift);
+        expected_total += e;
+        CHECK_NEAR(y[i] / e, 1.0, 1e-6 + std::fabs(x[i] - shift) * 6e-8);
+      }
+      CHECK_NEAR(total / expected_total, 1.0, 3e-6);
+    }
+    // Clamped ends: tiny but positive below, large but finite above.
+    std::vector<float> ends = {-1000.0f, 1000.0f};
+    v.exp(ends.data(), 2, 0.0f);
+    CHECK(ends[0] > 0);
+    CHECK(ends[0] < 1e-37f);
+    CHECK(std::isfinite(ends[1]));
+    CHECK(ends[1] > 1e38f);
+  }
 }
 
 CLAQ_TEST(llama_forward_block_chain_equals_forward_hidden) {

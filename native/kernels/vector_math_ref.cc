@@ -1,4 +1,5 @@
-#include "core/vector_math.h"
+#include "kernels/simd_level.h"
+#include "kernels/vector_math.h"
 
 #include <cstring>
 
@@ -46,7 +47,7 @@ inline float exp_poly(float y) {
 
 }  // namespace
 
-double exp_shifted_f32(float* x, int64_t n, float shift) {
+double exp_shifted_f32_ref(float* x, int64_t n, float shift) {
   constexpr int64_t kBlock = 64;
   constexpr int kLanes = 8;
   double total = 0;
@@ -71,7 +72,7 @@ double exp_shifted_f32(float* x, int64_t n, float shift) {
   return total;
 }
 
-float max_f32(const float* x, int64_t n) {
+float max_f32_ref(const float* x, int64_t n) {
   constexpr int kLanes = 8;
   float lanes[kLanes];
   for (int j = 0; j < kLanes; ++j) lanes[j] = x[0];
@@ -87,6 +88,16 @@ float max_f32(const float* x, int64_t n) {
 
 void silu_mul_f32(float* gate, const float* up, int64_t n) {
   for (int64_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + exp_poly(-gate[i])) * up[i];
+}
+
+VectorMathKernels select_vector_math_kernels() {
+  switch (active_simd_level()) {
+#if defined(__x86_64__)
+    case SimdLevel::kAvx512: return {exp_shifted_f32_avx512, max_f32_avx512};
+    case SimdLevel::kAvx2: return {exp_shifted_f32_avx2, max_f32_avx2};
+#endif
+    default: return {exp_shifted_f32_ref, max_f32_ref};
+  }
 }
 
 }  // namespace claq

@@ -10,9 +10,15 @@
 // never decreases with i, and each layer is solved by divide and conquer in
 // O(n log n); the last layer needs only the cell i = n.
 //
-// kmeans1d_lloyd is the cheaper Lloyd iteration on the same sorted values
-// (boundaries by binary search, means from the prefix sums); it may stop in a
-// local optimum and exists for comparison.
+// kmeans1d_lloyd is the cheaper Lloyd iteration on the same sorted values,
+// with boundaries by binary search and means from the prefix sums. It may stop
+// in a local optimum. `sh bench/engine-native.sh --kmeans` (300 columns of
+// 4064 sorted normal values, thread CPU time per column, AVX-512, on the Zen 5
+// build machine while other jobs shared its cores) measured:
+//   4 centroids:  exact 48.5 us, Lloyd 8.2 us,  Lloyd error +0.0097 %
+//   8 centroids:  exact 129 us,  Lloyd 18.3 us, Lloyd error +0.20 %
+//   16 centroids: exact 308 us,  Lloyd 55.8 us, Lloyd error +4.2 %
+// so exact stays the default and Lloyd is an option (QuantizeOptions::kmeans).
 #pragma once
 
 #include <cstdint>
@@ -24,7 +30,7 @@ namespace claq {
 struct KMeansWorkspace {
   std::vector<double> prefix_sum;          // S1, of values minus a shift
   std::vector<double> prefix_square_sum;   // S2, of values minus the same shift
-  std::vector<double> inverse_count;       // 1 / c after 8 zeros, see build_prefix_sums
+  std::vector<double> inverse_count;       // 1 / c after zero padding, see build_prefix_sums
   std::vector<double> previous_layer;
   std::vector<double> next_layer;
   std::vector<int32_t> splits;             // [k, n + 1]: leftmost optimal j per layer and i

@@ -1,4 +1,4 @@
-// gemm_f32, gemm_lower_f32, trmm_lower_f32 and syrk_lower_f32 at every
+// gemm_f32, gemm_lower_f32, the trmm variants and syrk_lower_f32 at every
 // supported SIMD level against float64 triple loops written here.
 //
 // Tolerance: a float32 sum of k products differs from the exact value by at
@@ -111,7 +111,7 @@ void for_each_level(Body body) {
 
 }  // namespace
 
-CLAQ_TEST(gemm_f32_matches_float64_for_square_sizes_and_transposes) {
+CLAQ_TEST(gemm_f32_square_sizes_and_transposes) {
   uint64_t seed = 100;
   for_each_level([&] {
     for (int64_t size : kSizes) {
@@ -123,7 +123,7 @@ CLAQ_TEST(gemm_f32_matches_float64_for_square_sizes_and_transposes) {
   });
 }
 
-CLAQ_TEST(gemm_f32_matches_float64_for_mixed_shapes_alpha_beta_and_strides) {
+CLAQ_TEST(gemm_f32_shapes_alpha_beta_strides) {
   uint64_t seed = 200;
   ThreadPool pool(2);
   for_each_level([&] {
@@ -141,7 +141,7 @@ CLAQ_TEST(gemm_f32_matches_float64_for_mixed_shapes_alpha_beta_and_strides) {
   });
 }
 
-CLAQ_TEST(gemm_f32_threaded_large_matches_float64) {
+CLAQ_TEST(gemm_f32_threaded_beyond_one_block) {
   // Larger than one cache block in every dimension (kc = 256, 192 rows), so
   // the beta = 1 accumulation across depth blocks and the row split run.
   ThreadPool pool(3);
@@ -175,7 +175,7 @@ CLAQ_TEST(gemm_f32_k_zero_or_alpha_zero_scales_c) {
   });
 }
 
-CLAQ_TEST(gemm_lower_f32_writes_only_the_lower_triangle) {
+CLAQ_TEST(gemm_lower_f32_writes_only_lower) {
   uint64_t seed = 400;
   ThreadPool pool(2);
   for_each_level([&] {
@@ -220,7 +220,7 @@ CLAQ_TEST(syrk_lower_f32_matches_float64) {
   });
 }
 
-CLAQ_TEST(trmm_lower_f32_ignores_the_upper_triangle) {
+CLAQ_TEST(trmm_lower_f32_ignores_upper) {
   uint64_t seed = 600;
   ThreadPool pool(2);
   for_each_level([&] {
@@ -248,6 +248,40 @@ CLAQ_TEST(trmm_lower_f32_ignores_the_upper_triangle) {
             const double expected = 2.0 * exact - c0[i * ldc + j];
             CHECK_NEAR(c[i * ldc + j], expected,
                        (m + 4) * kUnitRoundoff * (2 * magnitude + std::fabs(c0[i * ldc + j])));
+          }
+        }
+      }
+    }
+  });
+}
+
+CLAQ_TEST(trmm_right_lower_f32_ignores_upper) {
+  uint64_t seed = 700;
+  ThreadPool pool(2);
+  for_each_level([&] {
+    for (int64_t m : {1, 16, 33, 200}) {
+      for (int64_t n : {1, 15, 17, 129, 300}) {
+        test::Rng rng(++seed);
+        const int64_t lda = n + 1, ldb = n + 2, ldc = n + 3;
+        const std::vector<float> a = random_matrix(rng, m, lda);
+        std::vector<float> b = random_matrix(rng, n, ldb);
+        for (int64_t i = 0; i < n; ++i) {
+          for (int64_t j = i + 1; j < n; ++j) b[i * ldb + j] = std::numeric_limits<float>::quiet_NaN();
+        }
+        std::vector<float> c = random_matrix(rng, m, ldc);
+        const std::vector<float> c0 = c;
+        trmm_right_lower_f32(m, n, -1.5f, a.data(), lda, b.data(), ldb, 0.5f, c.data(), ldc,
+                             (n & 1) ? &pool : nullptr);
+        for (int64_t i = 0; i < m; ++i) {
+          for (int64_t j = 0; j < n; ++j) {
+            double exact = 0, magnitude = 0;
+            for (int64_t p = j; p < n; ++p) {
+              exact += double(a[i * lda + p]) * b[p * ldb + j];
+              magnitude += std::fabs(double(a[i * lda + p]) * b[p * ldb + j]);
+            }
+            const double expected = -1.5 * exact + 0.5 * c0[i * ldc + j];
+            CHECK_NEAR(c[i * ldc + j], expected,
+                       (n + 4) * kUnitRoundoff * (1.5 * magnitude + 0.5 * std::fabs(c0[i * ldc + j])));
           }
         }
       }

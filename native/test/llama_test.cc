@@ -456,12 +456,15 @@ CLAQ_TEST(exp_shifted_and_max_match_libm_at_every_level) {
   // Tolerance: the polynomial's relative error is about 2e-7 (1e-6 allowed),
   // plus the rounding of x - shift to float32, which moves exp by up to
   // |x - shift| * 2^-24 relative. The float32 partial sums add about 1e-7.
-  struct Version { const char* name; double (*exp)(float*, int64_t, float); float (*max)(const float*, int64_t); };
-  std::vector<Version> versions = {{"ref", exp_shifted_f32_ref, max_f32_ref}};
+  struct Version { double (*exp)(float*, int64_t, float); float (*max)(const float*, int64_t); };
+  std::vector<Version> versions = {{exp_shifted_f32_ref, max_f32_ref}};
+  const SimdLevel original = active_simd_level();
   for (SimdLevel level : supported_simd_levels()) {
-    if (level == SimdLevel::kAvx2) versions.push_back({"avx2", exp_shifted_f32_avx2, max_f32_avx2});
-    if (level == SimdLevel::kAvx512) versions.push_back({"avx512", exp_shifted_f32_avx512, max_f32_avx512});
+    CHECK(set_simd_level(level));
+    const VectorMathKernels kernels = select_vector_math_kernels();
+    versions.push_back({kernels.exp_shifted, kernels.max});
   }
+  set_simd_level(original);
   test::Rng rng(2);
   for (const Version& v : versions) {
     for (int64_t n : {1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 200, 515}) {

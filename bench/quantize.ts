@@ -1,7 +1,7 @@
-// Quantization speed against numpy in the same run: CLAQ AP 2.05 + OR on the
-// demo's 4096 x 4096 layer from a ready Hessian, against numpy's float32
-// 4096 x 4096 x 4096 matmul; and Hessian accumulation of 2048 tokens against
-// numpy's x.T @ x. Run: npm run build && node dist/bench/quantize.js
+// Quantization speed against numpy in the same run. CLAQ AP 2.05 + OR on the
+// demo's 4096 x 4096 layer, from a ready Hessian, is timed against numpy's
+// float32 4096 x 4096 x 4096 matmul. Hessian accumulation of 2048 tokens is
+// timed against numpy's x.T @ x. Run: npm run build && npm run bench:quantize
 //
 // numpy runs in a child process with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE
 // removed from its environment: where they are set (as on the machine these

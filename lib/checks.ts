@@ -15,7 +15,7 @@ export function describeValue(value: unknown): string {
   return 'an object';
 }
 
-/** Prefixes 'a' or 'an': 'an Int8Array', 'a Uint8Array' (said "you-int"). */
+/** Prefixes the indefinite article: 'an Int8Array', but 'a Uint8Array' (pronounced "you-int"). */
 export function withArticle(word: string): string {
   return /^[AEIO]/i.test(word) ? `an ${word}` : `a ${word}`;
 }
@@ -36,7 +36,7 @@ export function checkTypedArray(operation: string, name: string, value: unknown,
   }
 }
 
-/** Checks that a typed array has exactly `expected` elements; `rule` says where that count comes from. */
+/** Checks that a typed array has exactly `expected` elements; `rule` explains that count. */
 export function checkLength(operation: string, name: string, actual: number, expected: number, rule: string): void {
   if (actual !== expected) {
     throw new RangeError(`${operation}: ${name} must have ${expected} elements (${rule}), received ${actual}`);

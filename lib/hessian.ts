@@ -157,7 +157,7 @@ export class Hessian {
     return this.#inFlight > 0;
   }
 
-  /** The native accumulator, for quantizeLayer. @internal */
+  /** Returns the native accumulator, for quantizeLayer. @internal */
   nativeHandle(): NativeHessian {
     return this.#native;
   }

@@ -9,7 +9,7 @@ import type { WeightMatrix } from './quantize-layer.js';
 
 /**
  * Returns the relative output error of a quantized layer on its calibration
- * tokens, `‖XWᵀ − XQᵀ‖²_F / ‖XWᵀ‖²_F`, computed from the Hessian (which holds
+ * tokens, `‖XWᵀ − XQᵀ‖²_F / ‖XWᵀ‖²_F`, computed from the Hessian (which stores
  * `XᵀX`) as `Σ_i dᵢ G dᵢᵀ / Σ_i wᵢ G wᵢᵀ` with `d = w − q`, so the activations
  * are not needed. It runs a float32 GEMM of `[rows, cols] × [cols, cols]` on
  * the calling thread and the native thread pool.

@@ -4,7 +4,7 @@ import { Hessian } from './hessian.js';
 import { native } from './native.js';
 import { QuantizedLayer } from './quantized-layer.js';
 import { normalizeQuantizeOptions } from './quantize-options.js';
-import type { QuantizeOptions } from './quantize-options.js';
+import type { NormalizedQuantizeOptions, QuantizeOptions } from './quantize-options.js';
 import type { NativeHessian, NativeQuantizeProgress } from '../types/native.js';
 
 /** A weight matrix: `data` is float32 `[rows, cols]` row-major, the PyTorch `nn.Linear` layout `[out, in]`. */
@@ -20,7 +20,8 @@ const MAX_WEIGHTS = 2 ** 32 - 1;
 /**
  * Quantizes one linear layer on a worker thread (the JavaScript thread stays
  * free) with CLAQ, GPTQ or RTN; see {@link QuantizeOptions} for the choices.
- * The weights are copied at the call, so the caller may reuse its buffer.
+ * The weights are copied before this call returns (after a pending
+ * `hessian.addAsync` when there is one), so the caller may then reuse its buffer.
  *
  * @param weight - `{ data, rows, cols }`, float32 `[out, in]` row-major, all finite.
  * @param hessian - the layer's input {@link Hessian} (`cols` features, at least one sample); `null` only for method 'rtn'.
@@ -41,44 +42,59 @@ export function quantizeLayer(weight: WeightMatrix, hessian: Hessian | null,
   checkWeight(operation, weight);
   checkHessian(operation, hessian, weight.cols);
   const normalized = normalizeQuantizeOptions(operation, options, hessian !== null);
-  const { signal, onProgress } = normalized;
   const context = new Error();
-  if (signal?.aborted) {
-    return Promise.reject(abortErrorFrom(signal, context));
+  if (normalized.signal?.aborted) {
+    return Promise.reject(abortErrorFrom(normalized.signal, context));
   }
 
-  return (async () => {
-    if (hessian !== null) await hessian.settled();
-    checkHessianSamples(operation, hessian);
-    if (signal?.aborted) throw abortErrorFrom(signal, context);
+  // Dispatch at once when the Hessian is idle, so the addon copies the
+  // weights before this call returns; otherwise after its pending addAsync.
+  if (hessian === null || !hessian.busy) {
+    return dispatch(operation, weight, hessian, normalized, context);
+  }
+  return hessian.settled().then(() => dispatch(operation, weight, hessian, normalized, context));
+}
 
-    const forward = onProgress === undefined ? null : (event: NativeQuantizeProgress) => {
-      if (event.type === 'start') {
-        onProgress({ type: 'start', rows: weight.rows, cols: weight.cols, method: normalized.native.method });
-      } else {
-        onProgress({ type: 'columns', done: event.done, total: event.total });
-      }
-    };
-    let run: ReturnType<typeof native.quantizeLayer>;
-    try {
-      run = native.quantizeLayer(weight.data, weight.rows, weight.cols, nativeHessian(hessian),
-        normalized.native, forward);
-    } catch (error) {
-      throw fromNativeError(error, context);
+// Starts the native worker and wires the signal and progress events to it.
+function dispatch(operation: string, weight: WeightMatrix, hessian: Hessian | null,
+  normalized: NormalizedQuantizeOptions, context: Error): Promise<QuantizedLayer> {
+  const { signal, onProgress } = normalized;
+  try {
+    checkHessianSamples(operation, hessian);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  if (signal?.aborted) return Promise.reject(abortErrorFrom(signal, context));
+
+  const forward = onProgress === undefined ? null : (event: NativeQuantizeProgress) => {
+    if (event.type === 'start') {
+      onProgress({ type: 'start', rows: weight.rows, cols: weight.cols, method: normalized.native.method });
+    } else {
+      onProgress({ type: 'columns', done: event.done, total: event.total });
     }
-    const onAbort = (): void => run.abort();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      const layer = QuantizedLayer.fromNative(await run.promise);
+  };
+  let run: ReturnType<typeof native.quantizeLayer>;
+  try {
+    run = native.quantizeLayer(weight.data, weight.rows, weight.cols, nativeHessian(hessian),
+      normalized.native, forward);
+  } catch (error) {
+    return Promise.reject(fromNativeError(error, context));
+  }
+
+  const onAbort = (): void => run.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  return run.promise.then(
+    (result) => {
+      signal?.removeEventListener('abort', onAbort);
+      const layer = QuantizedLayer.fromNative(result);
       onProgress?.({ type: 'done', seconds: layer.stats.seconds });
       return layer;
-    } catch (error) {
+    },
+    (error: unknown) => {
+      signal?.removeEventListener('abort', onAbort);
       if (signal?.aborted && isAbort(error)) throw abortErrorFrom(signal, context);
       throw isNativeError(error) ? fromNativeError(error, context) : error;
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-    }
-  })();
+    });
 }
 
 /**

@@ -15,9 +15,9 @@ export const COLUMN_RANKINGS: readonly ColumnRanking[] = ['outlier-order', 'hess
 
 /**
  * Outlier reservation (OR) fractions. The top `columnFraction` of columns by
- * Outlier Order keep `highFraction` of their weights in float16, the other
- * columns `lowFraction`; each column reserves `round(rows · fraction)` weights
- * at each tail of its values.
+ * Outlier Order keep `highFraction` of their weights in float16, and the other
+ * columns keep `lowFraction`. Each column reserves `round(rows · fraction)`
+ * weights at each tail of its values.
  */
 export interface OutlierOptions {
   /** Share of columns that get `highFraction`, in [0, 1]; default 0.10. */
@@ -56,9 +56,10 @@ export interface QuantizeOptions {
   bits?: number;
   /**
    * Adaptive precision (AP): the average code width over columns, in [2, 4].
-   * Without `bits`, a target in [2, 3) mixes 2- and 4-bit columns and a target
-   * in [3, 4] mixes 3- and 4-bit columns; an integer target is a uniform width.
-   * With `bits`, it must lie in [bits, 4]. A fractional target needs method 'claq'.
+   * Without `bits`, a target in [2, 3) mixes 2- and 4-bit columns, and a
+   * target in [3, 4] mixes 3- and 4-bit columns. An integer target alone is a
+   * uniform width. With `bits`, it must lie in [bits, 4]. A fractional target
+   * needs method 'claq'.
    */
   targetBits?: number;
   /** Outlier reservation (OR): `false` (default), `true` for {@link DYNAMIC_OUTLIERS}, or custom fractions. Needs method 'claq'. */

@@ -105,10 +105,10 @@ export class QuantizedLayer implements QuantizedParts {
 
   /**
    * Builds a layer from stored parts (a checkpoint, a packer's input) after
-   * checking every size and index: lengths, bit widths (2, 3 or 4), the
-   * permutation, codes below 2^bits, codebook offsets, finite ascending
-   * centroids, and outlier positions in range, sorted by column then row,
-   * without repeats. The arrays are used as given, not copied. Statistics
+   * checking every size and index. The checks cover lengths, bit widths (2, 3
+   * or 4), the permutation, codes below 2^bits, codebook offsets and finite
+   * ascending centroids. Outlier positions must be in range and sorted by
+   * column then row, without repeats. The arrays are used as given, not copied. Statistics
    * the parts do not carry are NaN unless `measured` gives them.
    *
    * @throws {TypeError} when a field has the wrong type.

@@ -1,7 +1,7 @@
 // Hessian against a float64 reference computed here: H = (2 / n) Σ x xᵀ.
 // Tolerance: the native path reduces each batch in float32 chunks and adds
-// them in float64, so entries agree to about 1e-6 relative to the diagonal
-// scale (float32 has a 6e-8 unit roundoff; sums over a few hundred tokens).
+// them in float64. Float32 has a 6e-8 unit roundoff and the sums here run over
+// a few hundred tokens, so entries agree to about 1e-6 of the diagonal scale.
 import { ClaqError, Hessian } from '../lib/index.js';
 
 const TOLERANCE = 1e-5;

@@ -71,6 +71,13 @@ describe('quantizeLayer', () => {
     expect(() => QuantizedLayer.fromParts(layer.toParts())).not.toThrow();
   });
 
+  test('weights are copied at the call', async () => {
+    const data = small.weight.slice();
+    const pending = quantizeLayer({ data, rows: small.rows, cols: small.cols }, smallHessian, { bits: 3 });
+    data.fill(0);
+    expectSameLayer(await pending, quantizeLayerSync(smallWeight, smallHessian, { bits: 3 }));
+  });
+
   test('reruns give identical bytes', () => {
     const options: QuantizeOptions = { targetBits: 2.1, outliers: true, threads: 2 };
     expectSameLayer(quantizeLayerSync(smallWeight, smallHessian, options),

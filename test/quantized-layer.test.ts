@@ -2,8 +2,8 @@
 import { QuantizedLayer, storageBits } from '../lib/index.js';
 import type { QuantizedParts } from '../lib/index.js';
 
-// A 3 x 2 layer: column 0 has 2 bits, column 1 has 3 bits; one outlier at
-// [row 2, column 1]; act order swapped the columns.
+// A 3 x 2 layer. Column 0 has 2 bits and column 1 has 3 bits, one outlier
+// sits at [row 2, column 1], and act order swapped the columns.
 function handParts(): QuantizedParts {
   return {
     rows: 3,

@@ -129,6 +129,13 @@ export interface BenchInverseFactorOptions {
   threads: number;
 }
 
+export interface BenchCholeskyOptions {
+  /** Symmetric positive-definite A [n, n], overwritten by its lower Cholesky factor. */
+  a: Float32Array;
+  n: number;
+  threads: number;
+}
+
 export interface BenchHessianOptions {
   /** Activations [tokens, cols], row-major. */
   activations: Float32Array;
@@ -179,6 +186,7 @@ export interface NativeAddon {
   // Benchmark-only entry points of the dense linear algebra (bench/linalg.ts).
   benchGemm(options: BenchGemmOptions): void;
   benchInverseFactor(options: BenchInverseFactorOptions): void;
+  benchCholesky(options: BenchCholeskyOptions): void;
   /** Returns trace(H) of the accumulated Hessian, as a check that work was done. */
   benchHessian(options: BenchHessianOptions): number;
 }

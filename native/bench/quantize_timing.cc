@@ -2,8 +2,10 @@
 // the time split. Build and run with bench/engine-native.sh, which also times
 // numpy's float32 matmul of the same size in the same run for the ratio.
 //
-//   quantize_timing [rows] [cols] [method] [threads] [repeats]
-//   method: claq (AP 2.05 + OR, the default), claq2 (2 bits, no OR), gptq, rtn
+//   quantize_timing [rows] [cols] [methods] [threads] [repeats]
+//   methods, comma-separated: claq (AP 2.05 + OR, the default), claq-lloyd
+//   (the same with Lloyd K-Means), claq2 (2 bits, no OR), gptq, rtn
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -37,7 +39,8 @@ struct Generator {
 QuantizeOptions options_for(const std::string& method, int threads) {
   QuantizeOptions options;
   options.threads = threads;
-  if (method == "claq") {
+  if (method == "claq" || method == "claq-lloyd") {
+    if (method == "claq-lloyd") options.kmeans = KMeansAlgorithm::kLloyd;
     options.low_bits = 2;
     options.high_bits = 4;
     options.target_bits = 2.05;
@@ -52,18 +55,21 @@ QuantizeOptions options_for(const std::string& method, int threads) {
   return options;
 }
 
+bool run_method(const std::string& method, const std::vector<float>& weight,
+                const std::vector<double>& hessian, int64_t rows, int64_t cols, int threads,
+                int repeats);
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const int64_t rows = argc > 1 ? std::atoll(argv[1]) : 4096;
   const int64_t cols = argc > 2 ? std::atoll(argv[2]) : 4096;
-  const std::string method = argc > 3 ? argv[3] : "claq";
+  const std::string methods = argc > 3 ? argv[3] : "claq";
   const int threads = argc > 4 ? std::atoi(argv[4]) : 0;
   const int repeats = argc > 5 ? std::atoi(argv[5]) : 3;
 
-  std::printf("simd %s, layer %lld x %lld, method %s, threads %d\n",
-              simd_level_name(active_simd_level()), static_cast<long long>(rows),
-              static_cast<long long>(cols), method.c_str(), threads);
+  std::printf("simd %s, layer %lld x %lld, threads %d\n", simd_level_name(active_simd_level()),
+              static_cast<long long>(rows), static_cast<long long>(cols), threads);
 
   // Weights: normal, with 0.1 % planted outliers 50-200x the typical size.
   Generator g;
@@ -87,6 +93,21 @@ int main(int argc, char** argv) {
   std::vector<double> hessian(static_cast<size_t>(cols * cols));
   accumulator.hessian(hessian.data());
 
+  size_t from = 0;
+  while (from <= methods.size()) {
+    const size_t comma = std::min(methods.find(',', from), methods.size());
+    const std::string method = methods.substr(from, comma - from);
+    from = comma + 1;
+    if (!run_method(method, weight, hessian, rows, cols, threads, repeats)) return 1;
+  }
+  return 0;
+}
+
+namespace {
+
+bool run_method(const std::string& method, const std::vector<float>& weight,
+                const std::vector<double>& hessian, int64_t rows, int64_t cols, int threads,
+                int repeats) {
   const QuantizeOptions options = options_for(method, threads);
   const double* h = method == "rtn" ? nullptr : hessian.data();
   for (int r = 0; r < repeats; ++r) {
@@ -94,18 +115,20 @@ int main(int argc, char** argv) {
     const Status status = quantize_layer(weight.data(), rows, cols, h, options, {}, &out);
     if (!status.ok()) {
       std::fprintf(stderr, "%s\n", status.message().c_str());
-      return 1;
+      return false;
     }
     double mean_bits = 0;
     for (uint8_t b : out.bits_per_column) mean_bits += b;
     const auto& s = out.stats;
     std::printf(
-        "run %d: %.3f s (factorization %.3f, kmeans %.3f = %.1f %%, update %.3f, other %.3f) "
+        "%s run %d: %.3f s (factorization %.3f, kmeans %.3f = %.1f %%, update %.3f, other %.3f) "
         "loss %.6g, bits %.4f, outliers %lld, damping %g\n",
-        r, s.seconds, s.factorization_seconds, s.kmeans_seconds,
+        method.c_str(), r, s.seconds, s.factorization_seconds, s.kmeans_seconds,
         100 * s.kmeans_seconds / s.seconds, s.update_seconds,
         s.seconds - s.factorization_seconds - s.kmeans_seconds - s.update_seconds, s.loss,
         mean_bits / cols, static_cast<long long>(s.outlier_count), s.damping);
   }
-  return 0;
+  return true;
 }
+
+}  // namespace

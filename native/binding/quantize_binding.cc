@@ -1,7 +1,7 @@
 // quantizeLayer / quantizeLayerSync: the binding of claq::quantize_layer.
 // lib/quantize-options.ts validates and normalises the options into one plain
-// object; this file copies it into a QuantizeOptions struct at once, checks
-// it again, and the worker thread touches only that struct and its own copies.
+// object. This file copies it into a QuantizeOptions struct at once and checks
+// it again. The worker thread touches only that struct and its own copies.
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -107,32 +107,32 @@ LayerArguments read_layer_arguments(const Napi::CallbackInfo& info, const char* 
   return args;
 }
 
-// Reads H = (2/n) X^T X from the accumulator under its lock; an empty vector
-// when there is no Hessian.
-Status snapshot_hessian(const std::shared_ptr<HessianState>& state, std::vector<double>* out) {
+// Reads H = (2/n) X^T X from the accumulator under its lock into a new
+// buffer (left uninitialised first: H is 128 MiB at 4096 columns, and
+// hessian() writes every element). Leaves *out empty when there is no Hessian.
+Status snapshot_hessian(const std::shared_ptr<HessianState>& state, std::unique_ptr<double[]>* out) {
   if (state == nullptr) return Status::Ok();
   std::lock_guard<std::mutex> lock(state->mutex);
   if (state->accumulator.samples() == 0) {
     return Status::InvalidArgument("quantizeLayer: the Hessian has no samples; add calibration activations first");
   }
   const int64_t cols = state->accumulator.cols();
-  try {
-    out->resize(static_cast<size_t>(cols * cols));
-  } catch (const std::bad_alloc&) {
+  out->reset(new (std::nothrow) double[static_cast<size_t>(cols * cols)]);
+  if (*out == nullptr) {
     return Status::OutOfMemory("quantizeLayer: cannot allocate the " + std::to_string(cols) + " x " +
                                std::to_string(cols) + " float64 Hessian");
   }
-  state->accumulator.hessian(out->data());
+  state->accumulator.hessian(out->get());
   return Status::Ok();
 }
 
 Status run_quantize(const float* weight, const LayerArguments& args, const std::shared_ptr<HessianState>& hessian,
                     const QuantizeControl& control, QuantizedLayerData* out) {
   try {
-    std::vector<double> h;
+    std::unique_ptr<double[]> h;
     Status status = snapshot_hessian(hessian, &h);
     if (!status.ok()) return status;
-    return quantize_layer(weight, args.rows, args.cols, h.empty() ? nullptr : h.data(), args.options, control, out);
+    return quantize_layer(weight, args.rows, args.cols, h.get(), args.options, control, out);
   } catch (const std::bad_alloc&) {
     return Status::OutOfMemory("quantizeLayer: out of memory for a " + std::to_string(args.rows) + " x " +
                                std::to_string(args.cols) + " layer");

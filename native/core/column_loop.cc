@@ -184,6 +184,15 @@ CodebookFitter kmeans_codebook_fitter() {
   };
 }
 
+CodebookFitter lloyd_codebook_fitter() {
+  // Lloyd converges in a few dozen passes on column data; the cap only bounds
+  // pathological inputs.
+  constexpr int kMaxLloydIterations = 100;
+  return [](const float* sorted, int64_t n, int bits, KMeansWorkspace& ws, double* centroids) {
+    kmeans1d_lloyd(sorted, n, 1 << bits, kMaxLloydIterations, ws, centroids);
+  };
+}
+
 CodebookFitter uniform_grid_codebook_fitter() {
   return [](const float* sorted, int64_t n, int bits, KMeansWorkspace&, double* centroids) {
     const double lo = n > 0 ? sorted[0] : 0.0;
@@ -194,8 +203,11 @@ CodebookFitter uniform_grid_codebook_fitter() {
 
 namespace {
 
-// Target columns per task of the far update, which both threads share.
-constexpr int64_t kFarUpdateColumns = 256;
+// Target columns per task of the far update, which both threads share. Each
+// task is one GEMM that packs the block's errors again, so tasks are large;
+// 512 still gives 7 tasks after the first block of a 4096-column layer for
+// the thread that joins late.
+constexpr int64_t kFarUpdateColumns = 512;
 
 // The loop over blocks. After block B = [b0, b1) its feedback goes first to
 // the next block [b1, b2) (the near update, one GEMM on every thread), and then

@@ -6,10 +6,11 @@
 // float16, assign each weight its nearest centroid (ties to the lower one),
 // then feed err = (w - q) / U[k][k] back into the later columns. Feedback
 // inside a block of `block_size` columns goes through sub-blocks of
-// kSubBlockColumns columns: rank-1 updates inside a sub-block, one GEMM from a
-// sub-block to the rest of its block, and GEMMs from the block to every later
-// column (GPTQ's lazy batch updates, applied at two levels). The update of
-// columns beyond the next block overlaps with quantizing the next block.
+// kSubBlockColumns columns. Rank-1 updates run inside a sub-block, one GEMM
+// carries a sub-block's errors to the rest of its block, and GEMMs carry the
+// block's errors to every later column: GPTQ's lazy batch updates, applied at
+// two levels. The update of columns beyond the next block overlaps with
+// quantizing the next block.
 #pragma once
 
 #include <atomic>
@@ -31,6 +32,7 @@ using CodebookFitter =
                        double* centroids)>;
 
 CodebookFitter kmeans_codebook_fitter();
+CodebookFitter lloyd_codebook_fitter();
 CodebookFitter uniform_grid_codebook_fitter();
 
 struct ColumnLoopInput {

@@ -1,7 +1,8 @@
 // IEEE 754 binary16 ("half") conversion with round-to-nearest-even, exact for
 // every float32 input, subnormal halves included. Codebooks and reserved
-// outliers are stored as float16, and the quantizer rounds them with these
-// functions inside the column loop so the error feedback sees stored values.
+// outliers are stored as float16. The quantizer rounds them with these
+// functions inside the column loop, so the error feedback works on the values
+// that are stored.
 #pragma once
 
 #include <cstdint>

@@ -31,7 +31,7 @@ bool fill_distinct_values(const float* sorted, int64_t n, int k, double* centroi
   return true;
 }
 
-// Prefix sums of (value - shift) and its square; the shift (the median) keeps
+// Prefix sums of (value - shift) and its square. The shift (the median) keeps
 // the float64 sums small, so the differences in the cost lose few digits.
 void build_prefix_sums(const float* sorted, int64_t n, KMeansWorkspace& ws) {
   ws.prefix_sum.resize(static_cast<size_t>(n) + 1);
@@ -72,7 +72,7 @@ void build_prefix_sums(const float* sorted, int64_t n, KMeansWorkspace& ws) {
 
   // 1/c replaces a division per cost evaluation by a multiplication. The
   // table keeps kInversePadding zeros below count 1 and entries up to n + 16,
-  // as the kernels require; it only grows, so columns of one layer share it.
+  // as the kernels require. It only grows, so columns of one layer share it.
   const size_t needed = static_cast<size_t>(n) + 17 + kInversePadding;
   if (ws.inverse_count.size() < needed) {
     const size_t old_size = ws.inverse_count.size();

@@ -10,9 +10,13 @@
 // never decreases with i, and each layer is solved by divide and conquer in
 // O(n log n); the last layer needs only the cell i = n.
 //
-// kmeans1d_lloyd is the cheaper Lloyd iteration on the same sorted values
-// (boundaries by binary search, means from the prefix sums); it may stop in a
-// local optimum and exists for comparison.
+// kmeans1d_lloyd is the cheaper Lloyd iteration on the same sorted values,
+// with boundaries by binary search and means from the prefix sums. It may stop
+// in a local optimum. Measured on 500 columns of 4064 sorted normal values (thread
+// CPU time per column on the Zen 5 build machine, under load from other jobs):
+//   4 centroids:  exact 42.9 us, Lloyd 7.7 us, Lloyd error +0.0066 %
+//   16 centroids: exact 274 us,  Lloyd 47 us,  Lloyd error +2.9 %
+// so exact stays the default and Lloyd is an option (QuantizeOptions::kmeans).
 #pragma once
 
 #include <cstdint>
@@ -24,7 +28,7 @@ namespace claq {
 struct KMeansWorkspace {
   std::vector<double> prefix_sum;          // S1, of values minus a shift
   std::vector<double> prefix_square_sum;   // S2, of values minus the same shift
-  std::vector<double> inverse_count;       // 1 / c after 8 zeros, see build_prefix_sums
+  std::vector<double> inverse_count;       // 1 / c after zero padding, see build_prefix_sums
   std::vector<double> previous_layer;
   std::vector<double> next_layer;
   std::vector<int32_t> splits;             // [k, n + 1]: leftmost optimal j per layer and i

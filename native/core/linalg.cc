@@ -41,14 +41,28 @@ Status not_positive_definite(const char* operation, int64_t column, double pivot
                                      " is not a positive finite number; add damping to the diagonal");
 }
 
+// Dot product of x and y over [0, count) with four partial sums, so the
+// additions pipeline (the compiler may not reorder a single running sum).
+double dot(const double* x, const double* y, int64_t count) {
+  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+  int64_t p = 0;
+  for (; p + 4 <= count; p += 4) {
+    s0 += x[p] * y[p];
+    s1 += x[p + 1] * y[p + 1];
+    s2 += x[p + 2] * y[p + 2];
+    s3 += x[p + 3] * y[p + 3];
+  }
+  for (; p < count; ++p) s0 += x[p] * y[p];
+  return (s0 + s1) + (s2 + s3);
+}
+
 // Unblocked Cholesky (dot-product form) of the row-major lower triangle of
 // d [size, size] in place. Returns the first column whose pivot is <= 0 or
 // not finite, with its value in *pivot, or -1 on success.
 int64_t factor_block(double* d, int64_t size, double* pivot) {
   for (int64_t j = 0; j < size; ++j) {
     const double* row_j = d + j * size;
-    double diagonal = row_j[j];
-    for (int64_t p = 0; p < j; ++p) diagonal -= row_j[p] * row_j[p];
+    const double diagonal = row_j[j] - dot(row_j, row_j, j);
     if (!(diagonal > 0.0) || !std::isfinite(diagonal)) {
       *pivot = diagonal;
       return j;
@@ -57,25 +71,28 @@ int64_t factor_block(double* d, int64_t size, double* pivot) {
     d[j * size + j] = l_jj;
     for (int64_t i = j + 1; i < size; ++i) {
       double* row_i = d + i * size;
-      double sum = row_i[j];
-      for (int64_t p = 0; p < j; ++p) sum -= row_i[p] * row_j[p];
-      row_i[j] = sum / l_jj;
+      row_i[j] = (row_i[j] - dot(row_i, row_j, j)) / l_jj;
     }
   }
   return -1;
 }
 
 // inverse = L^-1 for the row-major lower-triangular l [size, size], both
-// float64; the strict upper triangle of inverse is set to 0.
+// float64; the strict upper triangle of inverse is set to 0. Row i of the
+// inverse is (e_i - sum_{p<i} l[i][p] * row p) / l[i][i], a sequence of
+// contiguous row updates that vectorise without reordering any sum.
 void invert_lower_block(const double* l, int64_t size, double* inverse) {
   std::fill(inverse, inverse + size * size, 0.0);
-  for (int64_t j = 0; j < size; ++j) {
-    inverse[j * size + j] = 1.0 / l[j * size + j];
-    for (int64_t i = j + 1; i < size; ++i) {
-      double sum = 0.0;
-      for (int64_t p = j; p < i; ++p) sum += l[i * size + p] * inverse[p * size + j];
-      inverse[i * size + j] = -sum / l[i * size + i];
+  for (int64_t i = 0; i < size; ++i) {
+    double* row = inverse + i * size;
+    for (int64_t p = 0; p < i; ++p) {
+      const double factor = l[i * size + p];
+      const double* row_p = inverse + p * size;
+      for (int64_t j = 0; j <= p; ++j) row[j] -= factor * row_p[j];
     }
+    const double scale = 1.0 / l[i * size + i];
+    for (int64_t j = 0; j < i; ++j) row[j] *= scale;
+    row[i] = scale;
   }
 }
 

@@ -11,7 +11,7 @@
 namespace claq {
 
 // Rounds half up. A value within 1e-9 (relative) below a half also rounds up,
-// so a decimal input like cols * (2.05 - 2) / 2 = 102.5, which float64 holds
+// so a decimal input like cols * (2.05 - 2) / 2 = 102.5, which float64 stores
 // as 102.49999999999991, counts as the half it was written as.
 int64_t round_half_up(double value);
 

@@ -77,7 +77,7 @@ int64_t tile_count(int64_t size) { return (size + kTransposeTile - 1) / kTranspo
 
 // weight_t[position[j]][i] = W[i][j], zero for dead columns. Tiles run over
 // original columns, so each read of W uses whole cache lines and each write is
-// a run of kTransposeTile floats; threads take tiles of columns.
+// a run of kTransposeTile floats. Threads take tiles of columns.
 void gather_columns(const float* weight, int64_t rows, int64_t cols,
                     const std::vector<int32_t>& position, const Diagonal& diagonal,
                     float* weight_t, ThreadPool* pool) {
@@ -283,8 +283,13 @@ Status quantize_checked(const float* weight, int64_t rows, int64_t cols, const d
   input.bits = bits.data();
   input.reserved_per_tail = per_tail.data();
   input.block_size = options.block_size;
-  input.fit_codebook = options.method == Method::kClaq ? kmeans_codebook_fitter()
-                                                      : uniform_grid_codebook_fitter();
+  if (options.method != Method::kClaq) {
+    input.fit_codebook = uniform_grid_codebook_fitter();
+  } else if (options.kmeans == KMeansAlgorithm::kLloyd) {
+    input.fit_codebook = lloyd_codebook_fitter();
+  } else {
+    input.fit_codebook = kmeans_codebook_fitter();
+  }
   input.abort = control.abort;
   input.progress = control.progress;
 

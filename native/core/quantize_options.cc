@@ -98,6 +98,9 @@ Status validate_quantize_options(const QuantizeOptions& options, int64_t rows, i
   if (options.ranking != Ranking::kOutlierOrder && options.ranking != Ranking::kHessian) {
     return invalid("ranking must be outlier-order or hessian");
   }
+  if (options.kmeans != KMeansAlgorithm::kExact && options.kmeans != KMeansAlgorithm::kLloyd) {
+    return invalid("kmeans must be exact or lloyd");
+  }
   if (!has_hessian && options.method != Method::kRtn) {
     return invalid("a Hessian is required for the claq and gptq methods");
   }

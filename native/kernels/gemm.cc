@@ -16,7 +16,7 @@ namespace {
 // stays in the 48 KiB L1 of current x86 cores while MR-row micro-panels of
 // an mc x kc block of A stream from L2; the kc x nc panel of B lives in L3.
 constexpr int64_t kBlockK = 256;
-constexpr int64_t kBlockRowsMax = 192;  // multiple of every MR used here
+constexpr int64_t kBlockRowsMax = 192;  // multiple of every MR used here (4, 6, 8, 12)
 constexpr int64_t kBlockCols = 4096;
 constexpr int kMaxTileFloats = 16 * 32;
 

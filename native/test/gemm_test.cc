@@ -254,3 +254,37 @@ CLAQ_TEST(trmm_lower_f32_ignores_the_upper_triangle) {
     }
   });
 }
+
+CLAQ_TEST(trmm_right_lower_f32_ignores_the_upper_triangle) {
+  uint64_t seed = 700;
+  ThreadPool pool(2);
+  for_each_level([&] {
+    for (int64_t m : {1, 16, 33, 200}) {
+      for (int64_t n : {1, 15, 17, 129, 300}) {
+        test::Rng rng(++seed);
+        const int64_t lda = n + 1, ldb = n + 2, ldc = n + 3;
+        const std::vector<float> a = random_matrix(rng, m, lda);
+        std::vector<float> b = random_matrix(rng, n, ldb);
+        for (int64_t i = 0; i < n; ++i) {
+          for (int64_t j = i + 1; j < n; ++j) b[i * ldb + j] = std::numeric_limits<float>::quiet_NaN();
+        }
+        std::vector<float> c = random_matrix(rng, m, ldc);
+        const std::vector<float> c0 = c;
+        trmm_right_lower_f32(m, n, -1.5f, a.data(), lda, b.data(), ldb, 0.5f, c.data(), ldc,
+                             (n & 1) ? &pool : nullptr);
+        for (int64_t i = 0; i < m; ++i) {
+          for (int64_t j = 0; j < n; ++j) {
+            double exact = 0, magnitude = 0;
+            for (int64_t p = j; p < n; ++p) {
+              exact += double(a[i * lda + p]) * b[p * ldb + j];
+              magnitude += std::fabs(double(a[i * lda + p]) * b[p * ldb + j]);
+            }
+            const double expected = -1.5 * exact + 0.5 * c0[i * ldc + j];
+            CHECK_NEAR(c[i * ldc + j], expected,
+                       (n + 4) * kUnitRoundoff * (1.5 * magnitude + 0.5 * std::fabs(c0[i * ldc + j])));
+          }
+        }
+      }
+    }
+  });
+}

@@ -128,7 +128,13 @@ CLAQ_TEST(radix_sort_matches_std_sort) {
     std::vector<float> v(static_cast<size_t>(n));
     for (float& x : v) {
       const uint64_t kind = rng.next() % 8;
-      x = kind == 0 ? 0.0f : kind == 1 ? -0.0f : static_cast<float>(rng.normal() * 1e3);
+      if (kind == 0) {
+        x = 0.0f;
+      } else if (kind == 1) {
+        x = -0.0f;
+      } else {
+        x = static_cast<float>(rng.normal() * 1e3);
+      }
     }
     std::vector<float> expected = v;
     std::sort(expected.begin(), expected.end());

@@ -167,7 +167,8 @@ CLAQ_TEST(progress_reports_every_block) {
 }
 
 CLAQ_TEST(quantize_is_deterministic_across_threads) {
-  // Big enough that the GEMMs split over threads (rows 300, 2 blocks).
+  // Big enough that the GEMMs split over threads, and 5 blocks, so that far
+  // updates overlap with quantizing the next block.
   Layer layer = make_layer(300, 160, 35);
   layer.weight[17] = 60;  // planted outliers for OO and OR
   layer.weight[5 * 160 + 90] = -80;
@@ -176,14 +177,16 @@ CLAQ_TEST(quantize_is_deterministic_across_threads) {
   options.target_bits = 2.1;
   options.outlier_high_fraction = 0.014;
   options.outlier_low_fraction = 0.004;
-  std::vector<QuantizedLayerData> runs(3);
-  const int threads[] = {1, 1, 2};
-  for (int r = 0; r < 3; ++r) {
+  options.block_size = 32;
+  std::vector<QuantizedLayerData> runs(4);
+  const int threads[] = {1, 1, 2, 3};
+  for (int r = 0; r < 4; ++r) {
     options.threads = threads[r];
     CHECK(quantize_layer(layer.weight.data(), 300, 160, layer.hessian.data(), options, {}, &runs[r]).ok());
   }
   CHECK(same_bytes(runs[0], runs[1]));
   CHECK(same_bytes(runs[0], runs[2]));
+  CHECK(same_bytes(runs[0], runs[3]));
   CHECK_EQ(runs[0].stats.outlier_count, int64_t{16 * 4 + 144 * 1} * 2);
 }
 
@@ -333,4 +336,53 @@ CLAQ_TEST(non_finite_inputs_name_their_position) {
   status = quantize_layer(layer.weight.data(), 4, 3, layer.hessian.data(), claq_options(2), {}, &out);
   CHECK(status.message().find("hessian") != std::string::npos);
   CHECK(status.message().find("row 2, column 0") != std::string::npos);
+}
+
+CLAQ_TEST(lloyd_option_never_beats_exact_on_one_column) {
+  // With one column there is no feedback, so the loss is the codebook's
+  // squared error over 2 U^2, and exact K-Means is optimal.
+  Rng rng(40);
+  std::vector<float> weight(500);
+  for (float& w : weight) w = static_cast<float>(rng.normal() + (rng.uniform() < 0.3 ? 4 : 0));
+  const std::vector<double> h = diagonal_hessian({1});
+  for (int bits : {2, 3, 4}) {
+    QuantizeOptions options = claq_options(bits);
+    QuantizedLayerData exact, lloyd;
+    CHECK(quantize_layer(weight.data(), 500, 1, h.data(), options, {}, &exact).ok());
+    options.kmeans = KMeansAlgorithm::kLloyd;
+    CHECK(quantize_layer(weight.data(), 500, 1, h.data(), options, {}, &lloyd).ok());
+    // float16 rounding of the centroids may cost either fit a little.
+    CHECK(exact.stats.loss <= lloyd.stats.loss * (1 + 1e-3));
+    for (float c : lloyd.codebooks) CHECK_EQ(round_to_float16(c), c);
+  }
+}
+
+CLAQ_TEST(hessian_ranking_uses_weight_energy_over_u) {
+  // Diagonal H: U[j][j]^2 = 1 / (H[j][j] + lambda * mean(diag H)), so the
+  // score is mean_i W[i][j]^2 * (H[j][j] + 0.01 * mean). Column 6 has 3x the
+  // weights (score 9x), column 2 has 20x the Hessian (score about 20x).
+  const int64_t rows = 32, cols = 10;
+  std::vector<float> weight(rows * cols);
+  Rng rng(41);
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t j = 0; j < cols; ++j) {
+      const float sign = rng.uniform() < 0.5 ? -1.0f : 1.0f;
+      weight[i * cols + j] = sign * (j == 6 ? 3.0f : 1.0f);
+    }
+  }
+  std::vector<double> diagonal(cols, 1.0);
+  diagonal[2] = 20;
+  const std::vector<double> h = diagonal_hessian(diagonal);
+  QuantizeOptions options = claq_options(2);
+  options.ranking = Ranking::kHessian;
+  options.high_bits = 4;
+  options.target_bits = 2.4;  // 2 columns at 4 bits
+  options.act_order = false;
+  QuantizedLayerData out;
+  CHECK(quantize_layer(weight.data(), rows, cols, h.data(), options, {}, &out).ok());
+  for (int64_t j = 0; j < cols; ++j) CHECK_EQ(int(out.bits_per_column[j]), j == 2 || j == 6 ? 4 : 2);
+
+  options.target_bits = 2.2;  // 1 column: the larger score, column 2
+  CHECK(quantize_layer(weight.data(), rows, cols, h.data(), options, {}, &out).ok());
+  for (int64_t j = 0; j < cols; ++j) CHECK_EQ(int(out.bits_per_column[j]), j == 2 ? 4 : 2);
 }

@@ -2,8 +2,9 @@
 // The engine keeps weights and U in float32, so results agree to float32
 // rounding carried through the feedback: dequantized weights within 2e-3 of
 // max|W| and the loss within 1e-3 relative. A code may flip only where a
-// weight sits within that rounding of a decision midpoint, which the seeds
-// here do not hit; any flip shows up as a dequantized difference.
+// weight sits within that rounding of a decision midpoint. The seeds here hit
+// no such case (the dequantized weights agree exactly), and a flip would show
+// up as a dequantized difference.
 #include <cmath>
 #include <sstream>
 #include <vector>

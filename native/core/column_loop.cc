@@ -43,14 +43,19 @@ float float_at_or_below(double x) {
 // Rounds the fitted centroids to float16 and returns the decision thresholds:
 // a weight w gets code #{c : w > threshold[c]}, where threshold[c] stands for
 // the midpoint of centroids c and c + 1 (exactly, see float_at_or_below). A
-// repeated centroid gets an infinite threshold, so a tie always resolves to
-// the lowest equal centroid.
+// repeated centroid takes the threshold of the next distinct pair above it
+// (infinity when there is none), so the thresholds stay ascending and a tie
+// resolves to the lowest equal centroid. Repeats occur at the top when a
+// column has fewer distinct values than 2^bits, and at either end when float16
+// saturation merges uniform grid levels beyond +-65504.
 void round_codebook(const double* centroids, int levels, float* codebook, float* thresholds) {
   for (int c = 0; c < levels; ++c) codebook[c] = round_to_float16(static_cast<float>(centroids[c]));
-  for (int c = 1; c < levels; ++c) {
+  float next_distinct = INFINITY;
+  for (int c = levels - 1; c >= 1; --c) {
     const double lower = codebook[c - 1];
     const double upper = codebook[c];
-    thresholds[c - 1] = upper > lower ? float_at_or_below(0.5 * (lower + upper)) : INFINITY;
+    if (upper > lower) next_distinct = float_at_or_below(0.5 * (lower + upper));
+    thresholds[c - 1] = next_distinct;
   }
 }
 

@@ -1,5 +1,6 @@
 #include <cstring>
 
+#include "kernels/simd_level.h"
 #include "test/test_framework.h"
 
 namespace claq::test {
@@ -26,6 +27,9 @@ void record_failure(const char* file, int line, const std::string& message) {
 int main(int argc, char** argv) {
   using namespace claq::test;
   const char* filter = argc > 1 ? argv[1] : "";
+  // The detected level first: under valgrind (whose CPUID hides AVX-512)
+  // this line shows which kernels the run covers.
+  std::printf("native tests: SIMD level %s\n", claq::simd_level_name(claq::active_simd_level()));
   int passed = 0, failed = 0;
   for (const TestCase& test : registry()) {
     if (std::strstr(test.name, filter) == nullptr) continue;

@@ -4,11 +4,11 @@
 //   npm run build && node dist/bench/abort-latency.js [--runs N] [--after COLUMNS]
 //
 // Each run aborts when the progress events report COLUMNS (default 512)
-// columns done, and prints the time from controller.abort() to the
-// promise's rejection, the longest gap between 1 ms timer ticks during the
-// run (how long the event loop was blocked) and the run's wall time. A last
-// run without abort gives the full time for comparison. The target for
-// abort latency is 100 ms or less.
+// columns done. It prints the time from controller.abort() to the promise's
+// rejection, the run's wall time, and the longest gap between 1 ms timer
+// ticks, which is how long the event loop was blocked. A last run without
+// abort gives the full time for comparison. The target for abort latency is
+// 100 ms or less.
 import { Hessian, quantizeLayer, simdLevel } from '../lib/index.js';
 
 const SIZE = 4096;

@@ -17,8 +17,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 describe('innermostCounts', () => {
   // Function [0, 100) ran 3 times. Its block [10, 20) was seen once with
   // count 0; in this take V8 reports [10, 20) no more (count equal to the
-  // parent, 3) and a nested [12, 15) with count 1. Block [50, 60) of a
-  // function not called in this take gets 0.
+  // parent, 3) and a nested [12, 15) with count 1. Blocks [200, 300) and
+  // [250, 260) belong to a function not called in this take, so both get 0.
   const blocks = [{ start: 0, end: 100 }, { start: 10, end: 20 }, { start: 12, end: 15 }, { start: 30, end: 40 },
     { start: 200, end: 300 }, { start: 250, end: 260 }];
 

@@ -28,7 +28,7 @@ function randomMatrix(seed: number, length: number, scale = 1): Float32Array {
   return Float32Array.from({ length }, () => ((random.int(2 ** 20) / 2 ** 19) - 1) * scale);
 }
 
-/** A Hessian with Gram matrix diag(1, ..., 1): columns quantize independently. */
+/** Builds a Hessian with Gram matrix diag(1, ..., 1), so columns quantize independently. */
 function identityHessian(cols: number): Hessian {
   const gram = new Float64Array(cols * cols);
   for (let j = 0; j < cols; j++) gram[j * cols + j] = 1;

@@ -2,7 +2,7 @@
 // that the main thread can stop it on a hang (Worker.terminate interrupts
 // running JavaScript) and see it die on a heap limit. Before each input the
 // worker copies it into shared memory and marks the start time, so the main
-// thread knows which input hung or ran out of memory.
+// thread can tell which input hung or ran out of memory.
 import { parentPort, workerData } from 'node:worker_threads';
 
 import { BlockCoverage } from './block-coverage.js';

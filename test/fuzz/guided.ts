@@ -110,7 +110,7 @@ function fuzzTarget(target: string, options: Arguments): Promise<boolean> {
     workerData, resourceLimits: { maxOldGenerationSizeMb: MAX_HEAP_MB },
   });
   const corpusDir = join(ROOT, 'fuzz', 'coverage-corpus', target);
-  let kept = 0;
+  let keptInputs = 0;
 
   return new Promise((resolve) => {
     let settled = false;
@@ -133,7 +133,7 @@ function fuzzTarget(target: string, options: Arguments): Promise<boolean> {
 
     worker.on('message', (message: WorkerMessage) => {
       if (message.type === 'new') {
-        kept++;
+        keptInputs++;
         // Only inputs that run new blocks go to the repository's corpus, to
         // keep it small; the ones with new hit counts only stay in memory.
         if (options.updateCorpus && message.newBlocks > 0) {
@@ -147,7 +147,7 @@ function fuzzTarget(target: string, options: Arguments): Promise<boolean> {
         const outcomes = Object.entries(message.outcomes).sort((a, b) => b[1] - a[1])
           .map(([outcome, count]) => `${outcome} ${count}`).join(', ');
         console.log(`fuzz ${target}: ${message.runs} inputs in ${options.seconds} s (seed ${options.seed}), ` +
-          `${seeds.length} seeds, ${kept} inputs kept for new coverage, ${message.covered} of ${message.blocks} known blocks run, ` +
+          `${seeds.length} seeds, ${keptInputs} inputs kept for new coverage, ${message.covered} of ${message.blocks} known blocks run, ` +
           `${message.features} features: no failure\n  outcomes: ${outcomes}`);
         finish(true);
       }

@@ -1,7 +1,7 @@
 // Dense linear algebra against numpy (OpenBLAS) in one run: float32 GEMM at
 // 4096^3 and at the GPTQ trailing-update shape, Hessian accumulation (x^T x),
-// and the inverse factor U of a 4096 x 4096 H. Prints GFLOP/s and the ratio to
-// numpy, and writes bench/results/linalg-<date>.json.
+// Cholesky, and the inverse factor U of a 4096 x 4096 H. It prints GFLOP/s
+// and the ratio to numpy, and writes bench/results/linalg-<date>.json.
 //
 //   npm run bench:linalg [-- --threads 2 --repeats 5]
 //
@@ -10,7 +10,7 @@
 // to a slower kernel, and the comparison is with OpenBLAS at its best.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -180,17 +180,22 @@ function minimumTimes(first: Record<Operation, number>, second: Record<Operation
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 console.log(`CPU: ${cpu} (${cpus().length} logical cores)`);
 console.log(`SIMD level: ${native.simdLevel()}`);
-console.log(`Node: ${process.version}, threads: ${threads}, repeats: ${repeats} (best of)`);
+console.log(`Node: ${process.version}, threads: ${threads}, repeats: ${repeats} per run, two runs per side (best of)`);
+console.log(`load average (1 min) at the start: ${loadavg()[0].toFixed(2)}`);
 
-// numpy runs before and after ours and keeps the better time of each
-// operation, so a burst of load from other processes during one of its runs
-// does not decide the ratio.
-const numpyBefore = timeNumpy();
-console.log(`numpy ${numpyBefore.version} (${numpyBefore.blas}); ${numpyBefore.lapack}`);
-const ours = await timeOurs();
-const numpyAfter = timeNumpy();
-const numpySeconds = minimumTimes(numpyBefore.seconds, numpyAfter.seconds);
-const numpy = { ...numpyBefore, seconds: numpySeconds };
+// numpy and ours run twice each, alternating, and each side keeps its best
+// time per operation: other processes load this machine in bursts, and a
+// burst during one run must not decide the ratio.
+const numpyFirst = timeNumpy();
+console.log(`numpy ${numpyFirst.version} (${numpyFirst.blas}); ${numpyFirst.lapack}`);
+const oursFirst = await timeOurs();
+const numpySecond = timeNumpy();
+const oursSecond = await timeOurs();
+const numpySeconds = minimumTimes(numpyFirst.seconds, numpySecond.seconds);
+const ours = minimumTimes(oursFirst, oursSecond);
+const numpy = { ...numpyFirst, seconds: numpySeconds };
+const loadAverage = loadavg()[0];
+console.log(`load average (1 min) at the end: ${loadAverage.toFixed(2)}`);
 
 const rows = (Object.keys(flops) as Operation[]).map((name) => {
   const ourGflops = flops[name] / ours[name] / 1e9;
@@ -225,6 +230,6 @@ mkdirSync(resultsDir, { recursive: true });
 const file = join(resultsDir, `linalg-${date.slice(0, 19).replace(/:/g, '-')}.json`);
 writeFileSync(
   file,
-  JSON.stringify({ date, cpu, simdLevel: native.simdLevel(), node: process.version, threads, repeats, numpy, rows }, null, 2) + '\n',
+  JSON.stringify({ date, cpu, simdLevel: native.simdLevel(), node: process.version, threads, repeats, loadAverage, numpy, rows }, null, 2) + '\n',
 );
 console.log(`results written to ${file}`);

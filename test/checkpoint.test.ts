@@ -216,9 +216,65 @@ describe('claq checkpoint loader rejects corruptions', () => {
     expect(String(error?.message)).toMatch(corruption.rule);
   });
 
+  test('in-memory validation checks array types', () => {
+    const parts = makeParts(9, 4, 4);
+    expect(() => validateQuantizedParts({ ...parts, codebooks: Float64Array.from(parts.codebooks) as never }, memoryContext('q')))
+      .toThrow(/q\.codebooks.*codebooks must be a Float32Array, got Float64Array/);
+    expect(() => validateQuantizedParts({ ...parts, codes: Array.from(parts.codes) as never }, memoryContext('q')))
+      .toThrow(/codes must be a Uint8Array, got object/);
+    expect(() => validateQuantizedParts(parts, memoryContext('q'))).not.toThrow();
+  });
+
   test('in-memory validation names the layer and field', () => {
     const parts = makeParts(8, 4, 4);
     parts.codes[0] = 200;
     expect(() => validateQuantizedParts(parts, memoryContext('q'))).toThrow(/q\.codes.*code 200 at row 0, column 0/);
+  });
+});
+
+describe('claq checkpoint with lazy layers', () => {
+  const folder = temporaryFolder('lazy');
+  afterAll(() => folder.remove());
+
+  const lazy = (parts: QuantizedParts, onLoad: () => void) => ({
+    rows: parts.rows,
+    cols: parts.cols,
+    bitsPerColumn: parts.bitsPerColumn,
+    codebookCount: parts.codebooks.length,
+    outlierCount: parts.outlierValues.length,
+    load: async () => { onLoad(); return parts; },
+  });
+
+  test('layers load once each, in order, and round-trip', async () => {
+    const path = join(folder.path, 'lazy.safetensors');
+    const a = makeParts(31, 12, 20);
+    const b = makeParts(32, 7, 9, [1, 8]);
+    const events: string[] = [];
+    await saveClaqCheckpoint(path, {
+      layers: [['a', lazy(a, () => events.push('load a'))], ['b', lazy(b, () => events.push('load b'))]],
+      tensors: [{ name: 'norm', dtype: 'F32', shape: [1], data: () => { events.push('norm'); return new Float32Array([2]); } }],
+    });
+    expect(events).toEqual(['load a', 'load b', 'norm']);
+    expectSameParts(await loadQuantizedParts(path, 'a'), a);
+    expectSameParts(await loadQuantizedParts(path, 'b'), b);
+  });
+
+  test('parts that differ from the declared sizes fail the write', async () => {
+    const path = join(folder.path, 'mismatch.safetensors');
+    const parts = makeParts(33, 6, 5);
+    const declared = { ...lazy(parts, () => undefined), outlierCount: parts.outlierValues.length + 1 };
+    const write = saveClaqCheckpoint(path, { layers: [['x', declared]] });
+    await expect(write).rejects.toMatchObject({ reason: 'bad-checkpoint', tensor: 'x' });
+    await expect(write).rejects.toThrow(/do not match/);
+    await expect(SafetensorsFile.open(path)).rejects.toMatchObject({ reason: 'io' });
+  });
+
+  test('invalid loaded parts fail the write', async () => {
+    const path = join(folder.path, 'invalid.safetensors');
+    const parts = makeParts(34, 6, 5);
+    const broken = copyParts(parts);
+    broken.permutation[0] = 99;
+    await expect(saveClaqCheckpoint(path, { layers: [['x', lazy(broken, () => undefined)]] }))
+      .rejects.toMatchObject({ reason: 'bad-checkpoint', tensor: 'x.claq.permutation' });
   });
 });

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { formatInspectReport, inspectCheckpoint } from '../lib/cli/inspect.js';
 import { saveClaqCheckpoint } from '../lib/index.js';
 import { makeParts } from './checkpoint-helpers.js';
+import { storiesDir, testWithStories } from './data-dir.js';
 import { temporaryFolder } from './safetensors-helpers.js';
 
 const CLI = fileURLToPath(new URL('../lib/cli/main.js', import.meta.url));
@@ -51,6 +52,15 @@ describe('claq inspect', () => {
     expect(text).toContain('quantized layers: 2, all verified');
     expect(text).toMatch(/v_proj\s+32x16\s+3\.000\s+3:16/);
     expect(text).toContain('norm.weight');
+  });
+
+  testWithStories('plain checkpoint lists every tensor', async () => {
+    const report = await inspectCheckpoint(join(storiesDir() as string, 'hf'));
+    expect(report.layers).toEqual([]);
+    expect(report.tensors).toHaveLength(48);
+    // 260,032 parameters plus the 32,768 of the stored lm_head copy, 4 bytes each.
+    expect(report.tensors.reduce((sum, tensor) => sum + tensor.byteLength, 0)).toBe((260_032 + 32_768) * 4);
+    expect(formatInspectReport(report)).toMatch(/model\.layers\.4\.mlp\.down_proj\.weight\s+F32\s+\[64, 172\]\s+44,032/);
   });
 
   test('command prints text and JSON', () => {

@@ -63,7 +63,12 @@ const cases: Case[] = [
   { name: 'non-string metadata value', bytes: rawFile({ __metadata__: { step: 3 } }), reason: 'bad-metadata', message: /"step" must be a string, got 3/ },
   { name: 'metadata not an object', bytes: rawFile({ __metadata__: ['a'] }), reason: 'bad-metadata', message: /must be an object of strings/ },
   { name: 'duplicate metadata key', bytes: rawFile('{"__metadata__":{"a":"b","a":"b"}}'), reason: 'bad-metadata', message: /"a" appears twice/ },
-  { name: 'nesting too deep', bytes: rawFile(`{"w":${'['.repeat(100)}${']'.repeat(100)}}`), reason: 'header-not-json', message: /nesting deeper/ },
+  { name: 'nesting too deep', bytes: rawFile(`{"w":${'['.repeat(100)}${']'.repeat(100)}}`), reason: 'bad-entry', tensor: 'w', message: /nesting deeper than 64/ },
+  { name: 'nesting too deep at the top', bytes: rawFile(`${'['.repeat(100)}${']'.repeat(100)}`), reason: 'header-not-json', message: /nesting deeper than 64/ },
+  { name: 'shape array too long', bytes: rawFile({ w: entry('U8', new Array(1025).fill(1), 0, 1) }, u8(1)), reason: 'bad-entry', tensor: 'w', message: /array longer than 1024 elements/ },
+  { name: 'long array in metadata', bytes: rawFile(`{"__metadata__":{"a":[${new Array(1025).fill(0).join(',')}]}}`), reason: 'bad-metadata', message: /array longer than 1024/ },
+  { name: 'negative zero offset', bytes: rawFile('{"w":{"dtype":"U8","shape":[1],"data_offsets":[-0,1]}}', u8(1)), reason: 'bad-offsets', tensor: 'w', message: /non-negative integers/ },
+  { name: 'exponent offset', bytes: rawFile('{"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1e0]}}', u8(1)), reason: 'bad-offsets', tensor: 'w', message: /non-negative integers/ },
   { name: 'Git LFS pointer', bytes: Buffer.from('version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 1176144\n'), reason: 'git-lfs-pointer', message: /git lfs pull/ },
 ];
 

@@ -133,6 +133,26 @@ describe('safetensors reader API', () => {
     await expect(openCheckpoint(shards)).rejects.toMatchObject({ reason: 'bad-index', tensor: 'x' });
     writeFileSync(join(shards, 'model.safetensors.index.json'), '{"weight_map": {"x": "a.safetensors", "x": "a.safetensors"}}');
     await expect(openCheckpoint(shards)).rejects.toMatchObject({ reason: 'bad-index' });
+    writeFileSync(join(shards, 'model.safetensors.index.json'), 'version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 9\n');
+    await expect(openCheckpoint(shards)).rejects.toMatchObject({ reason: 'git-lfs-pointer' });
+    writeFileSync(join(shards, 'b.safetensors'), 'version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 9\n');
+    bad({ x: 'a.safetensors', y: 'b.safetensors', z: 'b.safetensors' });
+    await expect(openCheckpoint(shards)).rejects.toMatchObject({ reason: 'git-lfs-pointer', file: join(shards, 'b.safetensors') });
+  });
+
+  test('file truncated after open fails the read', async () => {
+    const path = join(folder.path, 'shrinks.safetensors');
+    await writeSafetensors(path, [
+      { name: 'a', dtype: 'F32', shape: [4], data: new Float32Array(4) },
+      { name: 'b', dtype: 'F32', shape: [4], data: new Float32Array([1, 2, 3, 4]) },
+    ]);
+    const file = await SafetensorsFile.open(path);
+    const { truncateSync } = await import('node:fs');
+    truncateSync(path, file.info('b').byteOffset + 8);
+    await expect(file.readFloat32('b')).rejects.toMatchObject({ reason: 'io', tensor: 'b', file: path });
+    await expect(file.readFloat32('b')).rejects.toThrow(`${path}, tensor 'b': unexpected end of file at offset`);
+    expect(Array.from(await file.readFloat32('a'))).toEqual([0, 0, 0, 0]);
+    await file.close();
   });
 
   test('folder without an index needs exactly one file', async () => {
@@ -142,10 +162,10 @@ describe('safetensors reader API', () => {
     writeFileSync(join(two, 'a.safetensors'), rawFile({}));
     writeFileSync(join(two, 'b.safetensors'), rawFile({}));
     await expect(openCheckpoint(two)).rejects.toMatchObject({ reason: 'bad-checkpoint' });
-    const one = join(folder.path, 'one');
-    mkdirSync(one);
-    writeFileSync(join(one, 'weights.safetensors'), rawFile({ t: { dtype: 'U8', shape: [1], data_offsets: [0, 1] } }, new Uint8Array([9])));
-    const file = await openCheckpoint(one);
+    const single = join(folder.path, 'one');
+    mkdirSync(single);
+    writeFileSync(join(single, 'weights.safetensors'), rawFile({ t: { dtype: 'U8', shape: [1], data_offsets: [0, 1] } }, new Uint8Array([9])));
+    const file = await openCheckpoint(single);
     expect(Array.from(await file.readBytes('t'))).toEqual([9]);
     await file.close();
   });

@@ -97,16 +97,28 @@ describe('safetensors writer', () => {
 
   test('invalid names, dtypes and shapes throw argument errors', async () => {
     const path = join(folder.path, 'invalid.safetensors');
-    const one = (tensor: Partial<TensorToWrite>) =>
+    const writeOne = (tensor: Partial<TensorToWrite>) =>
       writeSafetensors(path, [{ name: 't', dtype: 'U8', shape: [1], data: new Uint8Array(1), ...tensor }]);
-    await expect(one({ dtype: 'F128' as Dtype })).rejects.toThrow(RangeError);
-    await expect(one({ shape: [-1] })).rejects.toThrow(RangeError);
-    await expect(one({ shape: [1.5] })).rejects.toThrow(RangeError);
-    await expect(one({ name: '__metadata__' })).rejects.toThrow(RangeError);
+    await expect(writeOne({ dtype: 'F128' as Dtype })).rejects.toThrow(RangeError);
+    await expect(writeOne({ shape: [-1] })).rejects.toThrow(RangeError);
+    await expect(writeOne({ shape: [1.5] })).rejects.toThrow(RangeError);
+    await expect(writeOne({ name: '__metadata__' })).rejects.toThrow(RangeError);
     await expect(writeSafetensors(path, [
       { name: 't', dtype: 'U8', shape: [0], data: new Uint8Array(0) },
       { name: 't', dtype: 'U8', shape: [0], data: new Uint8Array(0) },
     ])).rejects.toThrow(/appears twice/);
+  });
+
+  test('file system errors name the path', async () => {
+    const tensors: TensorToWrite[] = [{ name: 'x', dtype: 'U8', shape: [1], data: new Uint8Array([1]) }];
+    const missing = join(folder.path, 'no-such-folder', 'out.safetensors');
+    await expect(writeSafetensors(missing, tensors)).rejects.toMatchObject({ reason: 'io', file: missing });
+    const { mkdirSync } = await import('node:fs');
+    const directory = join(folder.path, 'a-directory');
+    mkdirSync(directory);
+    await expect(writeSafetensors(directory, tensors)).rejects.toMatchObject({ reason: 'file-exists' });
+    await expect(writeSafetensors(directory, tensors, { overwrite: true })).rejects.toMatchObject({ reason: 'io', file: directory });
+    expect(readdirSync(folder.path).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
 
   test('data functions run one at a time in order', async () => {

@@ -8,7 +8,7 @@ import { SafetensorsError } from '../safetensors/errors.js';
 import type { TensorReader } from '../safetensors/file.js';
 import { openCheckpoint } from '../safetensors/checkpoint.js';
 import type { TensorInfo } from '../safetensors/header.js';
-import { JsonNumber, JsonSyntaxError, parseStrictJson } from '../safetensors/strict-json.js';
+import { JsonSyntaxError, parseStrictJson, safeNonNegativeInteger } from '../safetensors/strict-json.js';
 import { type TensorToWrite, writeSafetensors } from '../safetensors/writer.js';
 import { packCodes, packedCodeBytes, unpackCodes } from './code-packing.js';
 import { type PartsContext, validateQuantizedParts } from './validate.js';
@@ -54,19 +54,98 @@ export function quantizedLayerTensors(layer: string, parts: QuantizedParts): Ten
   const codebooks = exactFloat16(parts.codebooks, 'codebooks', context);
   const outlierValues = exactFloat16(parts.outlierValues, 'outlier_values', context);
   const codeBytes = packedCodeBytes(parts.rows, parts.bitsPerColumn);
-  const outliers = parts.outlierValues.length;
-  const tensor = (part: string, shape: number[], data: TensorToWrite['data']): TensorToWrite =>
-    ({ name: partTensorName(layer, part), dtype: LAYER_PARTS[part], shape, data });
-  return [
-    tensor('bits', [parts.cols], parts.bitsPerColumn),
-    tensor('permutation', [parts.cols], parts.permutation),
-    tensor('codes', [codeBytes], () => packCodes(parts.codes, parts.rows, parts.bitsPerColumn)),
-    tensor('codebook_offsets', [parts.cols + 1], parts.codebookOffsets),
-    tensor('codebooks', [parts.codebooks.length], codebooks),
-    tensor('outlier_rows', [outliers], parts.outlierRows),
-    tensor('outlier_cols', [outliers], parts.outlierCols),
-    tensor('outlier_values', [outliers], outlierValues),
+  const data: TensorToWrite['data'][] = [
+    parts.bitsPerColumn,
+    parts.permutation,
+    () => packCodes(parts.codes, parts.rows, parts.bitsPerColumn),
+    parts.codebookOffsets,
+    codebooks,
+    parts.outlierRows,
+    parts.outlierCols,
+    outlierValues,
   ];
+  const shapes = quantizedLayerShapes(layer, parts.rows, codeBytes, parts.cols, parts.codebooks.length, parts.outlierValues.length);
+  return shapes.map((tensor, index) => ({ ...tensor, data: data[index] }));
+}
+
+/**
+ * A quantized layer given by its sizes, whose parts are produced only when
+ * the writer reaches it, so a checkpoint can be saved with one layer in
+ * memory at a time. The sizes fix the header, which is written first.
+ */
+export interface LazyQuantizedLayer {
+  rows: number;
+  cols: number;
+  /** Code width of each column (fixes the packed size of the codes). */
+  bitsPerColumn: Uint8Array;
+  /** Total number of centroids, `codebookOffsets[cols]`. */
+  codebookCount: number;
+  /** Number of reserved outliers. */
+  outlierCount: number;
+  /** Produces the parts; called once, when the writer reaches the layer. */
+  load(): QuantizedParts | Promise<QuantizedParts>;
+}
+
+function isLazyLayer(layer: QuantizedParts | LazyQuantizedLayer): layer is LazyQuantizedLayer {
+  return typeof (layer as LazyQuantizedLayer).load === 'function';
+}
+
+/**
+ * Builds the tensors of a lazy layer. The writer calls the data functions in
+ * order, so the first one loads, validates and encodes the parts. The others
+ * reuse them, and the last one drops them.
+ * @throws SafetensorsError 'bad-checkpoint' (during the write) when the
+ *   loaded parts are invalid or do not match the declared sizes.
+ */
+export function lazyQuantizedLayerTensors(layer: string, lazy: LazyQuantizedLayer): TensorToWrite[] {
+  const context: PartsContext = { file: '<memory>', tensorOf: (part) => partTensorName(layer, part) };
+  const { rows, cols, bitsPerColumn, codebookCount, outlierCount } = lazy;
+  if (!Number.isSafeInteger(rows) || rows < 1 || !Number.isSafeInteger(cols) || cols < 1 || bitsPerColumn?.length !== cols ||
+      !Number.isSafeInteger(codebookCount) || codebookCount < 0 || !Number.isSafeInteger(outlierCount) || outlierCount < 0) {
+    throw new RangeError(`lazy layer '${layer}': rows and cols must be positive integers, bitsPerColumn of length cols, ` +
+      'and codebookCount and outlierCount non-negative integers');
+  }
+
+  let pending: Promise<TensorToWrite[]> | undefined;
+  const encoded = (): Promise<TensorToWrite[]> => (pending ??= (async () => {
+    const parts = await lazy.load();
+    validateQuantizedParts(parts, context);
+    const matches = parts.rows === rows && parts.cols === cols && parts.codebooks.length === codebookCount &&
+      parts.outlierValues.length === outlierCount && parts.bitsPerColumn.every((bits, j) => bits === bitsPerColumn[j]);
+    if (!matches) {
+      throw new SafetensorsError('bad-checkpoint', context.file, layer,
+        'the loaded parts do not match the rows, cols, bits per column, codebook count or outlier count declared for the layer');
+    }
+    return quantizedLayerTensors(layer, parts);
+  })());
+
+  const eager = quantizedLayerShapes(layer, rows, packedCodeBytes(rows, bitsPerColumn), cols, codebookCount, outlierCount);
+  return eager.map((tensor, index) => ({
+    ...tensor,
+    data: async () => {
+      const tensors = await encoded();
+      const { data } = tensors[index];
+      if (index === tensors.length - 1) pending = undefined;
+      return typeof data === 'function' ? data() : data;
+    },
+  }));
+}
+
+// The eight tensors of a layer without data, in file order.
+function quantizedLayerShapes(
+  layer: string,
+  rows: number,
+  codeBytes: number,
+  cols: number,
+  codebookCount: number,
+  outlierCount: number,
+): Omit<TensorToWrite, 'data'>[] {
+  const shapes: [string, number][] = [
+    ['bits', cols], ['permutation', cols], ['codes', codeBytes], ['codebook_offsets', cols + 1],
+    ['codebooks', codebookCount], ['outlier_rows', outlierCount], ['outlier_cols', outlierCount],
+    ['outlier_values', outlierCount],
+  ];
+  return shapes.map(([part, length]) => ({ name: partTensorName(layer, part), dtype: LAYER_PARTS[part], shape: [length] }));
 }
 
 function exactFloat16(values: Float32Array, part: string, context: PartsContext): Uint8Array {
@@ -82,8 +161,13 @@ function exactFloat16(values: Float32Array, part: string, context: PartsContext)
 }
 
 export interface SaveClaqCheckpointOptions {
-  /** Quantized layers by name (e.g. 'model.layers.0.self_attn.q_proj'). */
-  layers: ReadonlyMap<string, QuantizedParts> | Iterable<readonly [string, QuantizedParts]>;
+  /**
+   * Quantized layers by name (e.g. 'model.layers.0.self_attn.q_proj'), as
+   * parts in memory or as lazy layers loaded one at a time during the write.
+   */
+  layers:
+    | ReadonlyMap<string, QuantizedParts | LazyQuantizedLayer>
+    | Iterable<readonly [string, QuantizedParts | LazyQuantizedLayer]>;
   /** Untouched tensors of the model, written as they are (norms, embeddings, biases). */
   tensors?: readonly TensorToWrite[];
   /** Extra `__metadata__` entries; `format`, `claq_version` and `claq_layers` are set by claq. */
@@ -110,7 +194,8 @@ export async function saveClaqCheckpoint(path: string, options: SaveClaqCheckpoi
     if (typeof layer !== 'string' || layer === '') throw new TypeError('saveClaqCheckpoint: layer names must be non-empty strings');
     if (Object.prototype.hasOwnProperty.call(shapes, layer)) throw new RangeError(`saveClaqCheckpoint: layer '${layer}' appears twice`);
     Object.defineProperty(shapes, layer, { value: { rows: parts.rows, cols: parts.cols }, enumerable: true });
-    tensors.push(...quantizedLayerTensors(layer, parts));
+    const layerTensors = isLazyLayer(parts) ? lazyQuantizedLayerTensors(layer, parts) : quantizedLayerTensors(layer, parts);
+    tensors.push(...layerTensors);
   }
   for (const tensor of options.tensors ?? []) {
     if (tensor.name.includes('.claq.')) {
@@ -216,8 +301,8 @@ function parseLayerShapes(text: string | undefined, file: string): Map<string, L
   for (const [layer, value] of root) {
     const rows = value instanceof Map ? value.get('rows') : undefined;
     const cols = value instanceof Map ? value.get('cols') : undefined;
-    const r = rows instanceof JsonNumber ? rows.safeNonNegativeInteger() : undefined;
-    const c = cols instanceof JsonNumber ? cols.safeNonNegativeInteger() : undefined;
+    const r = safeNonNegativeInteger(rows);
+    const c = safeNonNegativeInteger(cols);
     if (r === undefined || c === undefined || r < 1 || c < 1 || r * c > 2 ** 32 || c >= 2 ** 31 || r >= 2 ** 31) {
       fail(`gives layer '${layer}' an invalid shape; expected {"rows": R, "cols": C} with positive integers, R * C <= 2^32`);
     }
@@ -278,6 +363,8 @@ async function readLayer(reader: TensorReader, layer: string, { rows, cols }: La
       `column ${badPaddingColumn} has non-zero padding bits after its last code`);
   }
 
+  // NOTE: the integer parts are viewed in host byte order, which matches the
+  // file's little-endian data only on little-endian hosts (x86-64, AArch64).
   const parts: QuantizedParts = {
     rows,
     cols,

@@ -30,6 +30,7 @@ export function validateQuantizedParts(parts: QuantizedParts, context: PartsCont
   const fail = (part: string, rule: string): never => {
     throw new SafetensorsError('bad-checkpoint', context.file, context.tensorOf(part), rule);
   };
+  checkTypes(parts, fail);
   const { rows, cols } = parts;
   if (!Number.isSafeInteger(rows) || rows < 1 || !Number.isSafeInteger(cols) || cols < 1 || rows * cols > 2 ** 32) {
     fail('shape', `rows (${rows}) and cols (${cols}) must be positive integers with rows * cols <= 2^32`);
@@ -48,6 +49,28 @@ export function validateQuantizedParts(parts: QuantizedParts, context: PartsCont
 }
 
 type Fail = (part: string, rule: string) => never;
+
+// Kernels read the arrays through their element type, so a Float64Array of
+// codebooks or an Array of codes must not pass. The tag is compared rather
+// than instanceof, which fails for arrays made in another realm.
+const PART_TYPES: [keyof QuantizedParts, string, string][] = [
+  ['bitsPerColumn', 'bits', 'Uint8Array'],
+  ['permutation', 'permutation', 'Int32Array'],
+  ['codes', 'codes', 'Uint8Array'],
+  ['codebookOffsets', 'codebook_offsets', 'Uint32Array'],
+  ['codebooks', 'codebooks', 'Float32Array'],
+  ['outlierRows', 'outlier_rows', 'Int32Array'],
+  ['outlierCols', 'outlier_cols', 'Int32Array'],
+  ['outlierValues', 'outlier_values', 'Float32Array'],
+];
+
+function checkTypes(parts: QuantizedParts, fail: Fail): void {
+  for (const [field, part, type] of PART_TYPES) {
+    const value = parts[field] as unknown;
+    const tag = ArrayBuffer.isView(value) ? (value as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] : typeof value;
+    if (tag !== type) fail(part, `${field} must be a ${type}, got ${tag}`);
+  }
+}
 
 function checkLength(array: ArrayLike<number>, expected: number, part: string, fail: Fail): void {
   if (array.length !== expected) fail(part, `has ${array.length} elements; expected ${expected}`);

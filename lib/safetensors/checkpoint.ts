@@ -4,7 +4,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 import { SafetensorsError } from './errors.js';
-import { type RowRange, SafetensorsFile, type TensorReader, toRecord } from './file.js';
+import { GIT_LFS_POINTER_PREFIX, type RowRange, SafetensorsFile, type TensorReader, toRecord } from './file.js';
 import type { TensorInfo } from './header.js';
 import { type JsonValue, JsonSyntaxError, parseStrictJson } from './strict-json.js';
 
@@ -121,8 +121,14 @@ export class ShardedCheckpoint implements TensorReader {
 async function readWeightMap(indexPath: string): Promise<Map<string, string>> {
   let root: JsonValue;
   try {
-    root = parseStrictJson(await readFile(indexPath, 'utf8'));
+    const text = await readFile(indexPath, 'utf8');
+    if (text.startsWith(GIT_LFS_POINTER_PREFIX)) {
+      throw new SafetensorsError('git-lfs-pointer', indexPath, undefined,
+        'this is a Git LFS pointer file, not the index; fetch the real file with "git lfs pull"');
+    }
+    root = parseStrictJson(text);
   } catch (error) {
+    if (error instanceof SafetensorsError) throw error;
     if (error instanceof JsonSyntaxError) {
       throw new SafetensorsError('bad-index', indexPath, error.duplicateKey, `invalid index JSON: ${error.message}`);
     }

@@ -39,6 +39,8 @@ export class SafetensorsError extends ClaqError {
   readonly reason: SafetensorsReason;
   readonly file: string;
   readonly tensor: string | undefined;
+  /** The rule broken, in words, without the file and tensor prefix. */
+  readonly detail: string;
 
   constructor(
     reason: SafetensorsReason,
@@ -53,5 +55,6 @@ export class SafetensorsError extends ClaqError {
     this.reason = reason;
     this.file = file;
     this.tensor = tensor;
+    this.detail = detail;
   }
 }

@@ -59,7 +59,8 @@ export class SafetensorsFile implements TensorReader {
     readonly metadataMap: ReadonlyMap<string, string>,
     private readonly ordered: TensorInfo[],
   ) {
-    this.byName = new Map(ordered.map((tensor) => [tensor.name, tensor]));
+    this.byName = new Map();
+    for (const tensor of ordered) this.byName.set(tensor.name, tensor);
     this.metadata = toRecord(metadataMap);
   }
 
@@ -206,7 +207,7 @@ export class SafetensorsFile implements TensorReader {
       await this.source.read(target, position);
     } catch (error) {
       if (error instanceof SafetensorsError && error.tensor === undefined) {
-        throw new SafetensorsError(error.reason, error.file, tensor.name, error.message, { cause: error });
+        throw new SafetensorsError(error.reason, error.file, tensor.name, error.detail, { cause: error });
       }
       throw error;
     }

@@ -2,10 +2,24 @@
 // checked against the size of the data section that follows it.
 import { type Dtype, DTYPES, dtypeSize, isDtype } from './dtype.js';
 import { SafetensorsError } from './errors.js';
-import { type JsonObject, type JsonValue, JsonNumber, JsonSyntaxError, parseStrictJson } from './strict-json.js';
+import {
+  type JsonObject,
+  type JsonValue,
+  JsonNumber,
+  JsonSyntaxError,
+  parseStrictJson,
+  safeNonNegativeInteger,
+} from './strict-json.js';
 
 /** Upper bound on the header length field; larger values are rejected before any allocation. */
 export const MAX_HEADER_LENGTH = 100_000_000;
+
+/**
+ * Longest array accepted in a header. Shapes and data offsets are short; the
+ * limit keeps a crafted header from building an array far larger in memory
+ * than its text.
+ */
+export const MAX_ARRAY_LENGTH = 1024;
 
 /** The key of the optional string-to-string metadata map in a header. */
 export const METADATA_KEY = '__metadata__';
@@ -37,23 +51,25 @@ export interface ParsedHeader {
  */
 export function parseHeader(headerBytes: Uint8Array, dataSize: number, file: string): ParsedHeader {
   const dataStart = 8 + headerBytes.length;
-  const root = parseHeaderJson(headerBytes, file);
-
   let metadata = new Map<string, string>();
   const tensors: TensorInfo[] = [];
-  for (const [name, value] of root) {
-    if (name === METADATA_KEY) {
-      metadata = parseMetadata(value, file);
-      continue;
-    }
-    tensors.push(parseEntry(name, value, dataStart, dataSize, file));
-  }
+
+  // Each entry is checked as soon as it is parsed, so a bad entry early in a
+  // large header fails fast and parsed JSON values do not pile up.
+  parseHeaderJson(headerBytes, file, (name, value) => {
+    if (name === METADATA_KEY) metadata = parseMetadata(value, file);
+    else tensors.push(parseEntry(name, value, dataStart, dataSize, file));
+  });
 
   checkContiguous(tensors, dataStart, dataSize, file);
   return { metadata, tensors };
 }
 
-function parseHeaderJson(headerBytes: Uint8Array, file: string): JsonObject {
+function parseHeaderJson(
+  headerBytes: Uint8Array,
+  file: string,
+  onEntry: (name: string, value: JsonValue) => void,
+): void {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(headerBytes);
@@ -63,7 +79,7 @@ function parseHeaderJson(headerBytes: Uint8Array, file: string): JsonObject {
 
   let root: JsonValue;
   try {
-    root = parseStrictJson(text);
+    root = parseStrictJson(text, { maxDepth: 64, maxArrayLength: MAX_ARRAY_LENGTH, onTopLevelMember: onEntry });
   } catch (error) {
     if (!(error instanceof JsonSyntaxError)) throw error;
     throw jsonError(error, file);
@@ -72,11 +88,11 @@ function parseHeaderJson(headerBytes: Uint8Array, file: string): JsonObject {
     throw new SafetensorsError('header-not-object', file, undefined,
       `the header must be a JSON object, got ${describeJson(root)}`);
   }
-  return root;
 }
 
 // Maps a JSON syntax error to the rule it breaks: a repeated tensor name, a
-// repeated key inside the metadata or an entry, or plain invalid JSON.
+// repeated key or a limit broken inside the metadata or an entry, or plain
+// invalid JSON.
 function jsonError(error: JsonSyntaxError, file: string): SafetensorsError {
   const [top] = error.path;
   if (error.duplicateKey !== undefined && error.path.length === 0) {
@@ -91,6 +107,12 @@ function jsonError(error: JsonSyntaxError, file: string): SafetensorsError {
   }
   if (error.duplicateKey !== undefined) {
     return new SafetensorsError('bad-entry', file, top, `the key ${JSON.stringify(error.duplicateKey)} appears twice`);
+  }
+  if (error.limitExceeded && top === METADATA_KEY) {
+    return new SafetensorsError('bad-metadata', file, undefined, `${METADATA_KEY} breaks a limit: ${error.message}`);
+  }
+  if (error.limitExceeded && top !== undefined) {
+    return new SafetensorsError('bad-entry', file, top, `the entry breaks a limit: ${error.message}`);
   }
   return new SafetensorsError('header-not-json', file, undefined, `the header is not valid JSON: ${error.message}`);
 }
@@ -155,7 +177,7 @@ function parseShape(value: JsonValue, name: string, file: string): number[] {
     throw new SafetensorsError('bad-shape', file, name, `shape must be an array, got ${describeJson(value)}`);
   }
   return value.map((dimension, axis) => {
-    const size = dimension instanceof JsonNumber ? dimension.safeNonNegativeInteger() : undefined;
+    const size = safeNonNegativeInteger(dimension);
     if (size === undefined) {
       throw new SafetensorsError('bad-shape', file, name,
         `shape[${axis}] must be a non-negative integer below 2^53, got ${describeJson(dimension)}`);
@@ -169,7 +191,7 @@ function parseOffsets(value: JsonValue, name: string, file: string): [number, nu
     throw new SafetensorsError('bad-offsets', file, name,
       `data_offsets must be an array of two integers [begin, end], got ${describeJson(value)}`);
   }
-  const [begin, end] = value.map((offset) => (offset instanceof JsonNumber ? offset.safeNonNegativeInteger() : undefined));
+  const [begin, end] = value.map(safeNonNegativeInteger);
   if (begin === undefined || end === undefined) {
     throw new SafetensorsError('bad-offsets', file, name,
       `data_offsets must be non-negative integers below 2^53, got ${describeJson(value)}`);
@@ -212,6 +234,7 @@ function checkContiguous(tensors: TensorInfo[], dataStart: number, dataSize: num
 /** Short description of a JSON value for error messages. */
 export function describeJson(value: JsonValue): string {
   if (value === null) return 'null';
+  if (typeof value === 'number') return String(value);
   if (value instanceof JsonNumber) return value.text.length > 40 ? `${value.text.slice(0, 40)}…` : value.text;
   if (value instanceof Map) return 'an object';
   if (Array.isArray(value)) {

@@ -6,6 +6,7 @@ export { MAX_HEADER_LENGTH, METADATA_KEY } from './header.js';
 export type { TensorInfo } from './header.js';
 export { GIT_LFS_POINTER_PREFIX, SafetensorsFile } from './file.js';
 export type { RowRange, TensorReader } from './file.js';
+export type { ByteSource } from './byte-source.js';
 export { SHARD_INDEX_NAME, ShardedCheckpoint, openCheckpoint } from './checkpoint.js';
 export {
   bfloat16BytesToFloat32,

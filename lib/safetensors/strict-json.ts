@@ -2,48 +2,70 @@
  * A strict JSON parser (RFC 8259) for safetensors headers. Unlike JSON.parse,
  * which silently keeps the last of two equal keys, it rejects duplicate
  * object keys. It keeps objects in Maps, so a key such as `__proto__` is
- * plain data. It keeps each number's source text, so rounding cannot make a
- * fraction pass an integer check. It limits nesting depth, so deep input
- * cannot overflow the stack.
+ * plain data. A number is a JS number only when its literal is a plain
+ * non-negative integer up to 2^53 - 1. Any other number keeps its source text
+ * (JsonNumber), so rounding cannot make a fraction or a huge literal pass an
+ * integer check. Nesting depth and array length are limited, so deep input
+ * cannot overflow the stack and a long array cannot take memory far beyond
+ * the size of the text.
  */
 
+/** A number literal that is not a plain non-negative safe integer, kept as written. */
 export class JsonNumber {
   constructor(readonly text: string) {}
 
   get value(): number {
     return Number(this.text);
   }
-
-  /** Returns the value when the literal is a plain non-negative integer no larger than 2^53 - 1, else undefined. */
-  safeNonNegativeInteger(): number | undefined {
-    if (!/^(0|[1-9][0-9]{0,15})$/.test(this.text)) return undefined;
-    const value = Number(this.text);
-    return Number.isSafeInteger(value) ? value : undefined;
-  }
 }
 
-export type JsonValue = null | boolean | string | JsonNumber | JsonValue[] | JsonObject;
+export type JsonValue = null | boolean | string | number | JsonNumber | JsonValue[] | JsonObject;
 export type JsonObject = Map<string, JsonValue>;
 
 export class JsonSyntaxError extends Error {
   /** The key repeated, when the error is a duplicate key. */
   readonly duplicateKey: string | undefined;
+  /** True when the text is valid JSON but breaks a limit (depth or array length). */
+  readonly limitExceeded: boolean;
   /** Keys from the top level down to the object that contains the error. */
   readonly path: readonly string[];
 
-  constructor(message: string, readonly position: number, path: readonly string[], duplicateKey?: string) {
+  constructor(
+    message: string,
+    readonly position: number,
+    path: readonly string[],
+    details: { duplicateKey?: string; limitExceeded?: boolean } = {},
+  ) {
     super(message);
     this.name = 'JsonSyntaxError';
     this.path = path;
-    this.duplicateKey = duplicateKey;
+    this.duplicateKey = details.duplicateKey;
+    this.limitExceeded = details.limitExceeded ?? false;
   }
 }
 
-export const MAX_JSON_DEPTH = 64;
+/** Returns `value` when it is a non-negative integer up to 2^53 - 1 written as plain digits, else undefined. */
+export function safeNonNegativeInteger(value: JsonValue | undefined): number | undefined {
+  return typeof value === 'number' ? value : undefined;
+}
+
+export interface StrictJsonLimits {
+  /** Maximum nesting depth of arrays and objects (default 64). */
+  maxDepth?: number;
+  /** Maximum number of elements in one array (default unlimited). */
+  maxArrayLength?: number;
+  /**
+   * Receives each member of a top-level object as soon as it is parsed,
+   * instead of storing it: the result is then an empty Map. Duplicate keys
+   * are still detected. A large header can thus be checked entry by entry
+   * without holding all of its parsed values.
+   */
+  onTopLevelMember?: (key: string, value: JsonValue) => void;
+}
 
 /** Parses `text` as one JSON value with surrounding whitespace; throws JsonSyntaxError. */
-export function parseStrictJson(text: string): JsonValue {
-  const parser = new Parser(text);
+export function parseStrictJson(text: string, limits: StrictJsonLimits = {}): JsonValue {
+  const parser = new Parser(text, limits.maxDepth ?? 64, limits.maxArrayLength ?? Infinity, limits.onTopLevelMember);
   parser.skipWhitespace();
   const value = parser.parseValue(0);
   parser.skipWhitespace();
@@ -58,10 +80,15 @@ class Parser {
   position = 0;
   private readonly path: string[] = [];
 
-  constructor(private readonly text: string) {}
+  constructor(
+    private readonly text: string,
+    private readonly maxDepth: number,
+    private readonly maxArrayLength: number,
+    private readonly onTopLevelMember: ((key: string, value: JsonValue) => void) | undefined,
+  ) {}
 
-  fail(message: string, duplicateKey?: string): never {
-    throw new JsonSyntaxError(`${message} at character ${this.position}`, this.position, [...this.path], duplicateKey);
+  fail(message: string, details?: { duplicateKey?: string; limitExceeded?: boolean }): never {
+    throw new JsonSyntaxError(`${message} at character ${this.position}`, this.position, [...this.path], details);
   }
 
   skipWhitespace(): void {
@@ -76,7 +103,6 @@ class Parser {
   }
 
   parseValue(depth: number): JsonValue {
-    if (depth > MAX_JSON_DEPTH) this.fail(`nesting deeper than ${MAX_JSON_DEPTH} levels`);
     const c = this.text.charCodeAt(this.position);
     if (c === 0x7b) return this.parseObject(depth);
     if (c === 0x5b) return this.parseArray(depth);
@@ -93,8 +119,15 @@ class Parser {
     return value;
   }
 
+  private checkDepth(depth: number): void {
+    if (depth >= this.maxDepth) this.fail(`nesting deeper than ${this.maxDepth} levels`, { limitExceeded: true });
+  }
+
   private parseObject(depth: number): JsonObject {
+    this.checkDepth(depth);
     const object: JsonObject = new Map();
+    const streamed = depth === 0 ? this.onTopLevelMember : undefined;
+    const streamedKeys = new Set<string>();
     this.position++;
     this.skipWhitespace();
     if (this.text.charCodeAt(this.position) === 0x7d) {
@@ -105,16 +138,22 @@ class Parser {
       if (this.text.charCodeAt(this.position) !== QUOTE) this.fail('expected a string key');
       const keyStart = this.position;
       const key = this.parseString();
-      if (object.has(key)) {
+      if (object.has(key) || streamedKeys.has(key)) {
         this.position = keyStart;
-        this.fail(`duplicate key ${JSON.stringify(key)}`, key);
+        this.fail(`duplicate key ${JSON.stringify(key)}`, { duplicateKey: key });
       }
       this.skipWhitespace();
       if (this.text.charCodeAt(this.position) !== 0x3a) this.fail("expected ':' after a key");
       this.position++;
       this.skipWhitespace();
       this.path.push(key);
-      object.set(key, this.parseValue(depth + 1));
+      const value = this.parseValue(depth + 1);
+      if (streamed === undefined) {
+        object.set(key, value);
+      } else {
+        streamedKeys.add(key);
+        streamed(key, value);
+      }
       this.path.pop();
       this.skipWhitespace();
       const next = this.text.charCodeAt(this.position);
@@ -129,6 +168,7 @@ class Parser {
   }
 
   private parseArray(depth: number): JsonValue[] {
+    this.checkDepth(depth);
     const array: JsonValue[] = [];
     this.position++;
     this.skipWhitespace();
@@ -137,6 +177,9 @@ class Parser {
       return array;
     }
     for (;;) {
+      if (array.length === this.maxArrayLength) {
+        this.fail(`array longer than ${this.maxArrayLength} elements`, { limitExceeded: true });
+      }
       array.push(this.parseValue(depth + 1));
       this.skipWhitespace();
       const next = this.text.charCodeAt(this.position);
@@ -200,12 +243,17 @@ class Parser {
     return this.fail('invalid escape in a string');
   }
 
-  private parseNumber(): JsonNumber {
+  private parseNumber(): number | JsonNumber {
     const match = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
     match.lastIndex = this.position;
     const found = match.exec(this.text);
     if (found === null) this.fail('invalid number');
     this.position += found[0].length;
-    return new JsonNumber(found[0]);
+    const text = found[0];
+    if (/^(0|[1-9][0-9]{0,15})$/.test(text)) {
+      const value = Number(text);
+      if (Number.isSafeInteger(value)) return value;
+    }
+    return new JsonNumber(text);
   }
 }

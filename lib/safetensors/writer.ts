@@ -58,7 +58,10 @@ export async function writeSafetensors(
   const overwrite = options.overwrite ?? false;
   const layout = planLayout(path, tensors);
   const header = encodeHeader(path, layout, options.metadata);
-  if (!overwrite && (await exists(path))) {
+  const pathExists = await exists(path).catch((error: unknown) => {
+    throw asWriteError(error, path);
+  });
+  if (!overwrite && pathExists) {
     throw new SafetensorsError('file-exists', path, undefined, 'the file exists; pass overwrite: true to replace it');
   }
 
@@ -75,9 +78,19 @@ export async function writeSafetensors(
   } catch (error) {
     await handle?.close().catch(() => undefined);
     await unlink(temporary).catch(() => undefined);
-    throw error;
+    throw asWriteError(error, path);
   }
   await syncFolder(dirname(path));
+}
+
+// File system errors (a missing folder, no permission, a full disk, a
+// directory at the path) become SafetensorsError 'io' naming the path.
+function asWriteError(error: unknown, path: string): unknown {
+  // Duck typing, not instanceof Error: Node's errors come from another realm
+  // under jest's sandbox.
+  if (error instanceof SafetensorsError || typeof (error as { code?: unknown } | null)?.code !== 'string') return error;
+  const message = String((error as { message?: unknown }).message);
+  return new SafetensorsError('io', path, undefined, `cannot write the file: ${message}`, { cause: error });
 }
 
 interface PlannedTensor {

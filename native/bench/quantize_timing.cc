@@ -5,6 +5,8 @@
 //   quantize_timing [rows] [cols] [methods] [threads] [repeats]
 //   methods, comma-separated: claq (AP 2.05 + OR, the default), claq-lloyd
 //   (the same with Lloyd K-Means), claq2 (2 bits, no OR), gptq, rtn
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -21,6 +23,15 @@
 using namespace claq;
 
 namespace {
+
+// CPU seconds of all threads of the process so far. Other jobs on a shared
+// machine stretch wall time much more than CPU time.
+double process_cpu_seconds() {
+  rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
+}
 
 // splitmix64 normals, fixed seed, so every run quantizes the same layer.
 struct Generator {
@@ -112,7 +123,9 @@ bool run_method(const std::string& method, const std::vector<float>& weight,
   const double* h = method == "rtn" ? nullptr : hessian.data();
   for (int r = 0; r < repeats; ++r) {
     QuantizedLayerData out;
+    const double cpu_start = process_cpu_seconds();
     const Status status = quantize_layer(weight.data(), rows, cols, h, options, {}, &out);
+    const double cpu_seconds = process_cpu_seconds() - cpu_start;
     if (!status.ok()) {
       std::fprintf(stderr, "%s\n", status.message().c_str());
       return false;
@@ -121,9 +134,9 @@ bool run_method(const std::string& method, const std::vector<float>& weight,
     for (uint8_t b : out.bits_per_column) mean_bits += b;
     const auto& s = out.stats;
     std::printf(
-        "%s run %d: %.3f s (factorization %.3f, kmeans %.3f = %.1f %%, update %.3f, other %.3f) "
+        "%s run %d: %.3f s, cpu %.3f s (factorization %.3f, kmeans %.3f = %.1f %%, update %.3f, other %.3f) "
         "loss %.6g, bits %.4f, outliers %lld, damping %g\n",
-        method.c_str(), r, s.seconds, s.factorization_seconds, s.kmeans_seconds,
+        method.c_str(), r, s.seconds, cpu_seconds, s.factorization_seconds, s.kmeans_seconds,
         100 * s.kmeans_seconds / s.seconds, s.update_seconds,
         s.seconds - s.factorization_seconds - s.kmeans_seconds - s.update_seconds, s.loss,
         mean_bits / cols, static_cast<long long>(s.outlier_count), s.damping);

@@ -42,20 +42,18 @@ float float_at_or_below(double x) {
 
 // Rounds the fitted centroids to float16 and returns the decision thresholds:
 // a weight w gets code #{c : w > threshold[c]}, where threshold[c] stands for
-// the midpoint of centroids c and c + 1 (exactly, see float_at_or_below). A
-// repeated centroid takes the threshold of the next distinct pair above it
-// (infinity when there is none), so the thresholds stay ascending and a tie
-// resolves to the lowest equal centroid. Repeats occur at the top when a
-// column has fewer distinct values than 2^bits, and at either end when float16
-// saturation merges uniform grid levels beyond +-65504.
+// the midpoint of centroids c and c + 1 (exactly, see float_at_or_below).
+// Rounding can make neighbours equal. Inside a run of equal centroids every
+// threshold is the one above the run (infinity at the top), so a weight skips
+// the whole run or lands on its first, lowest-index centroid.
 void round_codebook(const double* centroids, int levels, float* codebook, float* thresholds) {
   for (int c = 0; c < levels; ++c) codebook[c] = round_to_float16(static_cast<float>(centroids[c]));
-  float next_distinct = INFINITY;
+  float above = INFINITY;
   for (int c = levels - 1; c >= 1; --c) {
     const double lower = codebook[c - 1];
     const double upper = codebook[c];
-    if (upper > lower) next_distinct = float_at_or_below(0.5 * (lower + upper));
-    thresholds[c - 1] = next_distinct;
+    if (upper > lower) above = float_at_or_below(0.5 * (lower + upper));
+    thresholds[c - 1] = above;
   }
 }
 
@@ -152,8 +150,8 @@ double quantize_column(const float* w, int64_t rows, int bits, int64_t per_tail,
   return squared_error(w, quantized, rows);
 }
 
-// err = (w - q) / d into `error`, and w -= err * U[k][k2] for the remaining
-// columns k2 of the sub-block.
+// Writes err = (w - q) / U[k][k] to `error` and subtracts err * U[k][k2] from
+// each remaining column k2 of the sub-block.
 void feed_back_in_sub_block(const ColumnLoopInput& in, int64_t k, int64_t sub_end,
                             const float* quantized, float* error) {
   const int64_t rows = in.rows;
@@ -169,9 +167,9 @@ void feed_back_in_sub_block(const ColumnLoopInput& in, int64_t k, int64_t sub_en
   }
 }
 
-// W_t[first_target ..] -= U[sources, first_target ..]^T * errors, where the
-// `count` source columns start at column `first_source` and their errors at
-// `errors` ([count, rows]).
+// Subtracts U[sources, targets]^T * errors from W_t[targets], for the `count`
+// source columns from `first_source` (their errors are `errors`, [count,
+// rows]) and the target columns [first_target, target_end).
 void feed_back_gemm(const ColumnLoopInput& in, int64_t first_source, int64_t count,
                     const float* errors, int64_t first_target, int64_t target_end,
                     ThreadPool* pool) {
@@ -301,7 +299,7 @@ class BlockLoop {
         const Clock::time_point start = Clock::now();
         const double squared_error = quantize_column(
             in_.weight_t + k * rows_, rows_, in_.bits[k], in_.reserved_per_tail[k],
-            in_.fit_codebook, ws_, out_->codes_t.data() + k * rows_, quantized_.data(),
+            in_.fit_codebook, ws_, out_->codes_t.get() + k * rows_, quantized_.data(),
             out_->codebooks[k], out_->reserved[k]);
         out_->kmeans_seconds += seconds_since(start);
 
@@ -336,7 +334,7 @@ class BlockLoop {
 
 Status run_column_loop(const ColumnLoopInput& in, ThreadPool* pool, ColumnLoopOutput* out) {
   const Clock::time_point start = Clock::now();
-  out->codes_t.resize(static_cast<size_t>(in.rows * in.cols));
+  out->codes_t = WorkBuffer<uint8_t>(in.rows * in.cols);
   out->codebooks.assign(static_cast<size_t>(in.cols), {});
   out->reserved.assign(static_cast<size_t>(in.cols), {});
   out->loss = 0;

@@ -20,6 +20,7 @@
 
 #include "core/kmeans1d.h"
 #include "core/status.h"
+#include "core/work_buffer.h"
 
 namespace claq {
 
@@ -54,7 +55,7 @@ struct ReservedEntry {
 };
 
 struct ColumnLoopOutput {
-  std::vector<uint8_t> codes_t;              // [cols, rows]
+  WorkBuffer<uint8_t> codes_t;               // [cols, rows]
   std::vector<std::vector<float>> codebooks; // per column, 1 << bits float16 values
   std::vector<std::vector<ReservedEntry>> reserved;  // per column, by ascending row
   double loss = 0;

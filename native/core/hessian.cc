@@ -17,7 +17,7 @@ namespace {
 // sqrt(kChunkTokens) * 2^-24 for random signs) before it is added in float64.
 constexpr int64_t kChunkTokens = 1024;
 
-// The float32 scratch for one chunk holds a band of output rows at a time,
+// The float32 scratch for one chunk contains a band of output rows at a time,
 // at most this many floats (16 MiB), so wide layers need no cols^2 buffer.
 constexpr int64_t kScratchFloats = int64_t{4} << 20;
 

@@ -8,7 +8,6 @@
 #include <cmath>
 #include <cstdio>
 #include <exception>
-#include <memory>
 #include <new>
 #include <numeric>
 
@@ -17,6 +16,7 @@
 #include "core/outlier_order.h"
 #include "core/quantize_checks.h"
 #include "core/thread_pool.h"
+#include "core/work_buffer.h"
 
 namespace claq {
 namespace {
@@ -67,13 +67,6 @@ std::vector<int32_t> act_order_permutation(const Diagonal& diagonal, bool enable
   return permutation;
 }
 
-// A buffer whose contents start undefined: the large work matrices are
-// written in full before they are read, so zero-filling them is wasted time.
-template <typename T>
-std::unique_ptr<T[]> uninitialized_buffer(int64_t size) {
-  return std::unique_ptr<T[]>(new T[static_cast<size_t>(size)]);
-}
-
 int64_t tile_count(int64_t size) { return (size + kTransposeTile - 1) / kTransposeTile; }
 
 // weight_t[position[j]][i] = W[i][j], zero for dead columns. Tiles run over
@@ -100,7 +93,7 @@ void gather_columns(const float* weight, int64_t rows, int64_t cols,
 
 // codes[i][j] = codes_t[position[j]][i], tiled like gather_columns; threads
 // take tiles of rows.
-void scatter_codes(const std::vector<uint8_t>& codes_t, int64_t rows, int64_t cols,
+void scatter_codes(const uint8_t* codes_t, int64_t rows, int64_t cols,
                    const std::vector<int32_t>& position, uint8_t* codes, ThreadPool* pool) {
   pool->parallel_for(tile_count(rows), [&](int64_t tile_begin, int64_t tile_end) {
     for (int64_t tile = tile_begin; tile < tile_end; ++tile) {
@@ -160,7 +153,7 @@ Status factorize(const double* hessian, int64_t cols, const std::vector<int32_t>
 
   // Only the lower triangle is read by the factorization. Each task takes
   // rows r and cols - 1 - r, so the triangle splits evenly over threads.
-  std::unique_ptr<float[]> damped_buffer = uninitialized_buffer<float>(cols * cols);
+  WorkBuffer<float> damped_buffer(cols * cols);
   float* damped = damped_buffer.get();
   const auto copy_row = [&](int64_t r) {
     const double* source = hessian + static_cast<int64_t>(permutation[r]) * cols;
@@ -201,17 +194,17 @@ Status factorize(const double* hessian, int64_t cols, const std::vector<int32_t>
       "); use more calibration tokens or a larger damping");
 }
 
-// Ranking scores per column in act order.
-std::vector<double> ranking_scores(const QuantizeOptions& options, const float* weight_t,
-                                   int64_t rows, int64_t cols, const float* inverse_factor) {
-  std::vector<double> score(static_cast<size_t>(cols));
-  if (options.ranking == Ranking::kOutlierOrder) {
-    const std::vector<int64_t> counts =
-        outlier_order(weight_t, rows, cols, options.outlier_threshold);
-    for (int64_t k = 0; k < cols; ++k) score[k] = static_cast<double>(counts[k]);
-    return score;
-  }
+// Outlier Order per column in act order, as ranking scores.
+std::vector<double> outlier_order_scores(const QuantizeOptions& options, const float* weight_t,
+                                         int64_t rows, int64_t cols) {
+  const std::vector<int64_t> counts = outlier_order(weight_t, rows, cols, options.outlier_threshold);
+  return std::vector<double>(counts.begin(), counts.end());
+}
 
+// The 'hessian' ranking per column in act order: mean_i W[i][j]^2 / U[j][j]^2.
+std::vector<double> hessian_scores(const float* weight_t, int64_t rows, int64_t cols,
+                                   const float* inverse_factor) {
+  std::vector<double> score(static_cast<size_t>(cols));
   for (int64_t k = 0; k < cols; ++k) {
     const float* column = weight_t + k * rows;
     double sum = 0;
@@ -256,7 +249,7 @@ void assemble_output(const ColumnLoopOutput& loop, const std::vector<int32_t>& p
   }
 
   out->codes.resize(static_cast<size_t>(rows * cols));
-  scatter_codes(loop.codes_t, rows, cols, position, out->codes.data(), pool);
+  scatter_codes(loop.codes_t.get(), rows, cols, position, out->codes.data(), pool);
   out->stats.outlier_count = static_cast<int64_t>(out->outlier_values.size());
 }
 
@@ -272,27 +265,32 @@ Status quantize_checked(const float* weight, int64_t rows, int64_t cols, const d
   const std::vector<int32_t> permutation =
       act_order_permutation(diagonal, options.act_order && feedback);
 
-  std::unique_ptr<float[]> inverse_factor;
+  WorkBuffer<float> inverse_factor;
   double lambda_used = 0;
   const Clock::time_point factor_start = Clock::now();
   if (needs_factor) {
-    inverse_factor = uninitialized_buffer<float>(cols * cols);
+    inverse_factor = WorkBuffer<float>(cols * cols);
     Status status = factorize(hessian, cols, permutation, diagonal, options.damping, &pool,
                               inverse_factor.get(), &lambda_used);
     if (!status.ok()) return status;
   }
   const double factorization_seconds = seconds_since(factor_start);
 
-  std::unique_ptr<float[]> weight_t = uninitialized_buffer<float>(rows * cols);
+  WorkBuffer<float> weight_t(rows * cols);
   gather_columns(weight, rows, cols, inverse_permutation(permutation), diagonal, weight_t.get(),
                  &pool);
 
+  // AP follows the chosen ranking; OR always follows the Outlier Order.
+  const std::vector<int32_t> by_outlier_order =
+      rank_columns(outlier_order_scores(options, weight_t.get(), rows, cols));
   const std::vector<int32_t> ranking =
-      rank_columns(ranking_scores(options, weight_t.get(), rows, cols, inverse_factor.get()));
+      options.ranking == Ranking::kHessian
+          ? rank_columns(hessian_scores(weight_t.get(), rows, cols, inverse_factor.get()))
+          : by_outlier_order;
   const std::vector<uint8_t> bits =
       allocate_bits(ranking, options.low_bits, options.high_bits, options.target_bits);
   const std::vector<double> fractions =
-      reservation_fractions(ranking, options.outlier_column_fraction,
+      reservation_fractions(by_outlier_order, options.outlier_column_fraction,
                             options.outlier_high_fraction, options.outlier_low_fraction);
   std::vector<int64_t> per_tail(static_cast<size_t>(cols));
   for (int64_t k = 0; k < cols; ++k) per_tail[k] = reserved_per_tail(rows, fractions[k]);
@@ -318,6 +316,14 @@ Status quantize_checked(const float* weight, int64_t rows, int64_t cols, const d
   ColumnLoopOutput loop;
   Status status = run_column_loop(input, &pool, &loop);
   if (!status.ok()) return status;
+
+  // Finite inputs can still overflow float32 in the error feedback (weights
+  // near 3e38, or a nearly singular Hessian), which leaves NaN behind.
+  if (!std::isfinite(loop.loss)) {
+    return Status::InvalidArgument(
+        "quantize_layer: the error feedback overflowed float32 (loss " + std::to_string(loop.loss) +
+        "); scale the weights down or raise the damping");
+  }
 
   assemble_output(loop, permutation, bits, rows, cols, &pool, out);
   out->stats.loss = loop.loss;

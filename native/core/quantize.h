@@ -18,8 +18,8 @@ enum class Ranking { kOutlierOrder, kHessian };
 // The K-Means that fits each CLAQ codebook. kExact is the globally optimal 1-D
 // K-Means; kLloyd iterates from equal-count clusters and may stop in a local
 // optimum. On 4064 normal values (one 4096-row column after OR) Lloyd was
-// 5.6x faster at 4 centroids with 0.007 % more squared error, but 2.9 % more
-// error at 16 centroids (native/core/kmeans1d.h has the numbers).
+// about 6x faster at 4 centroids with 0.01 % more squared error, but had 4 %
+// more error at 16 centroids (native/core/kmeans1d.h has the numbers).
 enum class KMeansAlgorithm { kExact, kLloyd };
 
 struct QuantizeOptions {

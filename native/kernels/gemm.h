@@ -4,10 +4,10 @@
 // Layout: every matrix is row-major with a leading dimension (the distance in
 // floats between rows) of at least its width. op(X) is X or its transpose.
 //
-// The driver (gemm.cc) is portable: it splits the product into cache blocks,
-// copies ("packs") a block of op(A) into micro-panels of MR rows and a block
-// of op(B) into micro-panels of NR columns, both zero-padded to full tiles,
-// and calls one micro-kernel per MR x NR tile of C:
+// The driver (gemm.cc) is portable and splits the product into cache blocks.
+// It copies ("packs") a block of op(A) into micro-panels of MR rows and a
+// block of op(B) into micro-panels of NR columns, both zero-padded to full
+// tiles, and calls one micro-kernel per MR x NR tile of C:
 //
 //   packed A micro-panel (MR x kc)       packed B micro-panel (kc x NR)
 //   a[p * MR + i] = op(A)[i][p]          b[p * NR + j] = op(B)[p][j]
@@ -15,8 +15,9 @@
 //       C tile [MR x NR] = alpha * sum_p a[p * MR + i] * b[p * NR + j] + beta * C
 //
 // Micro-kernel contract: it reads exactly kc * MR packed floats of A and
-// kc * NR of B (packed buffers are 64-byte aligned) and writes the full
-// MR x NR tile of C through ldc with unaligned stores. When beta == 0 it does
+// kc * NR of B and writes the full MR x NR tile of C through ldc with
+// unaligned stores. Every B micro-panel starts on a 64-byte boundary, so
+// kernels may use aligned loads for B; A and C have no alignment guarantee. When beta == 0 it does
 // not read C, so NaN or garbage in C is overwritten, as in BLAS. kc >= 1.
 // Partial tiles at the right and bottom edges, and the diagonal tiles of the
 // lower-triangular variants, are computed by the same micro-kernel into a

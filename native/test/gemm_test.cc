@@ -1,4 +1,4 @@
-// gemm_f32, gemm_lower_f32, trmm_lower_f32 and syrk_lower_f32 at every
+// gemm_f32, gemm_lower_f32, the trmm variants and syrk_lower_f32 at every
 // supported SIMD level against float64 triple loops written here.
 //
 // Tolerance: a float32 sum of k products differs from the exact value by at
@@ -111,7 +111,7 @@ void for_each_level(Body body) {
 
 }  // namespace
 
-CLAQ_TEST(gemm_f32_matches_float64_for_square_sizes_and_transposes) {
+CLAQ_TEST(gemm_f32_square_sizes_and_transposes) {
   uint64_t seed = 100;
   for_each_level([&] {
     for (int64_t size : kSizes) {
@@ -123,7 +123,7 @@ CLAQ_TEST(gemm_f32_matches_float64_for_square_sizes_and_transposes) {
   });
 }
 
-CLAQ_TEST(gemm_f32_matches_float64_for_mixed_shapes_alpha_beta_and_strides) {
+CLAQ_TEST(gemm_f32_shapes_alpha_beta_strides) {
   uint64_t seed = 200;
   ThreadPool pool(2);
   for_each_level([&] {
@@ -141,7 +141,7 @@ CLAQ_TEST(gemm_f32_matches_float64_for_mixed_shapes_alpha_beta_and_strides) {
   });
 }
 
-CLAQ_TEST(gemm_f32_threaded_large_matches_float64) {
+CLAQ_TEST(gemm_f32_threaded_beyond_one_block) {
   // Larger than one cache block in every dimension (kc = 256, 192 rows), so
   // the beta = 1 accumulation across depth blocks and the row split run.
   ThreadPool pool(3);
@@ -175,7 +175,7 @@ CLAQ_TEST(gemm_f32_k_zero_or_alpha_zero_scales_c) {
   });
 }
 
-CLAQ_TEST(gemm_lower_f32_writes_only_the_lower_triangle) {
+CLAQ_TEST(gemm_lower_f32_writes_only_lower) {
   uint64_t seed = 400;
   ThreadPool pool(2);
   for_each_level([&] {
@@ -220,7 +220,7 @@ CLAQ_TEST(syrk_lower_f32_matches_float64) {
   });
 }
 
-CLAQ_TEST(trmm_lower_f32_ignores_the_upper_triangle) {
+CLAQ_TEST(trmm_lower_f32_ignores_upper) {
   uint64_t seed = 600;
   ThreadPool pool(2);
   for_each_level([&] {
@@ -255,7 +255,7 @@ CLAQ_TEST(trmm_lower_f32_ignores_the_upper_triangle) {
   });
 }
 
-CLAQ_TEST(trmm_right_lower_f32_ignores_the_upper_triangle) {
+CLAQ_TEST(trmm_right_lower_f32_ignores_upper) {
   uint64_t seed = 700;
   ThreadPool pool(2);
   for_each_level([&] {

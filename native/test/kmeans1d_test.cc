@@ -75,6 +75,57 @@ CLAQ_TEST(kmeans_exact_matches_brute_force_on_small_columns) {
   }
 }
 
+// The plain O(k n^2) dynamic program in float64, with no monotonicity
+// shortcut: the reference for columns too long for brute force.
+double full_dp_cost(const std::vector<float>& v, int k) {
+  const int64_t n = static_cast<int64_t>(v.size());
+  std::vector<double> s1(n + 1, 0), s2(n + 1, 0);
+  for (int64_t i = 0; i < n; ++i) {
+    s1[i + 1] = s1[i] + v[i];
+    s2[i + 1] = s2[i] + static_cast<double>(v[i]) * v[i];
+  }
+  const auto cost = [&](int64_t j, int64_t i) {
+    const double d = s1[i] - s1[j];
+    return s2[i] - s2[j] - d * d / static_cast<double>(i - j);
+  };
+  std::vector<double> layer(n + 1), next(n + 1);
+  for (int64_t i = 1; i <= n; ++i) layer[i] = cost(0, i);
+  for (int l = 2; l <= k; ++l) {
+    for (int64_t i = l; i <= n; ++i) {
+      next[i] = std::numeric_limits<double>::infinity();
+      for (int64_t j = l - 1; j < i; ++j) next[i] = std::min(next[i], layer[j] + cost(j, i));
+    }
+    std::swap(layer, next);
+  }
+  return layer[n];
+}
+
+CLAQ_TEST(kmeans_exact_matches_full_dp_on_long_columns) {
+  // Long enough for the anchor rows and the 16-row groups of the solver.
+  KMeansWorkspace ws;
+  for (uint64_t seed = 60; seed < 72; ++seed) {
+    test::Rng rng(seed);
+    const int64_t n = 17 + static_cast<int64_t>(rng.next() % 500);
+    std::vector<float> v = random_sorted(rng, n, seed % 3 == 0);
+    if (seed % 4 == 1) {
+      v.back() *= 40;  // a planted outlier
+      std::sort(v.begin(), v.end());
+    }
+    for (int k : {2, 4, 8, 16}) {
+      std::vector<double> centroids(k);
+      kmeans1d_exact(v.data(), n, k, ws, centroids.data());
+      const double actual = kmeans1d_cost(v.data(), n, centroids.data(), k);
+      const double reference = full_dp_cost(v, k);
+      if (!(actual <= reference * (1 + 1e-9) + 1e-12)) {
+        std::ostringstream os;
+        os << "seed " << seed << " n " << n << " k " << k << ": cost " << actual << ", full DP "
+           << reference;
+        test::record_failure(__FILE__, __LINE__, os.str());
+      }
+    }
+  }
+}
+
 CLAQ_TEST(kmeans_returns_few_distinct_values_exactly) {
   KMeansWorkspace ws;
   const std::vector<float> v = {-2.0f, 0.1f, 0.1f, 1.5f, 1.5f, 1.5f, 3.25f};

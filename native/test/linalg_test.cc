@@ -2,9 +2,9 @@
 // written here, at every supported SIMD level.
 //
 // Precision: both routines run in float32 (diagonal blocks in float64). The
-// float32 rounding of H alone moves U by `inherent` (the float64 U of H
-// rounded to float32 against the float64 U of H); the test requires our
-// float32 U to stay within kErrorOverInherent times that. Measured on the
+// float32 rounding of H alone moves U by `inherent`, the distance between the
+// float64 U of H rounded to float32 and the float64 U of H. The test requires
+// our float32 U to stay within kErrorOverInherent times that. Measured on the
 // realistic Hessian below (2048 heavy-tailed tokens, 1 % damping) against a
 // numpy float64 reference: at n = 1024, 2048 and 4096 (condition numbers
 // 2.1e3, 9.2e3, 3.9e3) our relative Frobenius error was 5.6, 5.7 and 5.5
@@ -191,13 +191,13 @@ CLAQ_TEST(cholesky_lower_f32_matches_float64) {
   });
 }
 
-CLAQ_TEST(cholesky_lower_f32_reports_the_failing_column) {
+CLAQ_TEST(cholesky_reports_failing_column) {
   for_each_level([&] {
     for (int64_t n : {5, 200}) {
       for (int64_t bad : {int64_t{0}, n / 2, n - 1}) {
         Matrix a = random_spd(n, 77);
-        // Make the leading minor of size bad+1 singular-negative by replacing
-        // the diagonal entry with something far too small.
+        // A diagonal entry of -1 makes the leading minor of size bad + 1
+        // indefinite, so the pivot of column `bad` is negative.
         a[bad * n + bad] = -1.0;
         std::vector<float> work = to_float(a);
         const Status status = cholesky_lower_f32(work.data(), n, n, nullptr);
@@ -211,7 +211,7 @@ CLAQ_TEST(cholesky_lower_f32_reports_the_failing_column) {
   });
 }
 
-CLAQ_TEST(cholesky_lower_f32_rejects_invalid_arguments) {
+CLAQ_TEST(cholesky_rejects_invalid_arguments) {
   float one = 1.0f;
   CHECK(cholesky_lower_f32(nullptr, 3, 3, nullptr).code() == StatusCode::kInvalidArgument);
   CHECK(cholesky_lower_f32(&one, -1, 1, nullptr).code() == StatusCode::kInvalidArgument);
@@ -221,7 +221,7 @@ CLAQ_TEST(cholesky_lower_f32_rejects_invalid_arguments) {
   CHECK_EQ(one, 1.0f);
 }
 
-CLAQ_TEST(inverse_upper_factor_f32_matches_float64_on_small_matrices) {
+CLAQ_TEST(inverse_factor_small_matrices) {
   ThreadPool pool(2);
   for_each_level([&] {
     for (int64_t n : {1, 3, 15, 16, 17, 31, 33, 127, 129, 200}) {
@@ -243,7 +243,7 @@ CLAQ_TEST(inverse_upper_factor_f32_matches_float64_on_small_matrices) {
   });
 }
 
-CLAQ_TEST(inverse_upper_factor_f32_is_accurate_on_a_realistic_hessian) {
+CLAQ_TEST(inverse_factor_realistic_hessian) {
   // n = 320 keeps the float64 reference fast; larger n is in the header.
   const int64_t n = 320;
   const Matrix h = realistic_hessian(n, 2048, 31);
@@ -281,7 +281,7 @@ CLAQ_TEST(inverse_upper_factor_f32_is_accurate_on_a_realistic_hessian) {
   });
 }
 
-CLAQ_TEST(inverse_upper_factor_f32_reports_not_positive_definite) {
+CLAQ_TEST(inverse_factor_not_positive_definite) {
   const int64_t n = 40;
   Matrix h = random_spd(n, 5);
   h[7 * n + 7] = -3.0;

@@ -385,4 +385,38 @@ CLAQ_TEST(hessian_ranking_uses_weight_energy_over_u) {
   options.target_bits = 2.2;  // 1 column: the larger score, column 2
   CHECK(quantize_layer(weight.data(), rows, cols, h.data(), options, {}, &out).ok());
   for (int64_t j = 0; j < cols; ++j) CHECK_EQ(int(out.bits_per_column[j]), j == 2 ? 4 : 2);
+
+  // OR still follows the Outlier Order: no weight reaches 13 * mean|W|, so
+  // every OO is 0 and the tie rule gives the high fraction to column 0.
+  options.outlier_column_fraction = 0.1;
+  options.outlier_high_fraction = 0.1;  // round(32 * 0.1) = 3 per tail
+  CHECK(quantize_layer(weight.data(), rows, cols, h.data(), options, {}, &out).ok());
+  CHECK_EQ(out.stats.outlier_count, int64_t{6});
+  for (int32_t c : out.outlier_cols) CHECK_EQ(c, 0);
+}
+
+CLAQ_TEST(centroids_equal_after_rounding_keep_codes_right) {
+  // Four distinct values are the four centroids; 1e-9 and 2e-9 both round to
+  // float16 0, so the codebook is {-1, 0, 0, 1}. The weight 1 must still get
+  // code 3, and the two tiny weights the first of the equal centroids.
+  const std::vector<float> weight = {-1.0f, 1e-9f, 2e-9f, 1.0f, 1.0f, -1.0f};
+  const QuantizeOptions options = claq_options(2);
+  QuantizedLayerData out;
+  const std::vector<double> h = diagonal_hessian({1});
+  CHECK(quantize_layer(weight.data(), 6, 1, h.data(), options, {}, &out).ok());
+  const std::vector<float> codebook = {-1.0f, 0.0f, 0.0f, 1.0f};
+  CHECK(out.codebooks == codebook);
+  const std::vector<uint8_t> codes = {0, 1, 1, 3, 3, 0};
+  CHECK(out.codes == codes);
+}
+
+CLAQ_TEST(overflowing_feedback_is_an_error) {
+  // Weights near the float32 maximum with correlated inputs: the feedback
+  // adds about 0.9 * 3e38 to weights of 3e38 in column 1, beyond float32.
+  const std::vector<float> weight = {3e38f, 3e38f, -3e38f, -3e38f};
+  const std::vector<double> h = {1, 0.9, 0.9, 1};
+  QuantizedLayerData out;
+  const Status status = quantize_layer(weight.data(), 2, 2, h.data(), claq_options(2), {}, &out);
+  CHECK(status.code() == StatusCode::kInvalidArgument);
+  CHECK(status.message().find("overflowed") != std::string::npos);
 }

@@ -145,7 +145,8 @@ function checkLoadedParts(parts: QuantizedParts, inputSize: number): void {
   expect(parts.codes.length === rows * cols, 'codes length');
   expect(parts.codes.length <= MAX_EXPANSION * inputSize, `codes take ${parts.codes.length} bytes from ${inputSize}`);
   const seen = new Set<number>(parts.permutation);
-  expect(seen.size === cols && [...seen].every((c) => c >= 0 && c < cols), 'permutation');
+  expect(seen.size === cols, 'the loaded permutation repeats a column');
+  expect([...seen].every((c) => c >= 0 && c < cols), 'the loaded permutation has an entry outside [0, cols)');
   for (let i = 0; i < rows; ++i) {
     for (let j = 0; j < cols; ++j) {
       const index = parts.codebookOffsets[j] + parts.codes[i * cols + j];
@@ -247,6 +248,17 @@ const mutationArbitrary: fc.Arbitrary<Mutation> = fc.oneof(
     const end = (entry.index ?? 0) + entry[0].length;
     return withHeader(`${parsed.text.slice(0, end)},${entry[0]}${parsed.text.slice(end)}`, parsed.data);
   }),
+  // Writes an interesting 32-bit integer at an aligned position of the data
+  // section, which reaches the index checks (permutation, offsets, outliers).
+  fc.record({ at: fc.nat(), value: fc.constantFrom(-1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 16, 255, 65535, 2 ** 31 - 1, -(2 ** 31)) })
+    .map(({ at, value }): Mutation => (bytes) => {
+      const parsed = headerOf(bytes);
+      if (parsed === null || parsed.data.length < 4) return bytes;
+      const data = parsed.data.slice();
+      const position = (at % Math.floor(data.length / 4)) * 4;
+      new DataView(data.buffer).setInt32(position, value, true);
+      return withHeader(parsed.text, data);
+    }),
   // Flips bytes in the data section only, which keeps the header valid and
   // so reaches the claq loader's content checks.
   fc.record({ at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }).map(({ at, value }): Mutation => (bytes) => {

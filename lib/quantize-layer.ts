@@ -165,7 +165,7 @@ function nativeHessian(hessian: Hessian | null): NativeHessian | null {
 }
 
 // Prefixes an engine error with the layer's name, so a failure in a
-// whole-model run says which layer to look at.
+// whole-model run names the layer to look at.
 function withLayerName(error: Error, name: string | undefined): Error {
   if (name === undefined || error.name === 'AbortError') return error;
   error.message = `layer '${name}': ${error.message}`;

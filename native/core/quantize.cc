@@ -143,11 +143,11 @@ Status factorize(const double* hessian, int64_t cols, const std::vector<int32_t>
                  float* inverse_factor, double* lambda_used) {
   const double diagonal_mean =
       std::accumulate(diagonal.values.begin(), diagonal.values.end(), 0.0) / cols;
-  // The factorization runs in float32, so a Hessian far outside its range
-  // (activations of 1e19 give entries near 1e38 and above; activations of
-  // 1e-30 give entries that round to 0) is scaled by 2^-e first, with e
-  // even. Power-of-two scaling is exact, and U of the scaled matrix is
-  // 2^(e/2) times U of H, so U is scaled back below and results do not change.
+  // The factorization runs in float32. Activations of 1e19 give Hessian
+  // entries above float32's maximum, and activations of 1e-30 give entries
+  // that round to 0, so such a Hessian is scaled by 2^-e first (e even).
+  // Power-of-two scaling is exact. U of the scaled matrix is 2^(e/2) times U
+  // of H, so U is scaled back below and the results do not change.
   const int scale_exponent = hessian_scale_exponent(diagonal_mean);
   const double to_scaled = std::ldexp(1.0, -scale_exponent);
 

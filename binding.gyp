@@ -36,7 +36,9 @@
       "target_name": "claq",
       "sources": ["<!@(node tools/list-sources.cjs native/binding .cc)"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": ["NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      # CPP_EXCEPTIONS_ALL: a std::exception that escapes a binding (std::bad_alloc,
+      # std::system_error when a thread cannot start) becomes a JS Error, not std::terminate.
+      "defines": ["NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "dependencies": ["claq_core", "claq_simd"]
     }
   ],

@@ -78,7 +78,7 @@ function dispatch(operation: string, weight: WeightMatrix, hessian: Hessian | nu
     run = native.quantizeLayer(weight.data, weight.rows, weight.cols, nativeHessian(hessian),
       normalized.native, forward);
   } catch (error) {
-    return Promise.reject(fromNativeError(error, context));
+    return Promise.reject(withLayerName(fromNativeError(error, context), normalized.name));
   }
 
   const onAbort = (): void => run.abort();
@@ -93,7 +93,7 @@ function dispatch(operation: string, weight: WeightMatrix, hessian: Hessian | nu
     (error: unknown) => {
       signal?.removeEventListener('abort', onAbort);
       if (signal?.aborted && isAbort(error)) throw abortErrorFrom(signal, context);
-      throw isNativeError(error) ? fromNativeError(error, context) : error;
+      throw isNativeError(error) ? withLayerName(fromNativeError(error, context), normalized.name) : error;
     });
 }
 
@@ -126,7 +126,7 @@ export function quantizeLayerSync(weight: WeightMatrix, hessian: Hessian | null,
     return QuantizedLayer.fromNative(native.quantizeLayerSync(weight.data, weight.rows, weight.cols,
       nativeHessian(hessian), normalized.native));
   } catch (error) {
-    throw fromNativeError(error);
+    throw withLayerName(fromNativeError(error), normalized.name);
   }
 }
 
@@ -162,6 +162,15 @@ function checkHessianSamples(operation: string, hessian: Hessian | null): void {
 
 function nativeHessian(hessian: Hessian | null): NativeHessian | null {
   return hessian === null ? null : hessian.nativeHandle();
+}
+
+// Prefixes an engine error with the layer's name, so a failure in a
+// whole-model run names the layer to look at.
+function withLayerName(error: Error, name: string | undefined): Error {
+  if (name === undefined || error.name === 'AbortError') return error;
+  error.message = `layer '${name}': ${error.message}`;
+  if (error.stack !== undefined) error.stack = `${error.name}: ${error.message}\n${error.stack.split('\n').slice(1).join('\n')}`;
+  return error;
 }
 
 function isNativeError(error: unknown): boolean {

@@ -80,11 +80,13 @@ export interface QuantizeOptions {
   signal?: AbortSignal;
   /** Receives {@link QuantizeProgressEvent}s on the JavaScript thread. Not supported by quantizeLayerSync. */
   onProgress?: (event: QuantizeProgressEvent) => void;
+  /** The layer's name (e.g. 'model.layers.0.mlp.up_proj'); engine errors start with it. */
+  name?: string;
 }
 
 const KNOWN_OPTIONS = [
   'method', 'bits', 'targetBits', 'outliers', 'outlierThreshold', 'ranking', 'actOrder', 'blockSize',
-  'damping', 'threads', 'signal', 'onProgress',
+  'damping', 'threads', 'signal', 'onProgress', 'name',
 ] as const;
 const KNOWN_OUTLIER_OPTIONS = ['columnFraction', 'highFraction', 'lowFraction'] as const;
 
@@ -93,6 +95,7 @@ export interface NormalizedQuantizeOptions {
   native: NativeQuantizeOptions;
   signal: AbortSignal | undefined;
   onProgress: ((event: QuantizeProgressEvent) => void) | undefined;
+  name: string | undefined;
 }
 
 /**
@@ -142,6 +145,7 @@ export function normalizeQuantizeOptions(operation: string, options: unknown,
     native,
     signal: checkSignal(operation, given.signal),
     onProgress: checkCallback(operation, given.onProgress),
+    name: checkName(operation, given.name),
   };
 }
 
@@ -231,6 +235,11 @@ function checkSignal(operation: string, signal: unknown): AbortSignal | undefine
     throw new TypeError(`${operation}: options.signal must be an AbortSignal, received ${describeValue(signal)}`);
   }
   return signal as AbortSignal;
+}
+
+function checkName(operation: string, name: unknown): string | undefined {
+  if (name === undefined || typeof name === 'string') return name;
+  throw new TypeError(`${operation}: options.name must be a string, received ${describeValue(name)}`);
 }
 
 function checkCallback(operation: string, callback: unknown): ((event: QuantizeProgressEvent) => void) | undefined {

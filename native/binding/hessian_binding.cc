@@ -73,7 +73,13 @@ class NativeHessian : public Napi::ObjectWrap<NativeHessian> {
         read_typed_array<float>(info[0], "Hessian.add: activations", napi_float32_array, "Float32Array", length);
 
     std::lock_guard<std::mutex> lock(state_->mutex);
-    throw_if_error(env, state_->accumulator.add(activations.Data(), tokens, threads));
+    Status status;
+    try {
+      status = state_->accumulator.add(activations.Data(), tokens, threads);
+    } catch (const std::bad_alloc&) {
+      status = Status::OutOfMemory("Hessian.add: out of memory while adding a batch");
+    }
+    throw_if_error(env, status);
     return env.Undefined();
   }
 

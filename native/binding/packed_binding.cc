@@ -9,6 +9,7 @@
 //   packedMatmulAsync(handle, x, tokens, y, { threads }): Promise<void>
 //   packedRelease(handle): void
 #include <memory>
+#include <new>
 #include <string>
 #include <utility>
 
@@ -95,9 +96,15 @@ Napi::Value pack_layer_binding(const Napi::CallbackInfo& info) {
   std::tie(view.outlier_values, view.outlier_values_length) =
       typed_array<float>(env, parts, "outlierValues", napi_float32_array, "Float32Array");
 
-  auto layer = std::make_shared<PackedLayer>();
-  throw_if_error(env, pack_layer(view, layer.get()));
-  auto* box = new PackedBox{std::move(layer)};
+  std::shared_ptr<PackedLayer> layer;
+  PackedBox* box = nullptr;
+  try {
+    layer = std::make_shared<PackedLayer>();
+    throw_if_error(env, pack_layer(view, layer.get()));
+    box = new PackedBox{std::move(layer)};
+  } catch (const std::bad_alloc&) {
+    throw make_error(env, Status::OutOfMemory("packLayer: out of memory while packing the layer"));
+  }
   Napi::External<PackedBox> handle =
       Napi::External<PackedBox>::New(env, box, [](Napi::Env, PackedBox* b) { delete b; });
   handle.TypeTag(&kPackedLayerTag);

@@ -1,6 +1,7 @@
 #include "core/hessian.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <memory>
 #include <new>
@@ -22,16 +23,37 @@ constexpr int64_t kChunkTokens = 1024;
 // at most this many floats (16 MiB), so wide layers need no cols^2 buffer.
 constexpr int64_t kScratchFloats = int64_t{4} << 20;
 
+// Chunks whose largest |x| lies outside [2^-kScaleExponent, 2^kScaleExponent]
+// are scaled by a power of two before the float32 products: above, a sum of
+// kChunkTokens squares could overflow float32 (2^128), and below, squares
+// would fall into float32's subnormal range (2^-126) and lose their bits. The
+// scaling is exact, and add_band multiplies it back out in float64.
+constexpr int kScaleExponent = 56;
+static_assert(2 * kScaleExponent + 10 < 127, "kChunkTokens squares of 2^kScaleExponent must fit float32");
+
+// Returns e such that x * 2^e has its largest magnitude in [1, 2), or 0 when
+// the chunk needs no scaling (or is all zero).
+int chunk_scale_exponent(const float* x, int64_t count) {
+  float largest = 0;
+  for (int64_t k = 0; k < count; ++k) largest = std::max(largest, std::fabs(x[k]));
+  if (largest == 0 || (largest >= std::ldexp(1.0f, -kScaleExponent) && largest <= std::ldexp(1.0f, kScaleExponent))) {
+    return 0;
+  }
+  int exponent = 0;
+  std::frexp(largest, &exponent);  // largest = m * 2^exponent, m in [0.5, 1)
+  return 1 - exponent;
+}
+
 // Adds the lower-triangle rows [row0, row0 + rows) of the band scratch
-// [rows, row0 + rows] into the float64 Gram, pairing short and long rows so
-// every task has the same length.
-void add_band(const float* scratch, int64_t row0, int64_t rows, double* gram, int64_t cols,
+// [rows, row0 + rows], times `factor`, into the float64 Gram, pairing short
+// and long rows so every task has the same length.
+void add_band(const float* scratch, int64_t row0, int64_t rows, double factor, double* gram, int64_t cols,
               ThreadPool* pool) {
   const int64_t width = row0 + rows;
   auto add_row = [&](int64_t r) {
     const float* from = scratch + r * width;
     double* to = gram + (row0 + r) * cols;
-    for (int64_t j = 0; j <= row0 + r; ++j) to[j] += from[j];
+    for (int64_t j = 0; j <= row0 + r; ++j) to[j] += factor * from[j];
   };
   pool->parallel_for((rows + 1) / 2, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
@@ -85,9 +107,17 @@ void HessianAccumulator::add_unchecked(const float* activations, int64_t tokens,
   const int64_t band_rows = std::clamp<int64_t>(kScratchFloats / cols / 64 * 64, 64, cols);
   std::unique_ptr<float[]> scratch(new float[static_cast<size_t>(band_rows * cols)]);
 
+  std::unique_ptr<float[]> scaled;
   for (int64_t t0 = 0; t0 < tokens; t0 += kChunkTokens) {
     const int64_t chunk = std::min(kChunkTokens, tokens - t0);
     const float* x = activations + t0 * cols;
+    const int exponent = chunk_scale_exponent(x, chunk * cols);
+    const double factor = std::ldexp(1.0, -2 * exponent);
+    if (exponent != 0) {
+      if (!scaled) scaled.reset(new float[static_cast<size_t>(std::min(kChunkTokens, tokens) * cols)]);
+      for (int64_t k = 0; k < chunk * cols; ++k) scaled[k] = std::ldexp(x[k], exponent);
+      x = scaled.get();
+    }
     for (int64_t row0 = 0; row0 < cols; row0 += band_rows) {
       const int64_t rows = std::min(band_rows, cols - row0);
       const int64_t width = row0 + rows;
@@ -97,7 +127,7 @@ void HessianAccumulator::add_unchecked(const float* activations, int64_t tokens,
       // The diagonal square of the band: its lower triangle only.
       gemm_lower_f32(true, false, rows, chunk, 1.0f, x + row0, cols, x + row0, cols, 0.0f,
                      scratch.get() + row0, width, &pool);
-      add_band(scratch.get(), row0, rows, gram_.data(), cols, &pool);
+      add_band(scratch.get(), row0, rows, factor, gram_.data(), cols, &pool);
     }
   }
 }

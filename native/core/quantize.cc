@@ -127,6 +127,15 @@ std::string format_lambda(double lambda) {
   return text;
 }
 
+// Returns an even e with mean / 2^e near 1 when the mean of diag H lies
+// outside [2^-64, 2^64], else 0 (ordinary Hessians are not touched).
+int hessian_scale_exponent(double diagonal_mean) {
+  if (!(diagonal_mean > 0) || (diagonal_mean >= 0x1p-64 && diagonal_mean <= 0x1p64)) return 0;
+  int exponent = 0;
+  std::frexp(diagonal_mean, &exponent);
+  return exponent - (exponent & 1);
+}
+
 // Damps the permuted Hessian and computes U with H^-1 = U^T U, retrying with
 // lambda * 10 while lambda <= 1 (lambda = 0 retries with 0.01).
 Status factorize(const double* hessian, int64_t cols, const std::vector<int32_t>& permutation,
@@ -134,6 +143,13 @@ Status factorize(const double* hessian, int64_t cols, const std::vector<int32_t>
                  float* inverse_factor, double* lambda_used) {
   const double diagonal_mean =
       std::accumulate(diagonal.values.begin(), diagonal.values.end(), 0.0) / cols;
+  // The factorization runs in float32. Activations of 1e19 give Hessian
+  // entries above float32's maximum, and activations of 1e-30 give entries
+  // that round to 0, so such a Hessian is scaled by 2^-e first (e even).
+  // Power-of-two scaling is exact. U of the scaled matrix is 2^(e/2) times U
+  // of H, so U is scaled back below and the results do not change.
+  const int scale_exponent = hessian_scale_exponent(diagonal_mean);
+  const double to_scaled = std::ldexp(1.0, -scale_exponent);
 
   // Only the lower triangle is read by the factorization. Each task takes
   // rows r and cols - 1 - r, so the triangle splits evenly over threads.
@@ -142,7 +158,7 @@ Status factorize(const double* hessian, int64_t cols, const std::vector<int32_t>
   const auto copy_row = [&](int64_t r) {
     const double* source = hessian + static_cast<int64_t>(permutation[r]) * cols;
     float* target = damped + r * cols;
-    for (int64_t c = 0; c < r; ++c) target[c] = static_cast<float>(source[permutation[c]]);
+    for (int64_t c = 0; c < r; ++c) target[c] = static_cast<float>(source[permutation[c]] * to_scaled);
   };
   pool->parallel_for((cols + 1) / 2, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
@@ -154,10 +170,15 @@ Status factorize(const double* hessian, int64_t cols, const std::vector<int32_t>
   Status status;
   for (;;) {
     for (int64_t r = 0; r < cols; ++r) {
-      damped[r * cols + r] = static_cast<float>(diagonal.values[permutation[r]] + lambda * diagonal_mean);
+      damped[r * cols + r] =
+          static_cast<float>((diagonal.values[permutation[r]] + lambda * diagonal_mean) * to_scaled);
     }
     status = inverse_upper_factor_f32(damped, cols, inverse_factor, pool);
     if (status.ok()) {
+      if (scale_exponent != 0) {
+        const float to_original = std::ldexp(1.0f, -scale_exponent / 2);
+        for (int64_t k = 0; k < cols * cols; ++k) inverse_factor[k] *= to_original;
+      }
       *lambda_used = lambda;
       return status;
     }

@@ -16,15 +16,18 @@ using namespace claq::test;
 
 namespace {
 
+// Compares bit patterns, so -0 differs from 0 and equal NaNs match. Sizes
+// come first: memcmp must not read past the shorter vector, nor get the null
+// data() of an empty one (UBSan rejects both).
+bool same_floats(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+}
+
 bool same_bytes(const QuantizedLayerData& a, const QuantizedLayerData& b) {
   return a.bits_per_column == b.bits_per_column && a.permutation == b.permutation &&
          a.codes == b.codes && a.codebook_offsets == b.codebook_offsets &&
-         std::memcmp(a.codebooks.data(), b.codebooks.data(), a.codebooks.size() * 4) == 0 &&
-         a.codebooks.size() == b.codebooks.size() && a.outlier_rows == b.outlier_rows &&
-         a.outlier_cols == b.outlier_cols &&
-         std::memcmp(a.outlier_values.data(), b.outlier_values.data(),
-                     a.outlier_values.size() * 4) == 0 &&
-         a.outlier_values.size() == b.outlier_values.size() &&
+         same_floats(a.codebooks, b.codebooks) && a.outlier_rows == b.outlier_rows &&
+         a.outlier_cols == b.outlier_cols && same_floats(a.outlier_values, b.outlier_values) &&
          std::memcmp(&a.stats.loss, &b.stats.loss, sizeof(double)) == 0;
 }
 

@@ -21,25 +21,30 @@ using BuildTablesFn = void (*)(const PackedLayer&, const float*, float*);
 using GemvFn = void (*)(const PackedLayer&, const float*, const float*, int64_t, int64_t, float*);
 using DequantizeFn = void (*)(const PackedLayer&, const PackedGroup&, const float*, int64_t, int64_t, int64_t,
                               float*);
-using PanelFn = void (*)(const float*, int64_t, const float*, int64_t, int64_t, float*, int64_t, bool);
+using PanelFn = void (*)(const float*, int64_t, const float*, int64_t, float*, int64_t, bool);
 
 struct KernelTable {
   BuildTablesFn build_tables;
   GemvFn gemv;
   DequantizeFn dequantize;
   PanelFn panel;
+  int token_block;
 };
 
 KernelTable kernels_for(SimdLevel level) {
   switch (level) {
 #if defined(__x86_64__)
-    case SimdLevel::kAvx512: return {lut_build_tables_avx512, lut_gemv_avx512, packed_dequantize_avx512, gemm_f32_panel16_avx512};
-    case SimdLevel::kAvx2: return {lut_build_tables_ref, lut_gemv_avx2, packed_dequantize_avx2, gemm_f32_panel16_avx2};
+    case SimdLevel::kAvx512: return {lut_build_tables_avx512, lut_gemv_avx512, packed_dequantize_avx512, gemm_f32_panel16_avx512,
+                                    kTokenBlockAvx512};
+    case SimdLevel::kAvx2: return {lut_build_tables_ref, lut_gemv_avx2, packed_dequantize_avx2, gemm_f32_panel16_avx2,
+                                  kTokenBlockAvx2};
 #endif
 #if defined(__aarch64__)
-    case SimdLevel::kNeon: return {lut_build_tables_ref, lut_gemv_neon, packed_dequantize_neon, gemm_f32_panel16_neon};
+    case SimdLevel::kNeon: return {lut_build_tables_ref, lut_gemv_neon, packed_dequantize_neon, gemm_f32_panel16_neon,
+                                  kTokenBlockNeon};
 #endif
-    default: return {lut_build_tables_ref, lut_gemv_ref, packed_dequantize_ref, gemm_f32_panel16_ref};
+    default: return {lut_build_tables_ref, lut_gemv_ref, packed_dequantize_ref, gemm_f32_panel16_ref,
+                     kTokenBlockRef};
   }
 }
 
@@ -114,6 +119,7 @@ struct Scratch {
   AlignedArray<float> y_padded;   // calling thread: [row_tiles * 16]
   AlignedArray<float> tables;     // GEMV look-up tables, or the calling thread's dequantization tables
   AlignedArray<float> panel;      // GEMM: one dequantized panel
+  AlignedArray<float> x_panel;    // GEMM: the tokens' slice of one column chunk (gemm_f32_pack_x)
   AlignedArray<float> tail;       // GEMM: [tokens, 16], the last, partial row tile
   std::vector<uint32_t> cursor;   // GEMM: per packed column, next outlier entry
 };
@@ -139,6 +145,7 @@ void gemm_rows(const KernelTable& kernels, const PackedLayer& layer, const float
   Scratch* scratch = &t_scratch;
   grow_or_throw(scratch->panel, kPanelDepth * 16);
   grow_or_throw(scratch->tail, tokens * 16);
+  grow_or_throw(scratch->x_panel, tokens * kPanelDepth);
   scratch->cursor.resize(layer.packed_columns);
   const bool has_outliers = !layer.outlier_rows.empty();
   if (has_outliers) {
@@ -149,7 +156,8 @@ void gemm_rows(const KernelTable& kernels, const PackedLayer& layer, const float
   const bool partial_last = tile_end * kPackedTileRows > layer.rows;
 
   // Column chunks outside, tiles inside: the chunk's slice of x_packed
-  // (tokens x depth) stays in L2 while all row tiles stream past it.
+  // (tokens x depth, packed once per chunk) stays in L2 while all row tiles
+  // stream past it.
   bool accumulate = false;
   for (const PackedGroup& group : layer.groups) {
     const int64_t chunk_blocks = std::max<int64_t>(1, kPanelDepth / group.format->block_columns);
@@ -157,14 +165,15 @@ void gemm_rows(const KernelTable& kernels, const PackedLayer& layer, const float
       const int64_t block_end = std::min(group.blocks, block + chunk_blocks);
       const int64_t first = group.column_begin + block * group.format->block_columns;
       const int64_t depth = (block_end - block) * group.format->block_columns;
+      gemm_f32_pack_x(x_packed + first, layer.packed_columns, tokens, depth, kernels.token_block,
+                      scratch->x_panel.data());
       for (int64_t tile = tile_begin; tile < tile_end; ++tile) {
         kernels.dequantize(layer, group, tables, block, block_end, tile, scratch->panel.data());
         if (has_outliers) fold_outliers(layer, first, depth, tile, scratch->cursor.data(), scratch->panel.data());
         const bool tail = partial_last && tile + 1 == tile_end;
         float* c = tail ? scratch->tail.data() : y + tile * kPackedTileRows;
         const int64_t ldc = tail ? 16 : layer.rows;
-        kernels.panel(scratch->panel.data(), depth, x_packed + first, layer.packed_columns, tokens, c, ldc,
-                      accumulate);
+        kernels.panel(scratch->panel.data(), depth, scratch->x_panel.data(), tokens, c, ldc, accumulate);
       }
       accumulate = true;
     }

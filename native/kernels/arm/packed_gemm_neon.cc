@@ -11,7 +11,7 @@
 namespace claq {
 namespace {
 
-constexpr int kTokenBlock = 6;
+constexpr int kTokenBlock = kTokenBlockNeon;
 
 template <int ColumnsPerWindow, size_t... C>
 inline void dequantize_word(uint32x4_t word, const float* tables, float* panel, std::index_sequence<C...>) {
@@ -28,8 +28,7 @@ inline void dequantize_3bit(const uint32_t* rows, const float* tables, float* pa
 }
 
 template <int M>
-void panel_block(const float* panel, int64_t depth, const float* x, int64_t ldx, float* c, int64_t ldc,
-                 bool accumulate) {
+void panel_block(const float* panel, int64_t depth, const float* x, float* c, int64_t ldc, bool accumulate) {
   float32x4_t acc[M][4];
   for (int m = 0; m < M; ++m) {
     for (int q = 0; q < 4; ++q) acc[m][q] = accumulate ? vld1q_f32(c + m * ldc + 4 * q) : vdupq_n_f32(0);
@@ -38,7 +37,7 @@ void panel_block(const float* panel, int64_t depth, const float* x, int64_t ldx,
     const float32x4_t p0 = vld1q_f32(panel + k * 16), p1 = vld1q_f32(panel + k * 16 + 4);
     const float32x4_t p2 = vld1q_f32(panel + k * 16 + 8), p3 = vld1q_f32(panel + k * 16 + 12);
     for (int m = 0; m < M; ++m) {
-      const float xm = x[m * ldx + k];
+      const float xm = x[k * M + m];
       acc[m][0] = vfmaq_n_f32(acc[m][0], p0, xm);
       acc[m][1] = vfmaq_n_f32(acc[m][1], p1, xm);
       acc[m][2] = vfmaq_n_f32(acc[m][2], p2, xm);
@@ -51,9 +50,9 @@ void panel_block(const float* panel, int64_t depth, const float* x, int64_t ldx,
 }
 
 template <size_t... M>
-void panel_tail(int tokens, const float* panel, int64_t depth, const float* x, int64_t ldx, float* c, int64_t ldc,
-                bool accumulate, std::index_sequence<M...>) {
-  ((tokens == int(M) + 1 ? panel_block<int(M) + 1>(panel, depth, x, ldx, c, ldc, accumulate) : void()), ...);
+void panel_tail(int tokens, const float* panel, int64_t depth, const float* x, float* c, int64_t ldc, bool accumulate,
+                std::index_sequence<M...>) {
+  ((tokens == int(M) + 1 ? panel_block<int(M) + 1>(panel, depth, x, c, ldc, accumulate) : void()), ...);
 }
 
 }  // namespace
@@ -78,14 +77,14 @@ void packed_dequantize_neon(const PackedLayer& layer, const PackedGroup& group, 
   }
 }
 
-void gemm_f32_panel16_neon(const float* panel, int64_t depth, const float* x, int64_t ldx, int64_t tokens,
-                           float* c, int64_t ldc, bool accumulate) {
+void gemm_f32_panel16_neon(const float* panel, int64_t depth, const float* x_panel, int64_t tokens, float* c,
+                           int64_t ldc, bool accumulate) {
   int64_t t = 0;
   for (; t + kTokenBlock <= tokens; t += kTokenBlock) {
-    panel_block<kTokenBlock>(panel, depth, x + t * ldx, ldx, c + t * ldc, ldc, accumulate);
+    panel_block<kTokenBlock>(panel, depth, x_panel + t * depth, c + t * ldc, ldc, accumulate);
   }
   if (t < tokens) {
-    panel_tail(static_cast<int>(tokens - t), panel, depth, x + t * ldx, ldx, c + t * ldc, ldc, accumulate,
+    panel_tail(static_cast<int>(tokens - t), panel, depth, x_panel + t * depth, c + t * ldc, ldc, accumulate,
                std::make_index_sequence<kTokenBlock - 1>());
   }
 }

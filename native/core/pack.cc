@@ -1,5 +1,6 @@
 #include "core/pack.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -58,12 +59,12 @@ Status check_columns(const QuantizedPartsView& p) {
     if (packed_tile_format(bits) == nullptr) {
       return invalid("bitsPerColumn" + at(j) + " = " + std::to_string(bits) + " is not 2, 3 or 4");
     }
-    const uint64_t count = uint64_t{p.codebook_offsets[j + 1]} - p.codebook_offsets[j];
-    if (p.codebook_offsets[j + 1] < p.codebook_offsets[j] || count != (1u << bits)) {
+    // A column with fewer distinct values than 2^bits may have fewer centroids.
+    const int64_t count = int64_t{p.codebook_offsets[j + 1]} - p.codebook_offsets[j];
+    if (count < 1 || count > (int64_t{1} << bits)) {
       return invalid("codebookOffsets" + at(j + 1) + " = " + std::to_string(p.codebook_offsets[j + 1]) +
-                     " gives column " + std::to_string(j) + " " +
-                     std::to_string(int64_t{p.codebook_offsets[j + 1]} - p.codebook_offsets[j]) +
-                     " centroids, expected 2^" + std::to_string(bits));
+                     " gives column " + std::to_string(j) + " " + std::to_string(count) +
+                     " centroids, expected 1 to 2^" + std::to_string(bits));
     }
   }
   if (p.codebook_offsets[p.cols] != p.codebooks_length) {
@@ -80,10 +81,10 @@ Status check_codes(const QuantizedPartsView& p) {
   for (int64_t r = 0; r < p.rows; ++r) {
     const uint8_t* row = p.codes + r * p.cols;
     for (int64_t j = 0; j < p.cols; ++j) {
-      if (row[j] >> p.bits_per_column[j]) {
+      if (row[j] >= p.codebook_offsets[j + 1] - p.codebook_offsets[j]) {
         return invalid("codes" + at(r * p.cols + j) + " = " + std::to_string(row[j]) + " (row " +
-                       std::to_string(r) + ", column " + std::to_string(j) + ") needs more than " +
-                       std::to_string(p.bits_per_column[j]) + " bits");
+                       std::to_string(r) + ", column " + std::to_string(j) + ") is not below the column's " +
+                       std::to_string(p.codebook_offsets[j + 1] - p.codebook_offsets[j]) + " centroids");
       }
     }
   }
@@ -167,7 +168,9 @@ void fill_group(const QuantizedPartsView& p, const PackedGroup& group, const std
     const int32_t j = columns[c];
     out->column_source[group.column_begin + c] = j;
     const float* source = p.codebooks + p.codebook_offsets[j];
-    std::copy(source, source + entries, out->codebooks.begin() + group.codebook_offset + c * entries);
+    const uint32_t count = p.codebook_offsets[j + 1] - p.codebook_offsets[j];
+    std::copy(source, source + std::min<uint32_t>(count, entries),
+              out->codebooks.begin() + group.codebook_offset + c * entries);
   }
 
   for (int64_t r = 0; r < p.rows; ++r) {

@@ -8,9 +8,9 @@
 //   padding columns (packed_matmul builds it); any alignment.
 // - tables has layer.slots * 16 floats from lut_build_tables_* for the same
 //   x_packed; the scalar version ignores it and reads the codebooks.
-// - y has layer.row_tiles * 16 floats; the call writes exactly the rows of
-//   panels [panel_begin, panel_end), padding rows included (they hold sums
-//   of code-0 centroids times x and must be ignored). Any alignment.
+// - y has layer.row_tiles * 16 floats, any alignment. The call writes exactly
+//   the rows of panels [panel_begin, panel_end), padding rows included. Those
+//   contain sums of code-0 centroids times x and must be ignored.
 // - Reads only the code words of those panels; no over-read.
 // - Accumulates in float32; the table entries are rounded products, so the
 //   sum differs from an exact dot product by rounding only. NaN or infinity

@@ -4,7 +4,7 @@
 // batches, and the reserved outliers as a sparse product (GEMV) or folded
 // into the panels (GEMM).
 //
-// The SIMD level is read once per call from active_simd_level(); the work is
+// The SIMD level is read once per call from active_simd_level(). The work is
 // split over row panels (GEMV) or row tiles (GEMM) between the pool's threads.
 // Scratch buffers are thread-local and reused between calls, so a call
 // allocates only when it needs more scratch than the thread's last one.

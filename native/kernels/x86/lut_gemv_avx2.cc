@@ -1,8 +1,8 @@
 // AVX2 table look-up GEMV. vpermps has 8 lanes and reads 3 index bits, so a
-// 16-entry table is two registers, looked up by both and blended on bit 3 of
-// the window; the 3-bit tables have 8 entries and need one look-up. A tile is
-// two halves of 8 rows. The tables of a column block are built in L1 by the
-// scalar builder and read as memory operands.
+// 16-entry table takes two registers: both are looked up and the results
+// blended on bit 3 of the window. The 3-bit tables have 8 entries and need one
+// look-up. A tile is two halves of 8 rows, and the tables are read as memory
+// operands.
 #include <immintrin.h>
 
 #include <algorithm>

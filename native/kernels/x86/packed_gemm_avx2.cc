@@ -1,7 +1,7 @@
 // AVX2 dequantization (two vpermps and a blend per 8 rows of a 16-entry
-// table, one vpermps for 3-bit) and the 6 x 16 float32 micro-kernel: 6 tokens
-// times two YMM of rows in 12 accumulators, leaving registers for the two
-// panel vectors and the broadcast.
+// table, one vpermps for 3-bit) and the 6 x 16 float32 micro-kernel. Its 12
+// accumulators hold 6 tokens times two YMM of rows, which leaves registers for
+// the two panel vectors and the broadcast.
 #include <immintrin.h>
 
 #include <utility>

@@ -1,7 +1,7 @@
 // AVX-512 dequantization (one vpermps per column of 16 rows) and the
-// 14 x 16 float32 micro-kernel: 14 tokens times one ZMM of rows in 14
-// accumulators, one panel load and 14 broadcast FMAs per k, which keeps both
-// FMA pipes busy without running out of the 32 registers.
+// 14 x 16 float32 micro-kernel. Its 14 accumulators hold 14 tokens times one
+// ZMM of rows. Each k costs one panel load and 14 broadcast FMAs, enough
+// independent FMAs for both pipes within the 32 registers.
 #include <immintrin.h>
 
 // GCC 12's AVX-512 intrinsics fill unused lanes with _mm512_undefined_ps(),

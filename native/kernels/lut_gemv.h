@@ -27,8 +27,10 @@ namespace claq {
 // Fills the 16-entry look-up table of every slot: tables[(group.slot_offset +
 // block * format.slots + s) * 16 + n]. For 2-bit slots entry n is
 // C_even[n & 3] x_even + C_odd[n >> 2] x_odd; for 3-bit slots C[n & 7] x;
-// for 4-bit slots C[n] x. Padding columns give zero entries.
+// for 4-bit slots C[n] x. Padding columns give zero entries. The tables must
+// be 64-byte aligned.
 void lut_build_tables_ref(const PackedLayer& layer, const float* x_packed, float* tables);
+void lut_build_tables_avx2(const PackedLayer& layer, const float* x_packed, float* tables);
 void lut_build_tables_avx512(const PackedLayer& layer, const float* x_packed, float* tables);
 
 // The tables of one column block (format.slots of them), scalar.

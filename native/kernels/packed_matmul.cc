@@ -36,7 +36,7 @@ KernelTable kernels_for(SimdLevel level) {
 #if defined(__x86_64__)
     case SimdLevel::kAvx512: return {lut_build_tables_avx512, lut_gemv_avx512, packed_dequantize_avx512, gemm_f32_panel16_avx512,
                                     kTokenBlockAvx512};
-    case SimdLevel::kAvx2: return {lut_build_tables_ref, lut_gemv_avx2, packed_dequantize_avx2, gemm_f32_panel16_avx2,
+    case SimdLevel::kAvx2: return {lut_build_tables_avx2, lut_gemv_avx2, packed_dequantize_avx2, gemm_f32_panel16_avx2,
                                   kTokenBlockAvx2};
 #endif
 #if defined(__aarch64__)

@@ -110,13 +110,13 @@ function makeParts(rows: number, cols: number, config: string): QuantizedParts {
   };
 }
 
-async function medianMs(fn: () => void, quick: boolean): Promise<number> {
+async function minimumMs(fn: () => void, quick: boolean): Promise<number> {
   const bench = new Bench({ time: quick ? 60 : 150, iterations: 3, warmupTime: 10, warmupIterations: 1 });
   bench.add('case', fn);
   await bench.run();
   const result = bench.tasks[0].result;
   if (result.state !== 'completed') throw new Error(`benchmark case did not complete: ${result.state}`);
-  return result.latency.p50 ?? result.latency.mean;
+  return result.latency.min;
 }
 
 function numpyGflops(rows: number, cols: number, tokens: number): number | null {
@@ -182,7 +182,7 @@ async function benchShape(rows: number, cols: number, args: Args, results: Row[]
     setSimdLevel(level);
     for (const threads of args.threads) {
       for (const tokens of tokensFor(level)) {
-        const ms = await medianMs(() => native.denseF32Matmul(dense, xs.get(tokens)!, tokens, outs.get(tokens)!, threads), args.quick);
+        const ms = await minimumMs(() => native.denseF32Matmul(dense, xs.get(tokens)!, tokens, outs.get(tokens)!, threads), args.quick);
         f32ms.set(`${level} ${threads} ${tokens}`, ms);
         baselines[`f32 ${shape} ${level} t${threads} n${tokens} GFLOP/s`] = 2 * rows * cols * tokens / ms / 1e6;
       }
@@ -204,7 +204,7 @@ async function benchShape(rows: number, cols: number, args: Args, results: Row[]
     for (const threads of args.threads) {
       setSimdLevel(levels[levels.length - 1]);
       let i = 0;
-      const ms = await medianMs(() => native.sumF32(buffers[i++ % copies], threads), args.quick);
+      const ms = await minimumMs(() => native.sumF32(buffers[i++ % copies], threads), args.quick);
       memoryGBs.set(threads, first.bytes / ms / 1e6);
       baselines[`memory ${shape} ${config} t${threads} GB/s`] = first.bytes / ms / 1e6;
     }
@@ -217,7 +217,7 @@ async function benchShape(rows: number, cols: number, args: Args, results: Row[]
           let i = 0;
           const x = xs.get(tokens)!;
           const out = outs.get(tokens)!;
-          const ms = await medianMs(() => { set[i++ % set.length].matmul(x, tokens, out); }, args.quick);
+          const ms = await minimumMs(() => { set[i++ % set.length].matmul(x, tokens, out); }, args.quick);
           const f32 = f32ms.get(`${level} ${threads} ${tokens}`);
           const gflops = 2 * rows * cols * tokens / ms / 1e6;
           const row: Row = {

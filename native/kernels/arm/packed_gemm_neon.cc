@@ -27,25 +27,38 @@ inline void dequantize_3bit(const uint32_t* rows, const float* tables, float* pa
    ...);
 }
 
+// Every loop over m is unrolled. Otherwise GCC keeps the accumulator arrays
+// in memory and stores all of them on every k.
 template <int M>
 void panel_block(const float* panel, int64_t depth, const float* x, float* c, int64_t ldc, bool accumulate) {
-  float32x4_t acc[M][4];
+  float32x4_t a0[M], a1[M], a2[M], a3[M];
+#pragma GCC unroll 16
   for (int m = 0; m < M; ++m) {
-    for (int q = 0; q < 4; ++q) acc[m][q] = accumulate ? vld1q_f32(c + m * ldc + 4 * q) : vdupq_n_f32(0);
+    float* out = c + m * ldc;
+    a0[m] = accumulate ? vld1q_f32(out) : vdupq_n_f32(0);
+    a1[m] = accumulate ? vld1q_f32(out + 4) : vdupq_n_f32(0);
+    a2[m] = accumulate ? vld1q_f32(out + 8) : vdupq_n_f32(0);
+    a3[m] = accumulate ? vld1q_f32(out + 12) : vdupq_n_f32(0);
   }
   for (int64_t k = 0; k < depth; ++k) {
     const float32x4_t p0 = vld1q_f32(panel + k * 16), p1 = vld1q_f32(panel + k * 16 + 4);
     const float32x4_t p2 = vld1q_f32(panel + k * 16 + 8), p3 = vld1q_f32(panel + k * 16 + 12);
+#pragma GCC unroll 16
     for (int m = 0; m < M; ++m) {
       const float xm = x[k * M + m];
-      acc[m][0] = vfmaq_n_f32(acc[m][0], p0, xm);
-      acc[m][1] = vfmaq_n_f32(acc[m][1], p1, xm);
-      acc[m][2] = vfmaq_n_f32(acc[m][2], p2, xm);
-      acc[m][3] = vfmaq_n_f32(acc[m][3], p3, xm);
+      a0[m] = vfmaq_n_f32(a0[m], p0, xm);
+      a1[m] = vfmaq_n_f32(a1[m], p1, xm);
+      a2[m] = vfmaq_n_f32(a2[m], p2, xm);
+      a3[m] = vfmaq_n_f32(a3[m], p3, xm);
     }
   }
+#pragma GCC unroll 16
   for (int m = 0; m < M; ++m) {
-    for (int q = 0; q < 4; ++q) vst1q_f32(c + m * ldc + 4 * q, acc[m][q]);
+    float* out = c + m * ldc;
+    vst1q_f32(out, a0[m]);
+    vst1q_f32(out + 4, a1[m]);
+    vst1q_f32(out + 8, a2[m]);
+    vst1q_f32(out + 12, a3[m]);
   }
 }
 

@@ -59,26 +59,30 @@ inline void dequantize_3bit(const uint32_t* half, const float* tables, float* pa
    ...);
 }
 
+// Every loop over m is unrolled. Otherwise GCC 12 keeps the accumulator
+// arrays in memory and stores all of them on every k.
 template <int M>
 void panel_block(const float* panel, int64_t depth, const float* x, float* c, int64_t ldc, bool accumulate) {
-  __m256 acc[M][2];
+  __m256 low[M], high[M];
+#pragma GCC unroll 16
   for (int m = 0; m < M; ++m) {
-    acc[m][0] = accumulate ? _mm256_loadu_ps(c + m * ldc) : _mm256_setzero_ps();
-    acc[m][1] = accumulate ? _mm256_loadu_ps(c + m * ldc + 8) : _mm256_setzero_ps();
+    low[m] = accumulate ? _mm256_loadu_ps(c + m * ldc) : _mm256_setzero_ps();
+    high[m] = accumulate ? _mm256_loadu_ps(c + m * ldc + 8) : _mm256_setzero_ps();
   }
   for (int64_t k = 0; k < depth; ++k) {
     const __m256 p0 = _mm256_load_ps(panel + k * 16);
     const __m256 p1 = _mm256_load_ps(panel + k * 16 + 8);
-#pragma GCC unroll 6
+#pragma GCC unroll 16
     for (int m = 0; m < M; ++m) {
       const __m256 xm = _mm256_broadcast_ss(x + k * M + m);
-      acc[m][0] = _mm256_fmadd_ps(xm, p0, acc[m][0]);
-      acc[m][1] = _mm256_fmadd_ps(xm, p1, acc[m][1]);
+      low[m] = _mm256_fmadd_ps(xm, p0, low[m]);
+      high[m] = _mm256_fmadd_ps(xm, p1, high[m]);
     }
   }
+#pragma GCC unroll 16
   for (int m = 0; m < M; ++m) {
-    _mm256_storeu_ps(c + m * ldc, acc[m][0]);
-    _mm256_storeu_ps(c + m * ldc + 8, acc[m][1]);
+    _mm256_storeu_ps(c + m * ldc, low[m]);
+    _mm256_storeu_ps(c + m * ldc + 8, high[m]);
   }
 }
 

@@ -61,15 +61,18 @@ inline void dequantize_3bit(const uint32_t* tile, const float* tables, float* pa
    ...);
 }
 
+// Every loop over m is unrolled, so the accumulators stay in registers.
 template <int M>
 void panel_block(const float* panel, int64_t depth, const float* x, float* c, int64_t ldc, bool accumulate) {
   __m512 acc[M];
+#pragma GCC unroll 16
   for (int m = 0; m < M; ++m) acc[m] = accumulate ? _mm512_loadu_ps(c + m * ldc) : _mm512_setzero_ps();
   for (int64_t k = 0; k < depth; ++k) {
     const __m512 p = _mm512_load_ps(panel + k * 16);
-#pragma GCC unroll 14
+#pragma GCC unroll 16
     for (int m = 0; m < M; ++m) acc[m] = _mm512_fmadd_ps(_mm512_set1_ps(x[k * M + m]), p, acc[m]);
   }
+#pragma GCC unroll 16
   for (int m = 0; m < M; ++m) _mm512_storeu_ps(c + m * ldc, acc[m]);
 }
 

@@ -47,11 +47,13 @@ function pickBits(mix: BitsMix, random: () => number): number {
 function makeParts(rows: number, cols: number, mix: BitsMix, outlierRate: number, seed: number): QuantizedParts {
   const random = rng(seed);
   const bitsPerColumn = new Uint8Array(cols).map(() => pickBits(mix, random));
+
   const permutation = Int32Array.from({ length: cols }, (_, k) => k);
   for (let k = cols - 1; k > 0; k--) {
     const other = Math.floor(random() * (k + 1));
     [permutation[k], permutation[other]] = [permutation[other], permutation[k]];
   }
+
   const codebookOffsets = new Uint32Array(cols + 1);
   const centroids: number[] = [];
   for (let j = 0; j < cols; j++) {
@@ -59,8 +61,10 @@ function makeParts(rows: number, cols: number, mix: BitsMix, outlierRate: number
     centroids.push(...column.sort((a, b) => a - b));
     codebookOffsets[j + 1] = centroids.length;
   }
+
   const codes = new Uint8Array(rows * cols);
   for (let i = 0; i < codes.length; i++) codes[i] = Math.floor(random() * (1 << bitsPerColumn[i % cols]));
+
   const outlierRows: number[] = [];
   const outlierCols: number[] = [];
   const outlierValues: number[] = [];
@@ -72,6 +76,7 @@ function makeParts(rows: number, cols: number, mix: BitsMix, outlierRate: number
       outlierValues.push(roundToHalf(normal(random) * 40));
     }
   }
+
   return {
     rows, cols, bitsPerColumn, permutation, codes, codebookOffsets,
     codebooks: Float32Array.from(centroids),

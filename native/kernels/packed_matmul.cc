@@ -1,6 +1,7 @@
 #include "kernels/packed_matmul.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <new>
 #include <string>
 #include <vector>
@@ -60,7 +61,7 @@ void permute_x(const PackedLayer& layer, const float* x, int64_t tokens, float* 
   }
 }
 
-// First outlier entry of packed column p at or below row `row_begin`.
+// First outlier entry of packed column p whose row is `row_begin` or later.
 uint32_t first_outlier_at(const PackedLayer& layer, int64_t p, int64_t row_begin) {
   const uint32_t begin = layer.outlier_column_start[p], end = layer.outlier_column_start[p + 1];
   if (row_begin == 0) return begin;
@@ -98,22 +99,32 @@ void gemv_panels(const KernelTable& kernels, const PackedLayer& layer, const flo
 
 // Adds the outliers of packed columns [first, first + depth) that fall in
 // `tile` to the panel, advancing each column's cursor (tiles run in order).
+// NOTE: this costs about 15 ns of CPU per outlier (4096 x 4096, 1 % outliers:
+// 2.5 ms per call), likely the scalar store into a panel vector that the
+// micro-kernel then loads whole. A vector correction would avoid it.
+// next_row[p] caches the row of column p's next outlier (INT32_MAX when none
+// is left), so the common case, no outlier in this tile, reads one
+// contiguous array instead of one scattered outlier entry per column.
 void fold_outliers(const PackedLayer& layer, int64_t first, int64_t depth, int64_t tile, uint32_t* cursor,
-                   float* panel) {
+                   int32_t* next_row, float* panel) {
   const int64_t row_begin = tile * kPackedTileRows, row_end = row_begin + kPackedTileRows;
   for (int64_t c = 0; c < depth; ++c) {
     const int64_t p = first + c;
+    if (next_row[p] >= row_end) continue;
     const uint32_t end = layer.outlier_column_start[p + 1];
     uint32_t k = cursor[p];
     for (; k < end && layer.outlier_rows[k] < row_end; ++k) {
       panel[c * 16 + (layer.outlier_rows[k] - row_begin)] += layer.outlier_corrections[k];
     }
     cursor[p] = k;
+    next_row[p] = k < end ? layer.outlier_rows[k] : INT32_MAX;
   }
 }
 
 // Per-thread scratch, kept between calls (pool threads live as long as the
 // pool), so the steady state allocates nothing.
+// NOTE: a thread keeps the largest scratch it ever needed until it exits,
+// e.g. 5.6 MB of x_packed after 128 tokens of an 11008-column layer.
 struct Scratch {
   AlignedArray<float> x_packed;   // calling thread: [tokens, packed_columns]
   AlignedArray<float> y_padded;   // calling thread: [row_tiles * 16]
@@ -122,6 +133,7 @@ struct Scratch {
   AlignedArray<float> x_panel;    // GEMM: the tokens' slice of one column chunk (gemm_f32_pack_x)
   AlignedArray<float> tail;       // GEMM: [tokens, 16], the last, partial row tile
   std::vector<uint32_t> cursor;   // GEMM: per packed column, next outlier entry
+  std::vector<int32_t> next_row;  // GEMM: per packed column, the row of that entry
 };
 
 thread_local Scratch t_scratch;
@@ -147,10 +159,13 @@ void gemm_rows(const KernelTable& kernels, const PackedLayer& layer, const float
   grow_or_throw(scratch->tail, tokens * 16);
   grow_or_throw(scratch->x_panel, tokens * kPanelDepth);
   scratch->cursor.resize(layer.packed_columns);
+  scratch->next_row.resize(layer.packed_columns);
   const bool has_outliers = !layer.outlier_rows.empty();
   if (has_outliers) {
     for (int64_t p = 0; p < layer.packed_columns; ++p) {
-      scratch->cursor[p] = first_outlier_at(layer, p, tile_begin * kPackedTileRows);
+      const uint32_t k = first_outlier_at(layer, p, tile_begin * kPackedTileRows);
+      scratch->cursor[p] = k;
+      scratch->next_row[p] = k < layer.outlier_column_start[p + 1] ? layer.outlier_rows[k] : INT32_MAX;
     }
   }
   const bool partial_last = tile_end * kPackedTileRows > layer.rows;
@@ -169,7 +184,10 @@ void gemm_rows(const KernelTable& kernels, const PackedLayer& layer, const float
                       scratch->x_panel.data());
       for (int64_t tile = tile_begin; tile < tile_end; ++tile) {
         kernels.dequantize(layer, group, tables, block, block_end, tile, scratch->panel.data());
-        if (has_outliers) fold_outliers(layer, first, depth, tile, scratch->cursor.data(), scratch->panel.data());
+        if (has_outliers) {
+          fold_outliers(layer, first, depth, tile, scratch->cursor.data(), scratch->next_row.data(),
+                        scratch->panel.data());
+        }
         const bool tail = partial_last && tile + 1 == tile_end;
         float* c = tail ? scratch->tail.data() : y + tile * kPackedTileRows;
         const int64_t ldc = tail ? 16 : layer.rows;

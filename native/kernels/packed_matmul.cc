@@ -97,28 +97,54 @@ void gemv_panels(const KernelTable& kernels, const PackedLayer& layer, const flo
   }
 }
 
-// Adds the outliers of packed columns [first, first + depth) that fall in
-// `tile` to the panel, advancing each column's cursor (tiles run in order).
-// NOTE: this costs about 15 ns of CPU per outlier (4096 x 4096, 1 % outliers:
-// 2.5 ms per call), likely the scalar store into a panel vector that the
-// micro-kernel then loads whole. A vector correction would avoid it.
-// next_row[p] caches the row of column p's next outlier (INT32_MAX when none
-// is left), so the common case, no outlier in this tile, reads one
-// contiguous array instead of one scattered outlier entry per column.
-void fold_outliers(const PackedLayer& layer, int64_t first, int64_t depth, int64_t tile, uint32_t* cursor,
-                   int32_t* next_row, float* panel) {
-  const int64_t row_begin = tile * kPackedTileRows, row_end = row_begin + kPackedTileRows;
-  for (int64_t c = 0; c < depth; ++c) {
-    const int64_t p = first + c;
-    if (next_row[p] >= row_end) continue;
+// One outlier correction in a thread's tile-ordered list (see sort_outliers).
+struct TileOutlier {
+  int32_t column;    // packed column
+  int32_t lane;      // row within the tile
+  float correction;  // value - centroid
+};
+
+// Copies the outliers of row tiles [tile_begin, tile_end) into `sorted`, ordered
+// by tile, then packed column; tile_start[t - tile_begin] is the first entry
+// of tile t. The CSC arrays are read once, in order, so the GEMM can fold a
+// tile's corrections from one short contiguous run instead of visiting every
+// column of every tile (that cost about 15 ns per outlier).
+void sort_outliers(const PackedLayer& layer, int64_t tile_begin, int64_t tile_end, std::vector<TileOutlier>* sorted,
+                   std::vector<uint32_t>* tile_start) {
+  const int64_t row_begin = tile_begin * kPackedTileRows;
+  const int64_t row_end = std::min(layer.rows, tile_end * kPackedTileRows);
+  const int32_t* rows = layer.outlier_rows.data();
+  tile_start->assign(tile_end - tile_begin + 1, 0);
+  for (int64_t p = 0; p < layer.packed_columns; ++p) {
     const uint32_t end = layer.outlier_column_start[p + 1];
-    uint32_t k = cursor[p];
-    for (; k < end && layer.outlier_rows[k] < row_end; ++k) {
-      panel[c * 16 + (layer.outlier_rows[k] - row_begin)] += layer.outlier_corrections[k];
+    for (uint32_t k = first_outlier_at(layer, p, row_begin); k < end && rows[k] < row_end; ++k) {
+      ++(*tile_start)[rows[k] / kPackedTileRows - tile_begin + 1];
     }
-    cursor[p] = k;
-    next_row[p] = k < end ? layer.outlier_rows[k] : INT32_MAX;
   }
+  for (size_t t = 1; t < tile_start->size(); ++t) (*tile_start)[t] += (*tile_start)[t - 1];
+
+  sorted->resize(tile_start->back());
+  std::vector<uint32_t> next(tile_start->begin(), tile_start->end() - 1);
+  for (int64_t p = 0; p < layer.packed_columns; ++p) {
+    const uint32_t end = layer.outlier_column_start[p + 1];
+    for (uint32_t k = first_outlier_at(layer, p, row_begin); k < end && rows[k] < row_end; ++k) {
+      const int64_t tile = rows[k] / kPackedTileRows;
+      (*sorted)[next[tile - tile_begin]++] = {static_cast<int32_t>(p), rows[k] % kPackedTileRows,
+                                              layer.outlier_corrections[k]};
+    }
+  }
+}
+
+// Adds the corrections of one tile for packed columns before `column_end` to
+// the panel, which starts at packed column `first`; `cursor` is the tile's
+// next entry (columns are visited in order, so it only moves forward).
+void fold_outliers(const TileOutlier* entries, uint32_t end, int64_t first, int64_t column_end, uint32_t* cursor,
+                   float* panel) {
+  uint32_t k = *cursor;
+  for (; k < end && entries[k].column < column_end; ++k) {
+    panel[(entries[k].column - first) * 16 + entries[k].lane] += entries[k].correction;
+  }
+  *cursor = k;
 }
 
 // Per-thread scratch, kept between calls (pool threads live as long as the
@@ -132,8 +158,9 @@ struct Scratch {
   AlignedArray<float> panel;      // GEMM: one dequantized panel
   AlignedArray<float> x_panel;    // GEMM: the tokens' slice of one column chunk (gemm_f32_pack_x)
   AlignedArray<float> tail;       // GEMM: [tokens, 16], the last, partial row tile
-  std::vector<uint32_t> cursor;   // GEMM: per packed column, next outlier entry
-  std::vector<int32_t> next_row;  // GEMM: per packed column, the row of that entry
+  std::vector<TileOutlier> outliers;  // GEMM: this thread's outliers, by tile then column
+  std::vector<uint32_t> tile_start;   // GEMM: per tile, its first entry in `outliers`
+  std::vector<uint32_t> cursor;       // GEMM: per tile, its next entry
 };
 
 thread_local Scratch t_scratch;
@@ -158,15 +185,10 @@ void gemm_rows(const KernelTable& kernels, const PackedLayer& layer, const float
   grow_or_throw(scratch->panel, kPanelDepth * 16);
   grow_or_throw(scratch->tail, tokens * 16);
   grow_or_throw(scratch->x_panel, tokens * kPanelDepth);
-  scratch->cursor.resize(layer.packed_columns);
-  scratch->next_row.resize(layer.packed_columns);
   const bool has_outliers = !layer.outlier_rows.empty();
   if (has_outliers) {
-    for (int64_t p = 0; p < layer.packed_columns; ++p) {
-      const uint32_t k = first_outlier_at(layer, p, tile_begin * kPackedTileRows);
-      scratch->cursor[p] = k;
-      scratch->next_row[p] = k < layer.outlier_column_start[p + 1] ? layer.outlier_rows[k] : INT32_MAX;
-    }
+    sort_outliers(layer, tile_begin, tile_end, &scratch->outliers, &scratch->tile_start);
+    scratch->cursor.assign(scratch->tile_start.begin(), scratch->tile_start.end() - 1);
   }
   const bool partial_last = tile_end * kPackedTileRows > layer.rows;
 
@@ -185,8 +207,9 @@ void gemm_rows(const KernelTable& kernels, const PackedLayer& layer, const float
       for (int64_t tile = tile_begin; tile < tile_end; ++tile) {
         kernels.dequantize(layer, group, tables, block, block_end, tile, scratch->panel.data());
         if (has_outliers) {
-          fold_outliers(layer, first, depth, tile, scratch->cursor.data(), scratch->next_row.data(),
-                        scratch->panel.data());
+          const int64_t t = tile - tile_begin;
+          fold_outliers(scratch->outliers.data(), scratch->tile_start[t + 1], first, first + depth,
+                        &scratch->cursor[t], scratch->panel.data());
         }
         const bool tail = partial_last && tile + 1 == tile_end;
         float* c = tail ? scratch->tail.data() : y + tile * kPackedTileRows;

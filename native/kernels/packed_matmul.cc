@@ -105,10 +105,10 @@ struct TileOutlier {
 };
 
 // Copies the outliers of row tiles [tile_begin, tile_end) into `sorted`, ordered
-// by tile, then packed column; tile_start[t - tile_begin] is the first entry
-// of tile t. The CSC arrays are read once, in order, so the GEMM can fold a
-// tile's corrections from one short contiguous run instead of visiting every
-// column of every tile (that cost about 15 ns per outlier).
+// by tile, then packed column. tile_start[t - tile_begin] is the first entry
+// of tile t. The CSC arrays are read once, in order, so the GEMM folds a
+// tile's corrections from one short contiguous run. Visiting every column of
+// every tile instead cost about 15 ns per outlier.
 void sort_outliers(const PackedLayer& layer, int64_t tile_begin, int64_t tile_end, std::vector<TileOutlier>* sorted,
                    std::vector<uint32_t>* tile_start) {
   const int64_t row_begin = tile_begin * kPackedTileRows;
@@ -136,8 +136,8 @@ void sort_outliers(const PackedLayer& layer, int64_t tile_begin, int64_t tile_en
 }
 
 // Adds the corrections of one tile for packed columns before `column_end` to
-// the panel, which starts at packed column `first`; `cursor` is the tile's
-// next entry (columns are visited in order, so it only moves forward).
+// the panel, which starts at packed column `first`. `cursor` is the tile's
+// next entry, and it only moves forward because columns are visited in order.
 void fold_outliers(const TileOutlier* entries, uint32_t end, int64_t first, int64_t column_end, uint32_t* cursor,
                    float* panel) {
   uint32_t k = *cursor;

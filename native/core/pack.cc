@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string>
 
 namespace claq {
@@ -32,6 +33,9 @@ Status check_shape(const QuantizedPartsView& p) {
   if (s.ok()) s = check_length("codebookOffsets", p.codebook_offsets_length, p.cols + 1);
   if (s.ok()) s = check_length("outlierCols", p.outlier_cols_length, p.outlier_rows_length);
   if (s.ok()) s = check_length("outlierValues", p.outlier_values_length, p.outlier_rows_length);
+  if (s.ok() && p.outlier_rows_length > UINT32_MAX) {
+    s = invalid("there are " + std::to_string(p.outlier_rows_length) + " outliers, more than 2^32 - 1");
+  }
   if (s.ok() && p.outlier_rows_length > static_cast<size_t>(p.rows * p.cols)) {
     s = invalid("there are " + std::to_string(p.outlier_rows_length) + " outliers for " +
                 std::to_string(p.rows * p.cols) + " weights");

@@ -253,7 +253,9 @@ Status packed_matmul(const PackedLayer& layer, const float* x, int64_t tokens, f
     permute_x(layer, x, tokens, scratch.x_packed.data());
     const float* x_packed = scratch.x_packed.data();
 
-    if (tokens < options.gemm_min_tokens) {
+    const int64_t gemm_min_tokens =
+        options.gemm_min_tokens > 0 ? options.gemm_min_tokens : 8 * layer.packed_columns / layer.slots;
+    if (tokens < gemm_min_tokens) {
       // Each thread builds its own copy of the look-up tables: a few
       // microseconds, cheaper than a barrier between building and using them.
       grow_or_throw(scratch.y_padded, layer.row_tiles * kPackedTileRows);

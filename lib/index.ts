@@ -1,5 +1,19 @@
 export { simdLevel, supportedSimdLevels, setSimdLevel } from './simd.js';
 export type { SimdLevelName } from './simd.js';
+export { AbortError, ClaqError } from './errors.js';
+export { Hessian, MAX_HESSIAN_COLS } from './hessian.js';
+export type { HessianAddOptions } from './hessian.js';
+export { quantizeLayer, quantizeLayerSync } from './quantize-layer.js';
+export type { WeightMatrix } from './quantize-layer.js';
+export { DYNAMIC_OUTLIERS } from './quantize-options.js';
+export type {
+  ColumnRanking, OutlierOptions, QuantizeMethod, QuantizeOptions, QuantizeProgressEvent,
+} from './quantize-options.js';
+export { QuantizedLayer, codeBits, storageBits } from './quantized-layer.js';
+export type { MeasuredStats, QuantizeStats } from './quantized-layer.js';
+export type { QuantizedParts } from './quantized-parts.js';
+export * from './safetensors/index.js';
+export { relativeOutputError } from './output-error.js';
 export { PackedLinear, packLayer } from './packed-linear.js';
 export type { PackedLinearOptions } from './packed-linear.js';
-export type { QuantizedParts } from './quantized-parts.js';
+export * from './checkpoint/index.js';

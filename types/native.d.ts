@@ -4,6 +4,77 @@
 
 export type SimdLevelName = 'scalar' | 'avx2' | 'avx512' | 'neon';
 
+/** The float64 Gram matrix accumulator behind lib/hessian.ts (native/binding/hessian_binding.cc). */
+export interface NativeHessian {
+  cols(): number;
+  samples(): number;
+  /** Adds `tokens` rows of activations [tokens, cols] on the calling thread. */
+  add(activations: Float32Array, tokens: number, threads: number): void;
+  /** Copies the activations, then adds them on a worker thread. */
+  addAsync(activations: Float32Array, tokens: number, threads: number): Promise<void>;
+  /** Adds a precomputed Gram matrix sum x x^T [cols, cols] over `samples` tokens. */
+  addGram(gram: Float64Array, samples: number): void;
+  /** H = (2 / samples) * gram, [cols, cols]. */
+  hessian(): Float64Array;
+  /** sum x x^T, [cols, cols]. */
+  gram(): Float64Array;
+}
+
+export interface NativeHessianConstructor {
+  new (cols: number): NativeHessian;
+}
+
+/** The options object that lib/quantize-options.ts builds: every field present and already checked. */
+export interface NativeQuantizeOptions {
+  method: 'claq' | 'gptq' | 'rtn';
+  lowBits: number;
+  highBits: number;
+  targetBits: number;
+  ranking: 'outlier-order' | 'hessian';
+  outlierColumnFraction: number;
+  outlierHighFraction: number;
+  outlierLowFraction: number;
+  outlierThreshold: number;
+  actOrder: boolean;
+  blockSize: number;
+  damping: number;
+  threads: number;
+}
+
+/** A progress report from the quantization worker. */
+export interface NativeQuantizeProgress {
+  type: 'start' | 'columns';
+  done: number;
+  total: number;
+}
+
+/** Engine statistics, as in QuantizedLayerData::Stats. */
+export interface NativeQuantizeStats {
+  loss: number;
+  damping: number;
+  deadColumns: number;
+  outlierCount: number;
+  seconds: number;
+  factorizationSeconds: number;
+  kmeansSeconds: number;
+  updateSeconds: number;
+}
+
+/** QuantizedLayerData as plain typed arrays, in the original column order. */
+export interface NativeQuantizedLayer {
+  rows: number;
+  cols: number;
+  bitsPerColumn: Uint8Array;
+  permutation: Int32Array;
+  codes: Uint8Array;
+  codebookOffsets: Uint32Array;
+  codebooks: Float32Array;
+  outlierRows: Int32Array;
+  outlierCols: Int32Array;
+  outlierValues: Float32Array;
+  stats: NativeQuantizeStats;
+}
+
 /** Opaque handle of a packed layer (a type-tagged External). */
 export interface PackedHandle {
   readonly __claqPackedLayer: unique symbol;
@@ -58,6 +129,13 @@ export interface BenchInverseFactorOptions {
   threads: number;
 }
 
+export interface BenchCholeskyOptions {
+  /** Symmetric positive-definite A [n, n], overwritten by its lower Cholesky factor. */
+  a: Float32Array;
+  n: number;
+  threads: number;
+}
+
 export interface BenchHessianOptions {
   /** Activations [tokens, cols], row-major. */
   activations: Float32Array;
@@ -71,6 +149,27 @@ export interface NativeAddon {
   supportedSimdLevels(): SimdLevelName[];
   setSimdLevel(level: string): void;
   simdLevelWarning(): string;
+
+  NativeHessian: NativeHessianConstructor;
+  quantizeLayer(
+    weight: Float32Array, rows: number, cols: number, hessian: NativeHessian | null,
+    options: NativeQuantizeOptions, onProgress: ((event: NativeQuantizeProgress) => void) | null,
+  ): { promise: Promise<NativeQuantizedLayer>; abort(): void };
+  quantizeLayerSync(
+    weight: Float32Array, rows: number, cols: number, hessian: NativeHessian | null,
+    options: NativeQuantizeOptions,
+  ): NativeQuantizedLayer;
+  /** ||X W^T - X Q^T||^2 / ||X W^T||^2 from the Hessian's Gram matrix. */
+  relativeOutputErrorSync(
+    weight: Float32Array, quantized: Float32Array, rows: number, cols: number, hessian: NativeHessian,
+    threads: number,
+  ): number;
+  // F16/BF16 <-> F32 conversion (native/kernels/convert.h). The 16-bit side
+  // is raw little-endian bytes; both buffers hold the same element count.
+  f16ToF32Sync(source: Uint8Array, target: Float32Array): void;
+  bf16ToF32Sync(source: Uint8Array, target: Float32Array): void;
+  f32ToF16Sync(source: Float32Array, target: Uint8Array): void;
+  f32ToBf16Sync(source: Float32Array, target: Uint8Array): void;
 
   packLayer(parts: NativeQuantizedParts): PackedHandle;
   packedInfo(handle: PackedHandle): NativePackedInfo;
@@ -87,6 +186,7 @@ export interface NativeAddon {
   // Benchmark-only entry points of the dense linear algebra (bench/linalg.ts).
   benchGemm(options: BenchGemmOptions): void;
   benchInverseFactor(options: BenchInverseFactorOptions): void;
+  benchCholesky(options: BenchCholeskyOptions): void;
   /** Returns trace(H) of the accumulated Hessian, as a check that work was done. */
   benchHessian(options: BenchHessianOptions): number;
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The `claq` command: one subcommand per module under lib/cli/.
+import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
 export interface Command {
@@ -12,6 +13,8 @@ export interface Command {
 // Each entry loads its module only when that command runs, so `claq help`
 // stays fast and a command's dependencies load only when needed.
 const commands: Record<string, () => Promise<Command>> = {
+  demo: async () => (await import('./demo.js')).command,
+  inspect: async () => (await import('./inspect.js')).command,
 };
 
 function printHelp(): void {
@@ -36,7 +39,19 @@ export async function main(argv: string[]): Promise<number> {
   return command.run(rest);
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+// npm installs the bin as a symlink (node_modules/.bin/claq), and argv[1]
+// keeps the link's path, so compare the resolved path.
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(script)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
   main(process.argv.slice(2)).then(
     (code) => { process.exitCode = code; },
     (error: unknown) => {

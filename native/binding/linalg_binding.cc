@@ -101,6 +101,17 @@ Napi::Value bench_inverse_factor(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// benchCholesky({ a, n, threads }): the lower Cholesky factor of A in place.
+Napi::Value bench_cholesky(const Napi::CallbackInfo& info) {
+  const char* operation = "benchCholesky";
+  const Napi::Object options = options_argument(info, operation);
+  const int64_t n = integer_option(options, operation, "n", 1);
+  float* a = float_array_option(options, operation, "a", n * n);
+  const int threads = threads_option(options, operation);
+  throw_if_error(info.Env(), cholesky_lower_f32(a, n, n, pool_for(threads)));
+  return info.Env().Undefined();
+}
+
 // benchHessian({ activations, tokens, cols, threads }): accumulates the
 // activations into a fresh HessianAccumulator and returns trace(H).
 Napi::Value bench_hessian(const Napi::CallbackInfo& info) {
@@ -122,6 +133,7 @@ Napi::Value bench_hessian(const Napi::CallbackInfo& info) {
 void register_linalg(Napi::Env env, Napi::Object exports) {
   exports.Set("benchGemm", Napi::Function::New(env, bench_gemm, "benchGemm"));
   exports.Set("benchInverseFactor", Napi::Function::New(env, bench_inverse_factor, "benchInverseFactor"));
+  exports.Set("benchCholesky", Napi::Function::New(env, bench_cholesky, "benchCholesky"));
   exports.Set("benchHessian", Napi::Function::New(env, bench_hessian, "benchHessian"));
 }
 

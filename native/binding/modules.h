@@ -9,5 +9,9 @@ void register_simd(Napi::Env env, Napi::Object exports);
 void register_packed(Napi::Env env, Napi::Object exports);
 void register_bench(Napi::Env env, Napi::Object exports);
 void register_linalg(Napi::Env env, Napi::Object exports);
+void register_convert(Napi::Env env, Napi::Object exports);
+void register_hessian(Napi::Env env, Napi::Object exports);
+void register_quantize(Napi::Env env, Napi::Object exports);
+void register_output_error(Napi::Env env, Napi::Object exports);
 
 }  // namespace claq::binding

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <limits>
 #include <memory>
+#include <new>
 #include <string>
+#include <system_error>
 
 #include "core/thread_pool.h"
 #include "kernels/gemm.h"
@@ -16,7 +18,7 @@ namespace {
 // sqrt(kChunkTokens) * 2^-24 for random signs) before it is added in float64.
 constexpr int64_t kChunkTokens = 1024;
 
-// The float32 scratch for one chunk holds a band of output rows at a time,
+// The float32 scratch for one chunk contains a band of output rows at a time,
 // at most this many floats (16 MiB), so wide layers need no cols^2 buffer.
 constexpr int64_t kScratchFloats = int64_t{4} << 20;
 
@@ -64,6 +66,20 @@ Status HessianAccumulator::add(const float* activations, int64_t tokens, int thr
     return Status::InvalidArgument("HessianAccumulator.add: activations pointer is null");
   }
 
+  try {
+    add_unchecked(activations, tokens, threads);
+  } catch (const std::bad_alloc&) {
+    return Status::OutOfMemory("HessianAccumulator.add: out of memory for the work buffers of " +
+                               std::to_string(cols_) + " columns; part of the batch may have been added");
+  } catch (const std::system_error& error) {
+    return Status::Internal(std::string("HessianAccumulator.add: could not start the worker threads: ") +
+                            error.what());
+  }
+  samples_ += tokens;
+  return Status::Ok();
+}
+
+void HessianAccumulator::add_unchecked(const float* activations, int64_t tokens, int threads) {
   ThreadPool pool(threads);
   const int64_t cols = cols_;
   const int64_t band_rows = std::clamp<int64_t>(kScratchFloats / cols / 64 * 64, 64, cols);
@@ -84,8 +100,6 @@ Status HessianAccumulator::add(const float* activations, int64_t tokens, int thr
       add_band(scratch.get(), row0, rows, gram_.data(), cols, &pool);
     }
   }
-  samples_ += tokens;
-  return Status::Ok();
 }
 
 Status HessianAccumulator::add_gram(const double* gram, int64_t samples) {

@@ -18,6 +18,7 @@ class HessianAccumulator {
   // Adds `tokens` rows of activations x [tokens, cols], row-major, on
   // `threads` threads (0: every core). Returns InvalidArgument for a null
   // pointer, negative sizes or a tokens * cols overflow, and adds nothing then.
+  // Returns OutOfMemory when a work buffer cannot be allocated.
   Status add(const float* activations, int64_t tokens, int threads);
 
   // Adds a precomputed Gram matrix sum x x^T [cols, cols] over `samples`
@@ -32,6 +33,9 @@ class HessianAccumulator {
   const std::vector<double>& gram() const { return gram_; }
 
  private:
+  // add() after its checks: may throw std::bad_alloc or std::system_error.
+  void add_unchecked(const float* activations, int64_t tokens, int threads);
+
   int64_t cols_;
   int64_t samples_ = 0;
   std::vector<double> gram_;  // full [cols, cols]; only the lower triangle is accumulated

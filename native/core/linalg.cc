@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -35,10 +36,30 @@ Status check_square(const char* operation, const void* a, int64_t n, int64_t lda
   return Status::Ok();
 }
 
+Status out_of_memory(const char* operation, int64_t n) {
+  return Status::OutOfMemory(std::string(operation) + ": out of memory for the work buffers of n = " +
+                             std::to_string(n));
+}
+
 Status not_positive_definite(const char* operation, int64_t column, double pivot) {
   return Status::NotPositiveDefinite(std::string(operation) + ": the matrix is not positive definite: pivot " +
                                      std::to_string(pivot) + " at column " + std::to_string(column) +
                                      " is not a positive finite number; add damping to the diagonal");
+}
+
+// Dot product of x and y over [0, count) with four partial sums, so the
+// additions pipeline (the compiler may not reorder a single running sum).
+double dot(const double* x, const double* y, int64_t count) {
+  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+  int64_t p = 0;
+  for (; p + 4 <= count; p += 4) {
+    s0 += x[p] * y[p];
+    s1 += x[p + 1] * y[p + 1];
+    s2 += x[p + 2] * y[p + 2];
+    s3 += x[p + 3] * y[p + 3];
+  }
+  for (; p < count; ++p) s0 += x[p] * y[p];
+  return (s0 + s1) + (s2 + s3);
 }
 
 // Unblocked Cholesky (dot-product form) of the row-major lower triangle of
@@ -47,8 +68,7 @@ Status not_positive_definite(const char* operation, int64_t column, double pivot
 int64_t factor_block(double* d, int64_t size, double* pivot) {
   for (int64_t j = 0; j < size; ++j) {
     const double* row_j = d + j * size;
-    double diagonal = row_j[j];
-    for (int64_t p = 0; p < j; ++p) diagonal -= row_j[p] * row_j[p];
+    const double diagonal = row_j[j] - dot(row_j, row_j, j);
     if (!(diagonal > 0.0) || !std::isfinite(diagonal)) {
       *pivot = diagonal;
       return j;
@@ -57,25 +77,28 @@ int64_t factor_block(double* d, int64_t size, double* pivot) {
     d[j * size + j] = l_jj;
     for (int64_t i = j + 1; i < size; ++i) {
       double* row_i = d + i * size;
-      double sum = row_i[j];
-      for (int64_t p = 0; p < j; ++p) sum -= row_i[p] * row_j[p];
-      row_i[j] = sum / l_jj;
+      row_i[j] = (row_i[j] - dot(row_i, row_j, j)) / l_jj;
     }
   }
   return -1;
 }
 
 // inverse = L^-1 for the row-major lower-triangular l [size, size], both
-// float64; the strict upper triangle of inverse is set to 0.
+// float64; the strict upper triangle of inverse is set to 0. Row i of the
+// inverse is (e_i - sum_{p<i} l[i][p] * row p) / l[i][i], a sequence of
+// contiguous row updates that vectorise without reordering any sum.
 void invert_lower_block(const double* l, int64_t size, double* inverse) {
   std::fill(inverse, inverse + size * size, 0.0);
-  for (int64_t j = 0; j < size; ++j) {
-    inverse[j * size + j] = 1.0 / l[j * size + j];
-    for (int64_t i = j + 1; i < size; ++i) {
-      double sum = 0.0;
-      for (int64_t p = j; p < i; ++p) sum += l[i * size + p] * inverse[p * size + j];
-      inverse[i * size + j] = -sum / l[i * size + i];
+  for (int64_t i = 0; i < size; ++i) {
+    double* row = inverse + i * size;
+    for (int64_t p = 0; p < i; ++p) {
+      const double factor = l[i * size + p];
+      const double* row_p = inverse + p * size;
+      for (int64_t j = 0; j <= p; ++j) row[j] -= factor * row_p[j];
     }
+    const double scale = 1.0 / l[i * size + i];
+    for (int64_t j = 0; j < i; ++j) row[j] *= scale;
+    row[i] = scale;
   }
 }
 
@@ -207,24 +230,8 @@ int64_t cholesky_unchecked(float* a, int64_t n, int64_t lda, ThreadPool* pool, d
   return -1;
 }
 
-}  // namespace
-
-Status cholesky_lower_f32(float* a, int64_t n, int64_t lda, ThreadPool* pool) {
-  const Status valid = check_square("cholesky_lower_f32", a, n, lda);
-  if (!valid.ok()) return valid;
-  double pivot = 0.0;
-  const int64_t failed = cholesky_unchecked(a, n, lda, pool, &pivot);
-  if (failed >= 0) return not_positive_definite("cholesky_lower_f32", failed, pivot);
-  return Status::Ok();
-}
-
-Status inverse_upper_factor_f32(const float* h, int64_t n, float* u, ThreadPool* pool) {
+Status inverse_upper_factor_unchecked(const float* h, int64_t n, float* u, ThreadPool* pool) {
   const char* operation = "inverse_upper_factor_f32";
-  Status valid = check_square(operation, h, n, n);
-  if (!valid.ok()) return valid;
-  valid = check_square(operation, u, n, n);
-  if (!valid.ok()) return valid;
-  if (n == 0) return Status::Ok();
 
   load_reversed_lower(h, n, u, pool);
 
@@ -253,6 +260,35 @@ Status inverse_upper_factor_f32(const float* h, int64_t n, float* u, ThreadPool*
     std::fill(top, top + i, 0.0f);
   });
   return Status::Ok();
+}
+
+}  // namespace
+
+Status cholesky_lower_f32(float* a, int64_t n, int64_t lda, ThreadPool* pool) {
+  const Status valid = check_square("cholesky_lower_f32", a, n, lda);
+  if (!valid.ok()) return valid;
+  try {
+    double pivot = 0.0;
+    const int64_t failed = cholesky_unchecked(a, n, lda, pool, &pivot);
+    if (failed >= 0) return not_positive_definite("cholesky_lower_f32", failed, pivot);
+  } catch (const std::bad_alloc&) {
+    return out_of_memory("cholesky_lower_f32", n);
+  }
+  return Status::Ok();
+}
+
+Status inverse_upper_factor_f32(const float* h, int64_t n, float* u, ThreadPool* pool) {
+  const char* operation = "inverse_upper_factor_f32";
+  Status valid = check_square(operation, h, n, n);
+  if (!valid.ok()) return valid;
+  valid = check_square(operation, u, n, n);
+  if (!valid.ok()) return valid;
+  if (n == 0) return Status::Ok();
+  try {
+    return inverse_upper_factor_unchecked(h, n, u, pool);
+  } catch (const std::bad_alloc&) {
+    return out_of_memory(operation, n);
+  }
 }
 
 }  // namespace claq

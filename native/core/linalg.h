@@ -16,7 +16,8 @@ class ThreadPool;
 // dimension lda) with L, where A = L L^T. Only the lower triangle, diagonal
 // included, is read or written. Returns NotPositiveDefinite, naming the
 // failing column, when a pivot is <= 0 or not finite; a is then partly
-// overwritten. pool may be null.
+// overwritten. Returns OutOfMemory when a work buffer cannot be allocated.
+// pool may be null.
 Status cholesky_lower_f32(float* a, int64_t n, int64_t lda, ThreadPool* pool);
 
 // Writes the upper-triangular U [n, n] (leading dimension n) with

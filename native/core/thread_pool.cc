@@ -59,8 +59,8 @@ void ThreadPool::parallel_for(int64_t count, const std::function<void(int64_t, i
 
   std::unique_lock<std::mutex> lock(mutex_);
   chunks_done_ += ran;
-  // Waiting for active_workers_ too means no worker still holds this job's
-  // `fn` pointer when the caller's std::function goes out of scope.
+  // Waiting for active_workers_ too means that no worker still has a pointer
+  // to this job's `fn` when the caller's std::function goes out of scope.
   done_.wait(lock, [&] { return chunks_done_ == job.chunks && active_workers_ == 0; });
   job_ = Job();
   std::exception_ptr error = error_;

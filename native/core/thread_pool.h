@@ -1,5 +1,5 @@
 // A fixed pool of worker threads for data-parallel loops. The workers start
-// with the pool and are joined by its destructor; parallel_for hands out
+// with the pool and the destructor joins them. parallel_for hands out
 // contiguous chunks of an index range to the workers and the calling thread.
 #pragma once
 
@@ -29,9 +29,9 @@ class ThreadPool {
   // fn(begin, end) once per chunk, on the workers and the calling thread.
   // Returns when every chunk is done. An exception thrown by fn is caught on
   // the thread that ran it and the first one is rethrown here, after all
-  // chunks have finished. A call from inside fn, or while another thread is
-  // inside parallel_for of the same pool, runs serially or waits its turn,
-  // so nested use cannot deadlock.
+  // chunks have finished. A call from inside fn runs fn serially on the
+  // calling thread, and a call from another thread waits until the running
+  // one returns, so nested use of the same pool cannot deadlock.
   void parallel_for(int64_t count, const std::function<void(int64_t begin, int64_t end)>& fn);
 
  private:

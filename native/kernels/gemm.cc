@@ -2,6 +2,7 @@
 // tiles around the per-ISA micro-kernels declared in gemm.h.
 #include <algorithm>
 #include <cstdlib>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -13,10 +14,12 @@ namespace claq {
 namespace {
 
 // Block sizes. A kc x NR micro-panel of B (32 KiB for kc = 256, NR = 32)
-// stays in the 48 KiB L1 of current x86 cores while MR-row micro-panels of
-// an mc x kc block of A stream from L2; the kc x nc panel of B lives in L3.
+// stays in the 48 KiB L1 data cache of Zen 4/5 and Golden Cove cores while
+// MR-row micro-panels of an mc x kc block of A stream from L2. The kc x nc
+// panel of B stays in L3. kc = 512 with mc = 96 measured the same within
+// noise on a Zen 5 (per CPU-second, 2 threads, 4096^3).
 constexpr int64_t kBlockK = 256;
-constexpr int64_t kBlockRowsMax = 192;  // multiple of every MR used here
+constexpr int64_t kBlockRowsMax = 192;  // multiple of every MR used here (4, 6, 8, 12)
 constexpr int64_t kBlockCols = 4096;
 constexpr int kMaxTileFloats = 16 * 32;
 
@@ -30,7 +33,10 @@ struct FloatDeleter {
 
 // A 64-byte aligned float buffer that only grows. Each calling thread keeps
 // its own (thread_local below), so repeated calls reuse pages instead of
-// mapping and zeroing fresh ones: glibc serves blocks above 128 KiB with mmap.
+// mapping and zeroing fresh ones, because glibc serves blocks above 128 KiB
+// with mmap.
+// NOTE: a thread that has called a GEMM keeps up to about 4.5 MiB of packing
+// buffers (kc x nc of B plus one A block per pool thread) until it exits.
 class PackBuffer {
  public:
   float* get(int64_t count) {
@@ -73,8 +79,9 @@ void nonzero_depths(const PanelSource& src, int64_t line, int64_t p0, int64_t kc
 }
 
 // Copies lines [i0, i0 + lines) x depth [p0, p0 + kc) into micro-panels of
-// `width` lines, p-major inside each micro-panel, zero-padding the last one
-// and writing zeros where src.zero says so (without reading there).
+// `width` lines, p-major inside each micro-panel. It zero-pads the last
+// micro-panel and writes zeros where src.zero marks entries as zero, without
+// reading memory there.
 void pack_panels(const PanelSource& src, int64_t i0, int64_t lines, int64_t p0, int64_t kc,
                  int width, float* out) {
   for (int64_t first = 0; first < lines; first += width) {
@@ -118,7 +125,16 @@ struct Problem {
   float* c;
   int64_t ldc;
   bool lower_c;  // only j <= i of C is computed and written
+  const float* prepacked_b = nullptr;  // all of op(B) in packed_b_offset layout, or null
 };
+
+// Where the packed (column block jc, depth block pc) of op(B) [k, n] starts
+// in a GemmPackedB: column blocks one after the other, each k x
+// round_up(nc, nr) floats, depth blocks in order inside.
+int64_t packed_b_offset(int64_t k, int64_t n, int nr, int64_t jc, int64_t pc) {
+  const int64_t nc = std::min(kBlockCols, n - jc);
+  return (jc / kBlockCols) * k * round_up(kBlockCols, nr) + pc * round_up(nc, nr);
+}
 
 // The part of the depth block [pc, pc + kc) that rows [row, row + rows) need,
 // as an end offset: a lower-triangular op(A) is 0 beyond p = row + rows - 1.
@@ -149,11 +165,11 @@ void scale_c(const Problem& pr) {
   }
 }
 
-// One MR x NR tile whose top-left element is C[i0][j0]. Full tiles below the
-// diagonal go straight to the micro-kernel; edge and diagonal tiles go
-// through a local buffer and are copied out element by element.
-// The micro-kernel runs over kc packed depth steps of a_panel and b_panel,
-// which callers have already offset to the first step that can be nonzero.
+// Computes one MR x NR tile whose top-left element is C[i0][j0]. Full tiles
+// below the diagonal go straight to the micro-kernel. Edge and diagonal tiles
+// go through a local buffer and are copied out element by element. The
+// micro-kernel runs over kc packed depth steps of a_panel and b_panel, which
+// callers have already offset to the first step that can be nonzero.
 void run_tile(const Problem& pr, const float* a_panel, const float* b_panel, int64_t kc,
               float beta, int64_t i0, int64_t j0) {
   const int mr = pr.kernel.mr;
@@ -249,7 +265,7 @@ void run_problem(const Problem& pr, ThreadPool* pool) {
   const int64_t nc_max = std::min(kBlockCols, pr.n);
   thread_local PackBuffer b_storage;
   thread_local PackBuffer a_storage;
-  float* b_packed = b_storage.get(kc_max * round_up(nc_max, nr));
+  float* b_buffer = pr.prepacked_b == nullptr ? b_storage.get(kc_max * round_up(nc_max, nr)) : nullptr;
   float* a_packed = a_storage.get(int64_t{parts} * kBlockRowsMax * kc_max);
 
   for (int64_t jc = 0; jc < pr.n; jc += kBlockCols) {
@@ -262,10 +278,13 @@ void run_problem(const Problem& pr, ThreadPool* pool) {
       const float beta = pc == 0 ? pr.beta : 1.0f;
       const int64_t panels = (nc + nr - 1) / nr;
       const std::vector<int64_t> bounds = split_rows(pr, first_row, jc, nc, pc, kc, parts);
+      const float* b_packed = pr.prepacked_b == nullptr
+                                  ? b_buffer
+                                  : pr.prepacked_b + packed_b_offset(pr.k, pr.n, nr, jc, pc);
       auto pack_b = [&](int64_t begin, int64_t end) {
         const int64_t col0 = begin * nr;
         const int64_t cols = std::min(end * nr, nc) - col0;
-        pack_panels(pr.b, jc + col0, cols, pc, kc, nr, b_packed + col0 * kc);
+        pack_panels(pr.b, jc + col0, cols, pc, kc, nr, b_buffer + col0 * kc);
       };
       auto compute = [&](int64_t begin, int64_t end) {
         for (int64_t t = begin; t < end; ++t) {
@@ -274,10 +293,10 @@ void run_problem(const Problem& pr, ThreadPool* pool) {
         }
       };
       if (parallel) {
-        pool->parallel_for(panels, pack_b);
+        if (b_buffer != nullptr) pool->parallel_for(panels, pack_b);
         pool->parallel_for(parts, compute);
       } else {
-        pack_b(0, panels);
+        if (b_buffer != nullptr) pack_b(0, panels);
         compute(0, 1);
       }
     }
@@ -344,6 +363,47 @@ void trmm_right_lower_f32(int64_t m, int64_t n, float alpha, const float* a, int
                           ThreadPool* pool) {
   Problem pr = make_problem(false, false, m, n, n, alpha, a, lda, b, ldb, beta, c, ldc);
   pr.b.zero = PanelSource::Zero::kDepthBeforeLine;
+  run_problem(pr, pool);
+}
+
+void GemmPackedB::pack(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb,
+                       ThreadPool* pool) {
+  kernel_ = select_gemm_micro_kernel();
+  k_ = std::max<int64_t>(k, 0);
+  n_ = std::max<int64_t>(n, 0);
+  const int nr = kernel_.nr;
+  const int64_t blocks = (n_ + kBlockCols - 1) / kBlockCols;
+  const int64_t floats = blocks == 0 ? 0 : packed_b_offset(k_, n_, nr, (blocks - 1) * kBlockCols, k_);
+  storage_.assign(static_cast<size_t>(floats + 16), 0.0f);
+  const size_t misalignment = reinterpret_cast<uintptr_t>(storage_.data()) % 64 / sizeof(float);
+  offset_ = misalignment == 0 ? 0 : 16 - misalignment;
+
+  const PanelSource source{b, ldb, !trans_b, PanelSource::Zero::kNone};
+  for (int64_t jc = 0; jc < n_; jc += kBlockCols) {
+    const int64_t nc = std::min(kBlockCols, n_ - jc);
+    for (int64_t pc = 0; pc < k_; pc += kBlockK) {
+      const int64_t kc = std::min(kBlockK, k_ - pc);
+      float* block = data() + packed_b_offset(k_, n_, nr, jc, pc);
+      auto pack_range = [&](int64_t begin, int64_t end) {
+        const int64_t col0 = begin * nr;
+        const int64_t cols = std::min(end * nr, nc) - col0;
+        pack_panels(source, jc + col0, cols, pc, kc, nr, block + col0 * kc);
+      };
+      const int64_t panels = (nc + nr - 1) / nr;
+      if (pool != nullptr) {
+        pool->parallel_for(panels, pack_range);
+      } else {
+        pack_range(0, panels);
+      }
+    }
+  }
+}
+
+void gemm_packed_b_f32(bool trans_a, int64_t m, float alpha, const float* a, int64_t lda,
+                       const GemmPackedB& b, float beta, float* c, int64_t ldc, ThreadPool* pool) {
+  Problem pr = make_problem(trans_a, false, m, b.n(), b.k(), alpha, a, lda, nullptr, 0, beta, c, ldc);
+  pr.kernel = b.kernel_;
+  pr.prepacked_b = b.data();
   run_problem(pr, pool);
 }
 

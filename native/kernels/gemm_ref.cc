@@ -1,4 +1,4 @@
-// Portable micro-kernel: the definition of the right answer for the SIMD ones.
+// Portable micro-kernel. Its results are the reference for the SIMD kernels.
 #include "kernels/gemm.h"
 
 namespace claq {

@@ -2,9 +2,9 @@
 //
 // Tolerance: each float32 chunk sums at most 1024 products, so an element of
 // the Gram matrix has relative rounding error below 1030 * 2^-24 of
-// sum_t |x_ti x_tj| (the chunk sums are then added in float64, which adds
-// nothing visible). The check uses that bound per element; with random signs
-// the real error is far smaller, but a wrong index or a lost chunk is not.
+// sum_t |x_ti x_tj|, and the float64 sum of the chunks adds nothing visible.
+// The check uses that bound per element. With random signs the real error is
+// far smaller, but a wrong index or a lost chunk breaks the bound.
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -21,7 +21,7 @@ constexpr double kChunkBound = 1030.0 / (1 << 24);
 
 }  // namespace
 
-CLAQ_TEST(hessian_accumulator_matches_float64_over_100k_tokens) {
+CLAQ_TEST(hessian_100k_tokens_match_float64) {
   const int64_t cols = 45;
   const int64_t tokens = 100003;
   test::Rng rng(11);
@@ -66,7 +66,7 @@ CLAQ_TEST(hessian_accumulator_matches_float64_over_100k_tokens) {
   set_simd_level(original);
 }
 
-CLAQ_TEST(hessian_accumulator_handles_wide_layers_in_bands) {
+CLAQ_TEST(hessian_wide_layer_in_bands) {
   // 2100 columns: more than one band of the float32 scratch (4 Mi floats /
   // 2100 columns = 1984 rows per band), so the band rectangle path runs.
   const int64_t cols = 2100;
@@ -91,7 +91,7 @@ CLAQ_TEST(hessian_accumulator_handles_wide_layers_in_bands) {
   CHECK_EQ(failures, 0);
 }
 
-CLAQ_TEST(hessian_accumulator_add_gram_and_empty_state) {
+CLAQ_TEST(hessian_add_gram_and_empty_state) {
   const int64_t cols = 3;
   HessianAccumulator acc(cols);
   std::vector<double> h(cols * cols, 5.0);
@@ -109,7 +109,7 @@ CLAQ_TEST(hessian_accumulator_add_gram_and_empty_state) {
   for (int i = 0; i < 9; ++i) CHECK_NEAR(h[i], scale * expected[i], 1e-12);
 }
 
-CLAQ_TEST(hessian_accumulator_rejects_invalid_input) {
+CLAQ_TEST(hessian_rejects_invalid_input) {
   HessianAccumulator acc(4);
   const float x[4] = {1, 2, 3, 4};
   CHECK(acc.add(nullptr, 1, 1).code() == StatusCode::kInvalidArgument);

@@ -1,0 +1,113 @@
+// Quantization speed against numpy in the same run. CLAQ AP 2.05 + OR on the
+// demo's 4096 x 4096 layer, from a ready Hessian, is timed against numpy's
+// float32 4096 x 4096 x 4096 matmul. Hessian accumulation of 2048 tokens is
+// timed against numpy's x.T @ x. Run: npm run build && npm run bench:quantize
+//
+// numpy runs in a child process with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE
+// removed from its environment: where they are set (as on the machine these
+// figures were first taken on) they pin OpenBLAS to slower kernels.
+import { spawnSync } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
+import { readFileSync } from 'node:fs';
+
+import { Bench } from 'tinybench';
+
+import { Hessian, quantizeLayer, simdLevel } from '../lib/index.js';
+import type { QuantizeStats } from '../lib/index.js';
+import { syntheticLayer } from '../lib/cli/synthetic-layer.js';
+
+const N = 4096;
+const TOKENS = 2048;
+const REPEATS = 3;
+const THREADS = cpus().length;
+
+// Acceptance ratios for this benchmark.
+const MAX_QUANTIZE_OVER_MATMUL = 1.5;
+const MAX_KMEANS_SHARE = 0.2;
+const MIN_HESSIAN_THROUGHPUT_SHARE = 0.7;
+
+const NUMPY_SCRIPT = `
+import json, sys, time
+import numpy as np
+n, tokens, repeats = ${N}, ${TOKENS}, ${REPEATS + 2}
+rng = np.random.default_rng(0)
+a = rng.standard_normal((n, n), dtype=np.float32)
+b = rng.standard_normal((n, n), dtype=np.float32)
+x = rng.standard_normal((tokens, n), dtype=np.float32)
+def best(fn):
+    fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter(); fn(); times.append(time.perf_counter() - t)
+    return min(times)
+print(json.dumps({"numpy": np.__version__, "matmul": best(lambda: a @ b), "xtx": best(lambda: x.T @ x)}))
+`;
+
+interface NumpyTimes { numpy: string; matmul: number; xtx: number }
+
+function runNumpy(): NumpyTimes {
+  const child = spawnSync('env', ['-u', 'OPENBLAS_CORETYPE', '-u', 'OPENBLAS_L2_SIZE', 'python3', '-c', NUMPY_SCRIPT],
+    { encoding: 'utf8' });
+  if (child.status !== 0) {
+    throw new Error(`python3 with numpy failed (status ${child.status}): ${child.stderr || child.error?.message}`);
+  }
+  return JSON.parse(child.stdout) as NumpyTimes;
+}
+
+function packageVersion(): string {
+  const url = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
+}
+
+async function main(): Promise<void> {
+  console.log(`date: ${new Date().toISOString()}`);
+  console.log(`cpu: ${cpus()[0]?.model ?? 'unknown'} x ${cpus().length}, simd level: ${simdLevel()}`);
+  console.log(`node ${process.version}, claq ${packageVersion()}, threads ${THREADS}`);
+  // Other processes skew both sides of each ratio; the load average shows how busy the machine was.
+  console.log(`load average at start: ${loadavg().map((load) => load.toFixed(2)).join(' ')}`);
+
+  const layer = syntheticLayer({ rows: N, cols: N, tokens: TOKENS, seed: 1 });
+  const weight = { data: layer.weight, rows: N, cols: N };
+  const hessian = new Hessian(N).add(layer.activations, TOKENS, { threads: THREADS });
+  const accumulator = new Hessian(N);
+
+  let fastest: QuantizeStats | undefined;
+  const bench = new Bench({ iterations: REPEATS, time: 0, warmup: false, throws: true });
+  bench.add('quantize 4096x4096 claq AP 2.05 + OR', async () => {
+    const result = await quantizeLayer(weight, hessian, { targetBits: 2.05, outliers: true, threads: THREADS });
+    if (fastest === undefined || result.stats.seconds < fastest.seconds) fastest = result.stats;
+  });
+  bench.add(`hessian add ${TOKENS} tokens x ${N}`, () => {
+    accumulator.add(layer.activations, TOKENS, { threads: THREADS });
+  });
+  await bench.run();
+  console.table(bench.table());
+
+  const [quantizeTask, hessianTask] = bench.tasks;
+  if (quantizeTask.result.state !== 'completed' || hessianTask.result.state !== 'completed' || fastest === undefined) {
+    throw new Error('a benchmark task did not complete');
+  }
+  const quantizeSeconds = quantizeTask.result.latency.min / 1000;
+  const hessianSeconds = hessianTask.result.latency.min / 1000;
+  const numpy = runNumpy();
+
+  const kmeansShare = fastest.kmeansSeconds / fastest.seconds;
+  const quantizeRatio = quantizeSeconds / numpy.matmul;
+  const hessianShare = numpy.xtx / hessianSeconds;
+  const gflops = (2 * N * N * N) / numpy.matmul / 1e9;
+  console.log(`\nnumpy ${numpy.numpy}: float32 ${N}^3 matmul ${numpy.matmul.toFixed(3)} s (${gflops.toFixed(0)} GFLOP/s), ` +
+    `x.T @ x ${numpy.xtx.toFixed(3)} s (best of ${REPEATS + 2})`);
+  console.log(`quantize (best of ${REPEATS}): ${quantizeSeconds.toFixed(3)} s = ${quantizeRatio.toFixed(2)} x numpy matmul ` +
+    `(limit ${MAX_QUANTIZE_OVER_MATMUL})`);
+  console.log(`  engine split of the fastest run: total ${fastest.seconds.toFixed(3)} s, factorization ` +
+    `${fastest.factorizationSeconds.toFixed(3)} s, K-Means ${fastest.kmeansSeconds.toFixed(3)} s ` +
+    `(${(100 * kmeansShare).toFixed(1)} %, limit ${100 * MAX_KMEANS_SHARE} %), updates ${fastest.updateSeconds.toFixed(3)} s`);
+  console.log(`hessian: ${hessianSeconds.toFixed(3)} s = ${(100 * hessianShare).toFixed(0)} % of numpy's throughput ` +
+    `(limit ${100 * MIN_HESSIAN_THROUGHPUT_SHARE} %)`);
+  const pass = quantizeRatio <= MAX_QUANTIZE_OVER_MATMUL && kmeansShare <= MAX_KMEANS_SHARE &&
+    hessianShare >= MIN_HESSIAN_THROUGHPUT_SHARE;
+  console.log(`acceptance: ${pass ? 'met' : 'NOT met'}`);
+  console.log(`load average at end: ${loadavg().map((load) => load.toFixed(2)).join(' ')}`);
+}
+
+await main();

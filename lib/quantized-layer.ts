@@ -1,0 +1,300 @@
+import { checkInteger, checkLength, checkTypedArray, describeValue } from './checks.js';
+import { PackedLinear } from './packed-linear.js';
+import type { PackedLinearOptions } from './packed-linear.js';
+import type { QuantizedParts } from './quantized-parts.js';
+import type { NativeQuantizedLayer } from '../types/native.js';
+
+/** Statistics of one quantized layer. Times are wall-clock seconds of the engine. */
+export interface QuantizeStats {
+  /** GPTQ objective `Σ_j Σ_i (w − q)² / (2 U[j][j]²)` over all columns (RTN: plain squared error / 2). */
+  loss: number;
+  /** Mean code width over columns (AP 2.1 gives 2.1). */
+  codeBits: number;
+  /** Bits per weight of the stored result (all checkpoint bytes × 8 / weights); see {@link storageBits}. */
+  storageBits: number;
+  /** Damping λ actually used (after retries); 0 for RTN. */
+  damping: number;
+  /** Columns whose Hessian diagonal was 0: their weights were set to 0. */
+  deadColumns: number;
+  /** Weights kept in float16 by outlier reservation. */
+  outlierCount: number;
+  seconds: number;
+  /** Damping, Cholesky and the inverse factor. */
+  factorizationSeconds: number;
+  /** Codebook fitting and code assignment. */
+  kmeansSeconds: number;
+  /** Error feedback inside and after column blocks. */
+  updateSeconds: number;
+}
+
+/** The statistics the engine measures; {@link QuantizedLayer.fromParts} may omit them. */
+export type MeasuredStats = Omit<QuantizeStats, 'codeBits' | 'storageBits' | 'outlierCount'>;
+
+const UNMEASURED: MeasuredStats = {
+  loss: NaN, damping: NaN, deadColumns: NaN, seconds: NaN,
+  factorizationSeconds: NaN, kmeansSeconds: NaN, updateSeconds: NaN,
+};
+
+/**
+ * Returns the bits per weight of the stored form of a layer: the bytes of its
+ * tensors in a claq checkpoint (docs/FORMAT.md) × 8 / (rows · cols), the
+ * same figure `claq inspect` prints. That counts
+ * - the codes, bit-packed per column: `⌈rows · b_j / 8⌉` bytes for column `j`;
+ * - the codebooks, one float16 per centroid;
+ * - each reserved outlier as a float16 value plus int32 row and column (80 bits);
+ * - per column, the int32 permutation entry, the uint8 bit width and the
+ *   uint32 codebook offset (plus one final offset).
+ */
+export function storageBits(parts: QuantizedParts): number {
+  let bytes = 0;
+  for (let j = 0; j < parts.cols; j++) bytes += Math.ceil((parts.rows * parts.bitsPerColumn[j]) / 8);
+  bytes += 2 * parts.codebooks.length;
+  bytes += 10 * parts.outlierValues.length;
+  bytes += (4 + 1 + 4) * parts.cols + 4;
+  return (8 * bytes) / (parts.rows * parts.cols);
+}
+
+/** Returns the mean code width over columns. */
+export function codeBits(parts: QuantizedParts): number {
+  let sum = 0;
+  for (let j = 0; j < parts.cols; j++) sum += parts.bitsPerColumn[j];
+  return sum / parts.cols;
+}
+
+/**
+ * One quantized linear layer: per-column codebooks, one code per weight, the
+ * reserved outliers and the act-order permutation, all in the original
+ * column order (see {@link QuantizedParts}), plus the run's statistics.
+ *
+ * @example
+ * const layer = await quantizeLayer({ data, rows, cols }, hessian, { targetBits: 2.1 });
+ * const w = layer.dequantize();  // Float32Array [rows, cols]
+ * layer.stats.storageBits;       // e.g. 2.2
+ */
+export class QuantizedLayer implements QuantizedParts {
+  readonly rows: number;
+  readonly cols: number;
+  readonly bitsPerColumn: Uint8Array;
+  readonly permutation: Int32Array;
+  readonly codes: Uint8Array;
+  readonly codebookOffsets: Uint32Array;
+  readonly codebooks: Float32Array;
+  readonly outlierRows: Int32Array;
+  readonly outlierCols: Int32Array;
+  readonly outlierValues: Float32Array;
+  readonly stats: QuantizeStats;
+
+  private constructor(parts: QuantizedParts, measured: MeasuredStats) {
+    this.rows = parts.rows;
+    this.cols = parts.cols;
+    this.bitsPerColumn = parts.bitsPerColumn;
+    this.permutation = parts.permutation;
+    this.codes = parts.codes;
+    this.codebookOffsets = parts.codebookOffsets;
+    this.codebooks = parts.codebooks;
+    this.outlierRows = parts.outlierRows;
+    this.outlierCols = parts.outlierCols;
+    this.outlierValues = parts.outlierValues;
+    this.stats = Object.freeze({
+      ...measured,
+      codeBits: codeBits(parts),
+      storageBits: storageBits(parts),
+      outlierCount: parts.outlierValues.length,
+    });
+  }
+
+  /**
+   * Builds a layer from stored parts (a checkpoint, a packer's input) after
+   * checking every size and index. The checks cover lengths, bit widths (1 to
+   * 8, as the checkpoint format allows), the permutation, codebook offsets
+   * (1 to 2^bits centroids per column), codes below the column's centroid
+   * count, and finite ascending centroids. Outlier positions must be in range and sorted by
+   * column then row, without repeats. The arrays are used as given, not copied. Statistics
+   * the parts do not carry are NaN unless `measured` gives them.
+   *
+   * @throws {TypeError} when a field has the wrong type.
+   * @throws {RangeError} naming the first field and index that break a rule.
+   */
+  static fromParts(parts: QuantizedParts, measured: Partial<MeasuredStats> = {}): QuantizedLayer {
+    validateParts('QuantizedLayer.fromParts', parts);
+    return new QuantizedLayer(parts, { ...UNMEASURED, ...measured });
+  }
+
+  /** @internal Wraps the addon's result; the arrays are re-viewed so that instanceof works in this realm. */
+  static fromNative(result: NativeQuantizedLayer): QuantizedLayer {
+    const parts: QuantizedParts = {
+      rows: result.rows,
+      cols: result.cols,
+      bitsPerColumn: new Uint8Array(result.bitsPerColumn.buffer, result.bitsPerColumn.byteOffset, result.bitsPerColumn.length),
+      permutation: new Int32Array(result.permutation.buffer, result.permutation.byteOffset, result.permutation.length),
+      codes: new Uint8Array(result.codes.buffer, result.codes.byteOffset, result.codes.length),
+      codebookOffsets: new Uint32Array(result.codebookOffsets.buffer, result.codebookOffsets.byteOffset,
+        result.codebookOffsets.length),
+      codebooks: new Float32Array(result.codebooks.buffer, result.codebooks.byteOffset, result.codebooks.length),
+      outlierRows: new Int32Array(result.outlierRows.buffer, result.outlierRows.byteOffset, result.outlierRows.length),
+      outlierCols: new Int32Array(result.outlierCols.buffer, result.outlierCols.byteOffset, result.outlierCols.length),
+      outlierValues: new Float32Array(result.outlierValues.buffer, result.outlierValues.byteOffset,
+        result.outlierValues.length),
+    };
+    return new QuantizedLayer(parts, { ...result.stats });
+  }
+
+  /**
+   * Returns the quantized weights as float32 `[rows, cols]` row-major in the
+   * original column order: each weight is its column's centroid for its
+   * code, and each reserved outlier replaces its centroid.
+   */
+  dequantize(): Float32Array {
+    const { rows, cols, codes, codebooks, codebookOffsets } = this;
+    const out = new Float32Array(rows * cols);
+    for (let i = 0; i < rows; i++) {
+      const base = i * cols;
+      for (let j = 0; j < cols; j++) {
+        out[base + j] = codebooks[codebookOffsets[j] + codes[base + j]];
+      }
+    }
+    for (let k = 0; k < this.outlierValues.length; k++) {
+      out[this.outlierRows[k] * cols + this.outlierCols[k]] = this.outlierValues[k];
+    }
+    return out;
+  }
+
+  /**
+   * Packs the layer for the low-bit kernels: a {@link PackedLinear} that
+   * computes `y = x Wᵀ` with these weights (see {@link packLayer}).
+   *
+   * @example
+   * const linear = layer.pack({ threads: 2 });
+   * linear.matmul(x, tokens);
+   */
+  pack(options?: PackedLinearOptions): PackedLinear {
+    return PackedLinear.fromParts(this.toParts(), options);
+  }
+
+  /** Returns the parts as a plain object (the same arrays, not copies). */
+  toParts(): QuantizedParts {
+    return {
+      rows: this.rows, cols: this.cols, bitsPerColumn: this.bitsPerColumn, permutation: this.permutation,
+      codes: this.codes, codebookOffsets: this.codebookOffsets, codebooks: this.codebooks,
+      outlierRows: this.outlierRows, outlierCols: this.outlierCols, outlierValues: this.outlierValues,
+    };
+  }
+}
+
+function isIdentity(permutation: Int32Array): boolean {
+  for (let k = 0; k < permutation.length; k++) {
+    if (permutation[k] !== k) return false;
+  }
+  return true;
+}
+
+/** Checks every size and index of `parts`; see {@link QuantizedLayer.fromParts}. */
+export function validateParts(operation: string, parts: QuantizedParts): void {
+  if (parts === null || typeof parts !== 'object') {
+    throw new TypeError(`${operation}: parts must be an object, received ${describeValue(parts)}`);
+  }
+  const rows = checkInteger(operation, 'parts.rows', parts.rows, 1, 2 ** 24);
+  const cols = checkInteger(operation, 'parts.cols', parts.cols, 1, 2 ** 24);
+  checkTypedArray(operation, 'parts.bitsPerColumn', parts.bitsPerColumn, 'Uint8Array');
+  checkTypedArray(operation, 'parts.permutation', parts.permutation, 'Int32Array');
+  checkTypedArray(operation, 'parts.codes', parts.codes, 'Uint8Array');
+  checkTypedArray(operation, 'parts.codebookOffsets', parts.codebookOffsets, 'Uint32Array');
+  checkTypedArray(operation, 'parts.codebooks', parts.codebooks, 'Float32Array');
+  checkTypedArray(operation, 'parts.outlierRows', parts.outlierRows, 'Int32Array');
+  checkTypedArray(operation, 'parts.outlierCols', parts.outlierCols, 'Int32Array');
+  checkTypedArray(operation, 'parts.outlierValues', parts.outlierValues, 'Float32Array');
+
+  checkLength(operation, 'parts.bitsPerColumn', parts.bitsPerColumn.length, cols, 'cols');
+  checkLength(operation, 'parts.permutation', parts.permutation.length, cols, 'cols');
+  checkLength(operation, 'parts.codes', parts.codes.length, rows * cols, `rows * cols = ${rows} * ${cols}`);
+  checkLength(operation, 'parts.codebookOffsets', parts.codebookOffsets.length, cols + 1, 'cols + 1');
+
+  checkBitsAndCodebooks(operation, parts);
+  checkPermutation(operation, parts.permutation);
+  checkCodes(operation, parts);
+  checkOutliers(operation, parts);
+}
+
+function checkBitsAndCodebooks(operation: string, parts: QuantizedParts): void {
+  const { cols, bitsPerColumn, codebookOffsets, codebooks } = parts;
+  if (codebookOffsets[0] !== 0) {
+    throw new RangeError(`${operation}: parts.codebookOffsets[0] must be 0, received ${codebookOffsets[0]}`);
+  }
+  for (let j = 0; j < cols; j++) {
+    const width = bitsPerColumn[j];
+    if (width < 1 || width > 8) {
+      throw new RangeError(`${operation}: parts.bitsPerColumn[${j}] must be in [1, 8], received ${width}`);
+    }
+    const size = codebookOffsets[j + 1] - codebookOffsets[j];
+    if (!(size >= 1 && size <= 1 << width)) {
+      throw new RangeError(`${operation}: column ${j} has ${width} bits, so codebookOffsets[${j + 1}] - ` +
+        `codebookOffsets[${j}] must be in [1, ${1 << width}], received ${size}`);
+    }
+  }
+  checkLength(operation, 'parts.codebooks', codebooks.length, codebookOffsets[cols],
+    `codebookOffsets[cols] = ${codebookOffsets[cols]}`);
+  for (let j = 0; j < cols; j++) {
+    for (let k = codebookOffsets[j]; k < codebookOffsets[j + 1]; k++) {
+      const value = codebooks[k];
+      if (!Number.isFinite(value)) {
+        throw new RangeError(`${operation}: centroid ${k - codebookOffsets[j]} of column ${j} must be finite, received ${value}`);
+      }
+      if (k > codebookOffsets[j] && value < codebooks[k - 1]) {
+        throw new RangeError(`${operation}: the centroids of column ${j} must be ascending, but centroid ` +
+          `${k - codebookOffsets[j]} (${value}) is below the one before (${codebooks[k - 1]})`);
+      }
+    }
+  }
+}
+
+function checkPermutation(operation: string, permutation: Int32Array): void {
+  const seen = new Uint8Array(permutation.length);
+  for (let k = 0; k < permutation.length; k++) {
+    const column = permutation[k];
+    if (column < 0 || column >= permutation.length || seen[column] === 1) {
+      throw new RangeError(`${operation}: parts.permutation must hold each column 0..${permutation.length - 1} once, ` +
+        `but entry ${k} is ${column}`);
+    }
+    seen[column] = 1;
+  }
+}
+
+function checkCodes(operation: string, parts: QuantizedParts): void {
+  const { rows, cols, codes, codebookOffsets } = parts;
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      const code = codes[i * cols + j];
+      const size = codebookOffsets[j + 1] - codebookOffsets[j];
+      if (code >= size) {
+        throw new RangeError(`${operation}: parts.codes [row ${i}, column ${j}] is ${code}, but column ${j} ` +
+          `has ${size} centroids (codes below ${size})`);
+      }
+    }
+  }
+}
+
+function checkOutliers(operation: string, parts: QuantizedParts): void {
+  const { rows, cols, outlierRows, outlierCols, outlierValues } = parts;
+  const count = outlierValues.length;
+  checkLength(operation, 'parts.outlierRows', outlierRows.length, count, 'outlierValues.length');
+  checkLength(operation, 'parts.outlierCols', outlierCols.length, count, 'outlierValues.length');
+  for (let k = 0; k < count; k++) {
+    const row = outlierRows[k];
+    const col = outlierCols[k];
+    if (row < 0 || row >= rows || col < 0 || col >= cols) {
+      throw new RangeError(`${operation}: outlier ${k} is at [row ${row}, column ${col}], outside the ` +
+        `${rows} x ${cols} layer`);
+    }
+    if (!Number.isFinite(outlierValues[k])) {
+      throw new RangeError(`${operation}: outlier ${k} must have a finite value, received ${outlierValues[k]}`);
+    }
+    if (k > 0) {
+      const previousCol = outlierCols[k - 1];
+      const previousRow = outlierRows[k - 1];
+      if (col < previousCol || (col === previousCol && row <= previousRow)) {
+        throw new RangeError(`${operation}: outliers must be sorted by column then row without repeats, but ` +
+          `outlier ${k} [row ${row}, column ${col}] follows [row ${previousRow}, column ${previousCol}]`);
+      }
+    }
+  }
+}

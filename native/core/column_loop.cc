@@ -1,0 +1,349 @@
+#include "core/column_loop.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "core/float16.h"
+#include "core/radix_sort.h"
+#include "core/thread_pool.h"
+#include "core/uniform_grid.h"
+#include "kernels/gemm.h"
+
+namespace claq {
+namespace {
+
+// Columns per sub-block: rank-1 feedback runs inside one, a GEMM carries it
+// to the rest of the block.
+constexpr int64_t kSubBlockColumns = 16;
+constexpr int kMaxCentroids = 16;
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+struct ColumnWorkspace {
+  std::vector<float> sorted;
+  std::vector<uint8_t> flags;
+  std::vector<int32_t> reserved_rows;
+  RadixSortWorkspace radix;
+  KMeansWorkspace kmeans;
+};
+
+// The largest float <= x, so that for every float w, w > result exactly when
+// w > x.
+float float_at_or_below(double x) {
+  const float rounded = static_cast<float>(x);
+  return static_cast<double>(rounded) > x ? std::nextafter(rounded, -INFINITY) : rounded;
+}
+
+// Rounds the fitted centroids to float16 and returns the decision thresholds:
+// a weight w gets code #{c : w > threshold[c]}, where threshold[c] stands for
+// the midpoint of centroids c and c + 1 (exactly, see float_at_or_below).
+// Rounding can make neighbours equal. Inside a run of equal centroids every
+// threshold is the one above the run (infinity at the top), so a weight skips
+// the whole run or lands on its first, lowest-index centroid.
+void round_codebook(const double* centroids, int levels, float* codebook, float* thresholds) {
+  for (int c = 0; c < levels; ++c) codebook[c] = round_to_float16(static_cast<float>(centroids[c]));
+  float above = INFINITY;
+  for (int c = levels - 1; c >= 1; --c) {
+    const double lower = codebook[c - 1];
+    const double upper = codebook[c];
+    if (upper > lower) above = float_at_or_below(0.5 * (lower + upper));
+    thresholds[c - 1] = above;
+  }
+}
+
+// Lists the OR entries by ascending row: the `per_tail` smallest and largest
+// values in (value, row) order, so ties at a threshold go to the earlier rows
+// at the low tail and to the later rows at the high tail.
+void find_reserved(const float* w, int64_t rows, int64_t per_tail, const float* sorted,
+                   std::vector<uint8_t>& flags, std::vector<int32_t>& reserved) {
+  reserved.clear();
+  if (per_tail == 0) return;
+
+  flags.assign(static_cast<size_t>(rows), 0);
+  const float low = sorted[per_tail - 1];
+  const float high = sorted[rows - per_tail];
+  int64_t low_ties = per_tail;
+  int64_t high_ties = per_tail;
+  for (int64_t i = 0; i < rows; ++i) {
+    low_ties -= w[i] < low;
+    high_ties -= w[i] > high;
+  }
+
+  for (int64_t i = 0; i < rows; ++i) {
+    if (w[i] < low) {
+      flags[i] = 1;
+    } else if (w[i] == low && low_ties > 0) {
+      flags[i] = 1;
+      --low_ties;
+    }
+  }
+  for (int64_t i = rows - 1; i >= 0; --i) {
+    if (flags[i] != 0) continue;
+    if (w[i] > high) {
+      flags[i] = 1;
+    } else if (w[i] == high && high_ties > 0) {
+      flags[i] = 1;
+      --high_ties;
+    }
+  }
+  for (int64_t i = 0; i < rows; ++i) {
+    if (flags[i] != 0) reserved.push_back(static_cast<int32_t>(i));
+  }
+}
+
+// Sum of (w - q)^2 in float64 over eight interleaved partial sums, a fixed
+// order that does not depend on the build.
+double squared_error(const float* w, const float* q, int64_t rows) {
+  double partial[8] = {};
+  int64_t i = 0;
+  for (; i + 8 <= rows; i += 8) {
+    for (int l = 0; l < 8; ++l) {
+      const double d = static_cast<double>(w[i + l]) - q[i + l];
+      partial[l] += d * d;
+    }
+  }
+  for (; i < rows; ++i) {
+    const double d = static_cast<double>(w[i]) - q[i];
+    partial[0] += d * d;
+  }
+  return ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
+         ((partial[4] + partial[5]) + (partial[6] + partial[7]));
+}
+
+// Quantizes one column w [rows]: writes its codes, the quantized values q
+// (float16 centroids, or the float16 value itself where reserved), its
+// codebook and its reserved entries. Returns sum (w - q)^2.
+double quantize_column(const float* w, int64_t rows, int bits, int64_t per_tail,
+                       const CodebookFitter& fit_codebook, ColumnWorkspace& ws, uint8_t* codes,
+                       float* quantized, std::vector<float>& codebook,
+                       std::vector<ReservedEntry>& reserved) {
+  ws.sorted.resize(static_cast<size_t>(rows));
+  radix_sort_f32(w, rows, ws.sorted.data(), ws.radix);
+  find_reserved(w, rows, per_tail, ws.sorted.data(), ws.flags, ws.reserved_rows);
+
+  const int levels = 1 << bits;
+  double centroids[kMaxCentroids];
+  float thresholds[kMaxCentroids];
+  codebook.resize(static_cast<size_t>(levels));
+  fit_codebook(ws.sorted.data() + per_tail, rows - 2 * per_tail, bits, ws.kmeans, centroids);
+  round_codebook(centroids, levels, codebook.data(), thresholds);
+
+  // One pass per threshold keeps the inner loop a plain vector compare.
+  std::fill(codes, codes + rows, uint8_t{0});
+  for (int c = 0; c < levels - 1; ++c) {
+    const float threshold = thresholds[c];
+    for (int64_t i = 0; i < rows; ++i) codes[i] += w[i] > threshold ? 1 : 0;
+  }
+  for (int64_t i = 0; i < rows; ++i) quantized[i] = codebook[codes[i]];
+
+  reserved.reserve(ws.reserved_rows.size());
+  for (int32_t i : ws.reserved_rows) {
+    quantized[i] = round_to_float16(w[i]);
+    reserved.push_back({i, quantized[i]});
+  }
+  return squared_error(w, quantized, rows);
+}
+
+// Writes err = (w - q) / U[k][k] to `error` and subtracts err * U[k][k2] from
+// each remaining column k2 of the sub-block.
+void feed_back_in_sub_block(const ColumnLoopInput& in, int64_t k, int64_t sub_end,
+                            const float* quantized, float* error) {
+  const int64_t rows = in.rows;
+  const float* w = in.weight_t + k * rows;
+  const float* u_row = in.inverse_factor + k * in.cols;
+  const float inverse_diagonal = 1.0f / u_row[k];
+  for (int64_t i = 0; i < rows; ++i) error[i] = (w[i] - quantized[i]) * inverse_diagonal;
+
+  for (int64_t k2 = k + 1; k2 < sub_end; ++k2) {
+    const float factor = u_row[k2];
+    float* target = in.weight_t + k2 * rows;
+    for (int64_t i = 0; i < rows; ++i) target[i] -= factor * error[i];
+  }
+}
+
+// Subtracts U[sources, targets]^T * errors from W_t[targets], for the `count`
+// source columns from `first_source` (their errors are `errors`, [count,
+// rows]) and the target columns [first_target, target_end).
+void feed_back_gemm(const ColumnLoopInput& in, int64_t first_source, int64_t count,
+                    const float* errors, int64_t first_target, int64_t target_end,
+                    ThreadPool* pool) {
+  if (target_end <= first_target || count == 0) return;
+  gemm_f32(true, false, target_end - first_target, in.rows, count, -1.0f,
+           in.inverse_factor + first_source * in.cols + first_target, in.cols, errors, in.rows,
+           1.0f, in.weight_t + first_target * in.rows, in.rows, pool);
+}
+
+}  // namespace
+
+CodebookFitter kmeans_codebook_fitter() {
+  return [](const float* sorted, int64_t n, int bits, KMeansWorkspace& ws, double* centroids) {
+    kmeans1d_exact(sorted, n, 1 << bits, ws, centroids);
+  };
+}
+
+CodebookFitter lloyd_codebook_fitter() {
+  // Lloyd converges in a few dozen passes on column data; the cap only bounds
+  // pathological inputs.
+  constexpr int kMaxLloydIterations = 100;
+  return [](const float* sorted, int64_t n, int bits, KMeansWorkspace& ws, double* centroids) {
+    kmeans1d_lloyd(sorted, n, 1 << bits, kMaxLloydIterations, ws, centroids);
+  };
+}
+
+CodebookFitter uniform_grid_codebook_fitter() {
+  return [](const float* sorted, int64_t n, int bits, KMeansWorkspace&, double* centroids) {
+    const double lo = n > 0 ? sorted[0] : 0.0;
+    const double hi = n > 0 ? sorted[n - 1] : 0.0;
+    uniform_grid_values(fit_uniform_grid(lo, hi, bits), centroids);
+  };
+}
+
+namespace {
+
+// Target columns per task of the far update, which both threads share. Each
+// task is one GEMM that packs the block's errors again, so tasks are large;
+// 512 still gives 7 tasks after the first block of a 4096-column layer for
+// the thread that joins late.
+constexpr int64_t kFarUpdateColumns = 512;
+
+// The loop over blocks. After block B = [b0, b1) its feedback goes first to
+// the next block [b1, b2) (the near update, one GEMM on every thread), and then
+// to [b2, cols) (the far update) while the next block is being quantized: one
+// thread quantizes and joins the far update when done, the other starts on it
+// at once. Each target column still receives the blocks' updates in block
+// order, and each task is one single-threaded GEMM on a fixed range, so the
+// result does not depend on the thread count or on which thread ran a task.
+class BlockLoop {
+ public:
+  BlockLoop(const ColumnLoopInput& in, ThreadPool* pool, ColumnLoopOutput* out)
+      : in_(in), pool_(pool), out_(out), rows_(in.rows), cols_(in.cols),
+        feedback_(in.inverse_factor != nullptr), quantized_(static_cast<size_t>(in.rows)) {
+    const int64_t block_columns = std::min<int64_t>(in.block_size, in.cols);
+    for (std::vector<float>& errors : errors_) {
+      errors.resize(feedback_ ? static_cast<size_t>(block_columns * rows_) : 0);
+    }
+  }
+
+  Status run() {
+    const int64_t block_size = in_.block_size;
+    int parity = 0;
+    for (int64_t block = 0; block < cols_; block += block_size, parity ^= 1) {
+      if (in_.abort != nullptr && in_.abort->load(std::memory_order_relaxed)) {
+        return Status::Aborted("quantize_layer: aborted after " + std::to_string(block) + " of " +
+                               std::to_string(cols_) + " columns");
+      }
+      const int64_t block_end = std::min(block + block_size, cols_);
+      quantize_overlapped(block, block_end, parity);
+
+      if (feedback_) {
+        const int64_t next_end = std::min(block_end + block_size, cols_);
+        feed_back_gemm(in_, block, block_end - block, errors_[parity].data(), block_end,
+                       next_end, pool_);
+        far_update_ = {block, block_end - block, parity, next_end};
+      }
+      if (in_.progress) in_.progress(block_end, cols_);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  struct FarUpdate {
+    int64_t first_source = 0;
+    int64_t count = 0;  // 0: nothing pending
+    int parity = 0;
+    int64_t first_target = 0;
+  };
+
+  // Quantizes [block, block_end) while both threads apply the pending far
+  // update of the previous block.
+  void quantize_overlapped(int64_t block, int64_t block_end, int parity) {
+    const FarUpdate far = far_update_;
+    const int64_t tasks =
+        far.count == 0 ? 0 : (cols_ - far.first_target + kFarUpdateColumns - 1) / kFarUpdateColumns;
+    if (tasks == 0) {
+      quantize_block(block, block_end, parity);
+      return;
+    }
+
+    std::atomic<int64_t> next_task{0};
+    const auto run_far_tasks = [&] {
+      for (int64_t t = next_task++; t < tasks; t = next_task++) {
+        const int64_t first = far.first_target + t * kFarUpdateColumns;
+        const int64_t end = std::min(first + kFarUpdateColumns, cols_);
+        feed_back_gemm(in_, far.first_source, far.count, errors_[far.parity].data(), first, end,
+                       nullptr);
+      }
+    };
+    pool_->parallel_for(2, [&](int64_t begin, int64_t end) {
+      for (int64_t role = begin; role < end; ++role) {
+        if (role == 0) quantize_block(block, block_end, parity);
+        run_far_tasks();
+      }
+    });
+    far_update_ = {};
+  }
+
+  // Quantizes the columns of one block with feedback inside the block; the
+  // block's errors go to errors_[parity].
+  void quantize_block(int64_t block, int64_t block_end, int parity) {
+    float* errors = errors_[parity].data();
+    for (int64_t sub = block; sub < block_end; sub += kSubBlockColumns) {
+      const int64_t sub_end = std::min(sub + kSubBlockColumns, block_end);
+      for (int64_t k = sub; k < sub_end; ++k) {
+        const Clock::time_point start = Clock::now();
+        const double squared_error = quantize_column(
+            in_.weight_t + k * rows_, rows_, in_.bits[k], in_.reserved_per_tail[k],
+            in_.fit_codebook, ws_, out_->codes_t.get() + k * rows_, quantized_.data(),
+            out_->codebooks[k], out_->reserved[k]);
+        out_->kmeans_seconds += seconds_since(start);
+
+        if (!feedback_) {
+          out_->loss += 0.5 * squared_error;
+          continue;
+        }
+        const double diagonal = in_.inverse_factor[k * cols_ + k];
+        out_->loss += squared_error / (2 * diagonal * diagonal);
+        feed_back_in_sub_block(in_, k, sub_end, quantized_.data(), errors + (k - block) * rows_);
+      }
+      if (feedback_) {
+        feed_back_gemm(in_, sub, sub_end - sub, errors + (sub - block) * rows_, sub_end,
+                       block_end, nullptr);
+      }
+    }
+  }
+
+  const ColumnLoopInput& in_;
+  ThreadPool* pool_;
+  ColumnLoopOutput* out_;
+  const int64_t rows_;
+  const int64_t cols_;
+  const bool feedback_;
+  ColumnWorkspace ws_;
+  std::vector<float> quantized_;
+  std::vector<float> errors_[2];  // the current block's and the previous block's
+  FarUpdate far_update_;
+};
+
+}  // namespace
+
+Status run_column_loop(const ColumnLoopInput& in, ThreadPool* pool, ColumnLoopOutput* out) {
+  const Clock::time_point start = Clock::now();
+  out->codes_t = WorkBuffer<uint8_t>(in.rows * in.cols);
+  out->codebooks.assign(static_cast<size_t>(in.cols), {});
+  out->reserved.assign(static_cast<size_t>(in.cols), {});
+  out->loss = 0;
+  out->kmeans_seconds = 0;
+
+  BlockLoop loop(in, pool, out);
+  const Status status = loop.run();
+  out->update_seconds = seconds_since(start) - out->kmeans_seconds;
+  return status;
+}
+
+}  // namespace claq

@@ -1,0 +1,58 @@
+// Inner loops of the exact 1-D K-Means dynamic program (core/kmeans1d.cc).
+// Every kernel evaluates, for a row i (a prefix length) and a split j < i,
+//
+//   cost(j, i) = previous[j] + (s2[i] - s2[j]) - (s1[i] - s1[j])^2 * inverse_count[i - j]
+//
+// in float64 and keeps the leftmost minimiser (a strictly smaller cost
+// replaces the best), so every level gives the same split as the scalar code
+// up to the rounding of the arithmetic itself.
+//
+// Layout and padding: s1, s2 and previous are indexed by position 0 .. n.
+// inverse_count is indexed by count and must be readable from -16 to n + 16,
+// with 0 stored at every count <= 0: the group kernel reads a whole vector
+// of counts and treats a lane whose count is <= 0 (split j >= row i) as
+// invalid. Vector kernels use masked loads at the tails and read nothing
+// outside these ranges.
+#pragma once
+
+#include <cstdint>
+
+namespace claq {
+
+struct KMeansDpArrays {
+  const double* s1;             // prefix sums of the values (minus a shift)
+  const double* s2;             // prefix sums of their squares
+  const double* previous;       // the previous layer D_{l-1}
+  const double* inverse_count;  // 1 / c, padded as above
+  int64_t n;                    // the last valid position
+};
+
+// The leftmost j in [j_begin, j_end] minimising cost(j, i); writes the
+// minimum to *best_cost. Requires j_begin <= j_end < i.
+using KMeansDpScanFn = int64_t (*)(const KMeansDpArrays& a, int64_t i, int64_t j_begin,
+                                   int64_t j_end, double* best_cost);
+
+// For each row i in [i_begin, i_begin + count), count in 1 .. 16: the leftmost
+// j in [j_begin, min(j_end, i - 1)] minimising cost(j, i), written to
+// next[i] and split[i]. Requires j_begin < i_begin and i_begin + count - 1 <= n.
+using KMeansDpGroupFn = void (*)(const KMeansDpArrays& a, int64_t i_begin, int count,
+                                 int64_t j_begin, int64_t j_end, double* next, int32_t* split);
+
+struct KMeansDpKernels {
+  KMeansDpScanFn scan;
+  KMeansDpGroupFn group;
+};
+
+int64_t kmeans_dp_scan_ref(const KMeansDpArrays& a, int64_t i, int64_t j_begin, int64_t j_end,
+                           double* best_cost);
+void kmeans_dp_group_ref(const KMeansDpArrays& a, int64_t i_begin, int count, int64_t j_begin,
+                         int64_t j_end, double* next, int32_t* split);
+int64_t kmeans_dp_scan_avx512(const KMeansDpArrays& a, int64_t i, int64_t j_begin,
+                              int64_t j_end, double* best_cost);
+void kmeans_dp_group_avx512(const KMeansDpArrays& a, int64_t i_begin, int count,
+                            int64_t j_begin, int64_t j_end, double* next, int32_t* split);
+
+// The kernels for active_simd_level(). AVX2 and NEON use the scalar kernels.
+KMeansDpKernels select_kmeans_dp_kernels();
+
+}  // namespace claq

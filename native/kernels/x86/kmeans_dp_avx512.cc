@@ -1,0 +1,154 @@
+// AVX-512 kernels of the K-Means dynamic program: 8 float64 lanes, over
+// splits j (scan) or over 8 consecutive rows i (group). Contract in
+// kernels/kmeans_dp.h. The cost is computed with the scalar code's operation
+// order and no fused multiply-add, so both give bitwise equal costs and splits.
+#include <immintrin.h>
+
+#include <cstdint>
+#include <limits>
+
+#include "kernels/kmeans_dp.h"
+
+namespace claq {
+namespace {
+
+// Hides a product from the compiler so that it cannot fuse the following
+// subtraction into an FMA (GCC contracts intrinsics too), which would round
+// differently from the scalar kernel.
+inline __m512d unfused(__m512d product) {
+  __asm__("" : "+v"(product));
+  return product;
+}
+
+}  // namespace
+
+namespace {
+
+// Eight splits j0 .. j0 + 7 of the scan for row i: the running best cost and
+// split per lane.
+struct SplitLanes {
+  __m512d best = _mm512_set1_pd(std::numeric_limits<double>::infinity());
+  __m512i best_j;
+
+  explicit SplitLanes(int64_t j_begin) : best_j(_mm512_set1_epi64(j_begin)) {}
+
+  void update(const KMeansDpArrays& a, int64_t i, __m512d s1_i, __m512d s2_i, int64_t j0,
+              int64_t j_end) {
+    // Lane l handles j = j0 + l, whose count i - j0 - l is read from a vector
+    // loaded at i - j0 - 7 and reversed.
+    const __m512i reverse = _mm512_set_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+    const int64_t remaining = j_end - j0 + 1;
+    if (remaining <= 0) return;
+    const __mmask8 valid = remaining >= 8 ? 0xff : static_cast<__mmask8>((1u << remaining) - 1);
+    const __mmask8 reversed_valid =
+        static_cast<__mmask8>(remaining >= 8 ? 0xffu : (0xffu << (8 - remaining)) & 0xffu);
+    const __m512d s1_j = _mm512_maskz_loadu_pd(valid, a.s1 + j0);
+    const __m512d s2_j = _mm512_maskz_loadu_pd(valid, a.s2 + j0);
+    const __m512d previous = _mm512_maskz_loadu_pd(valid, a.previous + j0);
+    const __m512d inverse = _mm512_permutexvar_pd(
+        reverse, _mm512_maskz_loadu_pd(reversed_valid, a.inverse_count + (i - j0 - 7)));
+
+    const __m512d d1 = _mm512_sub_pd(s1_i, s1_j);
+    const __m512d base = _mm512_add_pd(previous, _mm512_sub_pd(s2_i, s2_j));
+    const __m512d cost = _mm512_sub_pd(base, unfused(_mm512_mul_pd(_mm512_mul_pd(d1, d1), inverse)));
+    const __mmask8 better = _mm512_mask_cmp_pd_mask(valid, cost, best, _CMP_LT_OQ);
+    best = _mm512_mask_mov_pd(best, better, cost);
+    best_j = _mm512_mask_mov_epi64(best_j, better, _mm512_add_epi64(_mm512_set1_epi64(j0), lane));
+  }
+};
+
+}  // namespace
+
+int64_t kmeans_dp_scan_avx512(const KMeansDpArrays& a, int64_t i, int64_t j_begin,
+                              int64_t j_end, double* best_cost) {
+  const __m512d s1_i = _mm512_set1_pd(a.s1[i]);
+  const __m512d s2_i = _mm512_set1_pd(a.s2[i]);
+
+  // Two sets of lanes (j0 and j0 + 8) give two independent dependency chains.
+  SplitLanes even(j_begin), odd(j_begin);
+  for (int64_t j0 = j_begin; j0 <= j_end; j0 += 16) {
+    even.update(a, i, s1_i, s2_i, j0, j_end);
+    odd.update(a, i, s1_i, s2_i, j0 + 8, j_end);
+  }
+
+  // Leftmost overall: the smallest j among the lanes holding the minimum.
+  const double minimum = _mm512_reduce_min_pd(_mm512_min_pd(even.best, odd.best));
+  const __m512d target = _mm512_set1_pd(minimum);
+  const __mmask8 even_at = _mm512_cmp_pd_mask(even.best, target, _CMP_EQ_OQ);
+  const __mmask8 odd_at = _mm512_cmp_pd_mask(odd.best, target, _CMP_EQ_OQ);
+  const __m512i none = _mm512_set1_epi64(INT64_MAX);
+  const __m512i candidates = _mm512_min_epi64(_mm512_mask_mov_epi64(none, even_at, even.best_j),
+                                              _mm512_mask_mov_epi64(none, odd_at, odd.best_j));
+  const int64_t j = _mm512_reduce_min_epi64(candidates);
+  *best_cost = minimum;
+  return j != INT64_MAX ? j : j_begin;
+}
+
+namespace {
+
+// One vector of rows [i_begin, i_begin + 8): the running best cost and split.
+struct RowLanes {
+  __m512d s1_i;
+  __m512d s2_i;
+  __m512d best;
+  __m512i best_j;
+
+  RowLanes(const KMeansDpArrays& a, int64_t i_begin, __mmask8 rows, int64_t j_begin)
+      : s1_i(_mm512_maskz_loadu_pd(rows, a.s1 + i_begin)),
+        s2_i(_mm512_maskz_loadu_pd(rows, a.s2 + i_begin)),
+        best(_mm512_set1_pd(std::numeric_limits<double>::infinity())),
+        best_j(_mm512_set1_epi64(j_begin)) {}
+
+  // Lane r reads 1 / (i_begin + r - j); a count <= 0 reads the padding 0 and
+  // marks j >= i, an empty cluster.
+  void update(const KMeansDpArrays& a, int64_t i_begin, int64_t j, __m512d s1_j, __m512d s2_j,
+              __m512d previous_j) {
+    const __m512d inverse = _mm512_loadu_pd(a.inverse_count + (i_begin - j));
+    const __mmask8 valid = _mm512_cmp_pd_mask(inverse, _mm512_setzero_pd(), _CMP_GT_OQ);
+    const __m512d d1 = _mm512_sub_pd(s1_i, s1_j);
+    const __m512d base = _mm512_add_pd(previous_j, _mm512_sub_pd(s2_i, s2_j));
+    const __m512d cost = _mm512_sub_pd(base, unfused(_mm512_mul_pd(_mm512_mul_pd(d1, d1), inverse)));
+    const __mmask8 better = _mm512_mask_cmp_pd_mask(valid, cost, best, _CMP_LT_OQ);
+    best = _mm512_mask_mov_pd(best, better, cost);
+    best_j = _mm512_mask_mov_epi64(best_j, better, _mm512_set1_epi64(j));
+  }
+
+  void store(int64_t i_begin, int count, double* next, int32_t* split) const {
+    alignas(64) double costs[8];
+    alignas(64) int64_t splits[8];
+    _mm512_store_pd(costs, best);
+    _mm512_store_si512(splits, best_j);
+    for (int r = 0; r < count; ++r) {
+      next[i_begin + r] = costs[r];
+      split[i_begin + r] = static_cast<int32_t>(splits[r]);
+    }
+  }
+};
+
+__mmask8 first_lanes(int count) {
+  return count >= 8 ? __mmask8{0xff} : static_cast<__mmask8>((1u << count) - 1);
+}
+
+}  // namespace
+
+void kmeans_dp_group_avx512(const KMeansDpArrays& a, int64_t i_begin, int count, int64_t j_begin,
+                            int64_t j_end, double* next, int32_t* split) {
+  // Two vectors of rows give two independent dependency chains per split.
+  const int upper_count = count > 8 ? count - 8 : 0;
+  RowLanes lower(a, i_begin, first_lanes(count), j_begin);
+  RowLanes upper(a, i_begin + 8, first_lanes(upper_count), j_begin);
+
+  for (int64_t j = j_begin; j <= j_end; ++j) {
+    const __m512d s1_j = _mm512_set1_pd(a.s1[j]);
+    const __m512d s2_j = _mm512_set1_pd(a.s2[j]);
+    const __m512d previous_j = _mm512_set1_pd(a.previous[j]);
+    lower.update(a, i_begin, j, s1_j, s2_j, previous_j);
+    if (upper_count > 0) upper.update(a, i_begin + 8, j, s1_j, s2_j, previous_j);
+  }
+
+  lower.store(i_begin, count < 8 ? count : 8, next, split);
+  if (upper_count > 0) upper.store(i_begin + 8, upper_count, next, split);
+}
+
+}  // namespace claq

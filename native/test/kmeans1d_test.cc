@@ -1,0 +1,196 @@
+// Exact 1-D K-Means against brute force over every split of small sorted
+// columns (float64 costs, relative tolerance 1e-9 for prefix-sum rounding),
+// the distinct-value rule (exact), and properties on larger columns.
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <vector>
+
+#include "core/kmeans1d.h"
+#include "core/radix_sort.h"
+#include "test/test_framework.h"
+
+using namespace claq;
+
+namespace {
+
+double run_cost(const std::vector<float>& v, int64_t begin, int64_t end) {
+  double mean = 0;
+  for (int64_t i = begin; i < end; ++i) mean += v[i];
+  mean /= static_cast<double>(end - begin);
+  double cost = 0;
+  for (int64_t i = begin; i < end; ++i) cost += (v[i] - mean) * (v[i] - mean);
+  return cost;
+}
+
+// Lowest cost over every split of the sorted values into k non-empty runs.
+double brute_force_cost(const std::vector<float>& v, int k) {
+  const int64_t n = static_cast<int64_t>(v.size());
+  if (n <= k) return 0;
+  double best = std::numeric_limits<double>::infinity();
+  std::function<void(int64_t, int, double)> split = [&](int64_t begin, int left, double cost) {
+    if (left == 1) {
+      best = std::min(best, cost + run_cost(v, begin, n));
+      return;
+    }
+    for (int64_t end = begin + 1; end <= n - (left - 1); ++end) {
+      split(end, left - 1, cost + run_cost(v, begin, end));
+    }
+  };
+  split(0, k, 0.0);
+  return best;
+}
+
+std::vector<float> random_sorted(test::Rng& rng, int64_t n, bool few_levels) {
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) {
+    x = few_levels ? static_cast<float>(rng.next() % 5) - 2.0f : static_cast<float>(rng.normal());
+  }
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+}  // namespace
+
+CLAQ_TEST(kmeans_exact_matches_brute_force_on_small_columns) {
+  KMeansWorkspace ws;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    test::Rng rng(seed);
+    const int64_t n = 1 + static_cast<int64_t>(rng.next() % 12);
+    const std::vector<float> v = random_sorted(rng, n, seed % 4 == 0);
+    for (int k : {2, 4, 8}) {
+      std::vector<double> centroids(k);
+      kmeans1d_exact(v.data(), n, k, ws, centroids.data());
+      const double expected = brute_force_cost(v, k);
+      const double actual = kmeans1d_cost(v.data(), n, centroids.data(), k);
+      if (!(std::fabs(actual - expected) <= 1e-9 * (1 + expected))) {
+        std::ostringstream os;
+        os << "seed " << seed << " n " << n << " k " << k << ": cost " << actual
+           << ", brute force " << expected;
+        test::record_failure(__FILE__, __LINE__, os.str());
+      }
+      CHECK(std::is_sorted(centroids.begin(), centroids.end()));
+    }
+  }
+}
+
+// The plain O(k n^2) dynamic program in float64, with no monotonicity
+// shortcut: the reference for columns too long for brute force.
+double full_dp_cost(const std::vector<float>& v, int k) {
+  const int64_t n = static_cast<int64_t>(v.size());
+  std::vector<double> s1(n + 1, 0), s2(n + 1, 0);
+  for (int64_t i = 0; i < n; ++i) {
+    s1[i + 1] = s1[i] + v[i];
+    s2[i + 1] = s2[i] + static_cast<double>(v[i]) * v[i];
+  }
+  const auto cost = [&](int64_t j, int64_t i) {
+    const double d = s1[i] - s1[j];
+    return s2[i] - s2[j] - d * d / static_cast<double>(i - j);
+  };
+  std::vector<double> layer(n + 1), next(n + 1);
+  for (int64_t i = 1; i <= n; ++i) layer[i] = cost(0, i);
+  for (int l = 2; l <= k; ++l) {
+    for (int64_t i = l; i <= n; ++i) {
+      next[i] = std::numeric_limits<double>::infinity();
+      for (int64_t j = l - 1; j < i; ++j) next[i] = std::min(next[i], layer[j] + cost(j, i));
+    }
+    std::swap(layer, next);
+  }
+  return layer[n];
+}
+
+CLAQ_TEST(kmeans_exact_matches_full_dp_on_long_columns) {
+  // Long enough for the anchor rows and the 16-row groups of the solver.
+  KMeansWorkspace ws;
+  for (uint64_t seed = 60; seed < 72; ++seed) {
+    test::Rng rng(seed);
+    const int64_t n = 17 + static_cast<int64_t>(rng.next() % 500);
+    std::vector<float> v = random_sorted(rng, n, seed % 3 == 0);
+    if (seed % 4 == 1) {
+      v.back() *= 40;  // a planted outlier
+      std::sort(v.begin(), v.end());
+    }
+    for (int k : {2, 4, 8, 16}) {
+      std::vector<double> centroids(k);
+      kmeans1d_exact(v.data(), n, k, ws, centroids.data());
+      const double actual = kmeans1d_cost(v.data(), n, centroids.data(), k);
+      const double reference = full_dp_cost(v, k);
+      if (!(actual <= reference * (1 + 1e-9) + 1e-12)) {
+        std::ostringstream os;
+        os << "seed " << seed << " n " << n << " k " << k << ": cost " << actual << ", full DP "
+           << reference;
+        test::record_failure(__FILE__, __LINE__, os.str());
+      }
+    }
+  }
+}
+
+CLAQ_TEST(kmeans_returns_few_distinct_values_exactly) {
+  KMeansWorkspace ws;
+  const std::vector<float> v = {-2.0f, 0.1f, 0.1f, 1.5f, 1.5f, 1.5f, 3.25f};
+  std::vector<double> centroids(8);
+  kmeans1d_exact(v.data(), static_cast<int64_t>(v.size()), 8, ws, centroids.data());
+  const std::vector<double> expected = {-2.0, 0.1f, 1.5, 3.25, 3.25, 3.25, 3.25, 3.25};
+  for (int c = 0; c < 8; ++c) CHECK_EQ(centroids[c], expected[c]);
+
+  kmeans1d_exact(v.data(), 4, 4, ws, centroids.data());  // {-2, 0.1, 0.1, 1.5}
+  CHECK_EQ(centroids[0], -2.0);
+  CHECK_EQ(centroids[1], static_cast<double>(0.1f));
+  CHECK_EQ(centroids[2], 1.5);
+  CHECK_EQ(centroids[3], 1.5);
+
+  kmeans1d_lloyd(v.data(), static_cast<int64_t>(v.size()), 8, 50, ws, centroids.data());
+  for (int c = 0; c < 8; ++c) CHECK_EQ(centroids[c], expected[c]);
+}
+
+CLAQ_TEST(kmeans_of_empty_column_is_zero) {
+  KMeansWorkspace ws;
+  std::vector<double> centroids(4, 7.0);
+  kmeans1d_exact(nullptr, 0, 4, ws, centroids.data());
+  for (double c : centroids) CHECK_EQ(c, 0.0);
+}
+
+CLAQ_TEST(kmeans_exact_never_loses_to_lloyd_or_fewer_centroids) {
+  KMeansWorkspace ws;
+  for (uint64_t seed = 100; seed < 110; ++seed) {
+    test::Rng rng(seed);
+    const int64_t n = 200 + static_cast<int64_t>(rng.next() % 3000);
+    std::vector<float> v = random_sorted(rng, n, false);
+    v.back() *= 30;  // one planted outlier
+    double previous = std::numeric_limits<double>::infinity();
+    for (int k : {2, 4, 8, 16}) {
+      std::vector<double> exact(k), lloyd(k);
+      kmeans1d_exact(v.data(), n, k, ws, exact.data());
+      kmeans1d_lloyd(v.data(), n, k, 100, ws, lloyd.data());
+      const double exact_cost = kmeans1d_cost(v.data(), n, exact.data(), k);
+      const double lloyd_cost = kmeans1d_cost(v.data(), n, lloyd.data(), k);
+      CHECK(exact_cost <= lloyd_cost * (1 + 1e-12));
+      CHECK(exact_cost <= previous);
+      previous = exact_cost;
+    }
+  }
+}
+
+CLAQ_TEST(radix_sort_matches_std_sort) {
+  RadixSortWorkspace ws;
+  test::Rng rng(5);
+  for (int64_t n : {1, 2, 95, 96, 97, 1000, 4096}) {
+    std::vector<float> v(static_cast<size_t>(n));
+    for (float& x : v) {
+      const uint64_t kind = rng.next() % 8;
+      if (kind == 0) {
+        x = 0.0f;
+      } else if (kind == 1) {
+        x = -0.0f;
+      } else {
+        x = static_cast<float>(rng.normal() * 1e3);
+      }
+    }
+    std::vector<float> expected = v;
+    std::sort(expected.begin(), expected.end());
+    std::vector<float> sorted(v.size());
+    radix_sort_f32(v.data(), n, sorted.data(), ws);
+    CHECK(sorted == expected);
+  }
+}

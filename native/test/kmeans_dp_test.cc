@@ -1,0 +1,115 @@
+// The K-Means DP kernels at every SIMD level against a float64 loop written
+// here. The kernels promise the scalar operation order without fused
+// multiply-add, so on x86-64 (no FMA in the baseline build) costs and splits
+// match exactly. Where the compiler may fuse the scalar code (aarch64), costs
+// get a relative tolerance of 1e-12.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "kernels/kmeans_dp.h"
+#include "kernels/simd_level.h"
+#include "test/test_framework.h"
+
+using namespace claq;
+
+namespace {
+
+#if defined(__x86_64__)
+constexpr double kCostTolerance = 0;
+#else
+constexpr double kCostTolerance = 1e-12;
+#endif
+
+struct DpFixture {
+  std::vector<double> s1, s2, previous, inverse_storage;
+  KMeansDpArrays arrays;
+
+  // Prefix sums of n sorted normals; previous = the one-cluster layer, with a
+  // few exact ties planted so that the leftmost rule matters.
+  explicit DpFixture(int64_t n, uint64_t seed) {
+    test::Rng rng(seed);
+    std::vector<double> v(static_cast<size_t>(n));
+    for (double& x : v) x = std::round(rng.normal() * 8) / 8;  // many equal values
+    std::sort(v.begin(), v.end());
+    s1.assign(static_cast<size_t>(n) + 1, 0);
+    s2.assign(static_cast<size_t>(n) + 1, 0);
+    for (int64_t i = 0; i < n; ++i) {
+      s1[i + 1] = s1[i] + v[i];
+      s2[i + 1] = s2[i] + v[i] * v[i];
+    }
+    inverse_storage.assign(static_cast<size_t>(n) + 33, 0);
+    for (int64_t c = 1; c <= n + 16; ++c) inverse_storage[c + 16] = 1.0 / c;
+    previous.assign(static_cast<size_t>(n) + 1, 0);
+    for (int64_t i = 1; i <= n; ++i) previous[i] = s2[i] - s1[i] * s1[i] / i;
+    arrays = {s1.data(), s2.data(), previous.data(), inverse_storage.data() + 16, n};
+  }
+
+  double cost(int64_t j, int64_t i) const {
+    const double d1 = s1[i] - s1[j];
+    return previous[j] + (s2[i] - s2[j]) - d1 * d1 * (1.0 / static_cast<double>(i - j));
+  }
+
+  // Leftmost minimiser by the plain definition.
+  int64_t best_split(int64_t i, int64_t j_begin, int64_t j_end, double* best) const {
+    int64_t arg = j_begin;
+    *best = std::numeric_limits<double>::infinity();
+    for (int64_t j = j_begin; j <= j_end; ++j) {
+      if (cost(j, i) < *best) {
+        *best = cost(j, i);
+        arg = j;
+      }
+    }
+    return arg;
+  }
+};
+
+}  // namespace
+
+CLAQ_TEST(kmeans_dp_scan_matches_loop_at_every_level) {
+  const DpFixture f(300, 41);
+  const SimdLevel original = active_simd_level();
+  for (SimdLevel level : supported_simd_levels()) {
+    CHECK(set_simd_level(level));
+    const KMeansDpKernels kernels = select_kmeans_dp_kernels();
+    for (int64_t i : {2, 3, 9, 17, 100, 300}) {
+      for (int64_t j_begin : {int64_t{1}, i / 3, i - 1}) {
+        for (int64_t j_end = j_begin; j_end < i; j_end += 1 + (j_end - j_begin) / 3) {
+          double expected_cost, actual_cost;
+          const int64_t expected = f.best_split(i, j_begin, j_end, &expected_cost);
+          const int64_t actual = kernels.scan(f.arrays, i, j_begin, j_end, &actual_cost);
+          CHECK_EQ(actual, expected);
+          CHECK_NEAR(actual_cost, expected_cost, kCostTolerance * std::fabs(expected_cost));
+        }
+      }
+    }
+  }
+  set_simd_level(original);
+}
+
+CLAQ_TEST(kmeans_dp_group_matches_loop_at_every_level) {
+  const DpFixture f(200, 42);
+  const SimdLevel original = active_simd_level();
+  for (SimdLevel level : supported_simd_levels()) {
+    CHECK(set_simd_level(level));
+    const KMeansDpKernels kernels = select_kmeans_dp_kernels();
+    for (int count = 1; count <= 16; ++count) {
+      for (int64_t i_begin : {int64_t{2}, int64_t{40}, int64_t{200 - count + 1}}) {
+        const int64_t j_begin = i_begin / 2;
+        const int64_t j_end = i_begin + count - 1;  // past some rows: those lanes mask it
+        std::vector<double> next(201, -1);
+        std::vector<int32_t> split(201, -1);
+        kernels.group(f.arrays, i_begin, count, j_begin, j_end, next.data(), split.data());
+        for (int64_t i = i_begin; i < i_begin + count; ++i) {
+          double expected_cost;
+          const int64_t expected = f.best_split(i, j_begin, std::min(j_end, i - 1), &expected_cost);
+          CHECK_EQ(split[i], static_cast<int32_t>(expected));
+          CHECK_NEAR(next[i], expected_cost, kCostTolerance * std::fabs(expected_cost));
+        }
+        if (i_begin + count <= 200) CHECK_EQ(split[i_begin + count], -1);  // untouched
+      }
+    }
+  }
+  set_simd_level(original);
+}

@@ -119,16 +119,19 @@ Status check_outliers(const QuantizedPartsView& p) {
   return Status::Ok();
 }
 
-// Storage bits as DESIGN.md defines them: exact code bits, float16
-// centroids, each outlier as a float16 value and an int32 row index plus one
-// int32 column start per column, and the int32 permutation.
+// Storage bits: the bytes of the layer's tensors in a claq checkpoint
+// (docs/FORMAT.md) x 8 / (rows * cols), the figure storageBits() in
+// lib/quantized-layer.ts and `claq inspect` report. Codes are bit-packed per
+// column, centroids float16, each outlier an int32 row, an int32 column and
+// a float16 value, and each column has a uint8 width, an int32 permutation
+// entry and a uint32 codebook offset (plus the final offset).
 double storage_bits(const QuantizedPartsView& p) {
-  double bits = 0;
-  for (int64_t j = 0; j < p.cols; ++j) bits += double(p.bits_per_column[j]) * p.rows;
-  bits += 16.0 * p.codebooks_length;
-  if (p.outlier_rows_length > 0) bits += 48.0 * p.outlier_rows_length + 32.0 * (p.cols + 1);
-  bits += 32.0 * p.cols;
-  return bits / (double(p.rows) * double(p.cols));
+  double bytes = 0;
+  for (int64_t j = 0; j < p.cols; ++j) bytes += static_cast<double>((p.rows * p.bits_per_column[j] + 7) / 8);
+  bytes += 2.0 * p.codebooks_length;
+  bytes += 10.0 * p.outlier_rows_length;
+  bytes += 9.0 * p.cols + 4;
+  return 8 * bytes / (double(p.rows) * double(p.cols));
 }
 
 // Lays out the groups: packed columns, padding, word and codebook offsets.

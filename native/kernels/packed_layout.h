@@ -167,9 +167,8 @@ struct PackedLayer {
   std::vector<int32_t> outlier_rows;
   std::vector<float> outlier_corrections;
 
-  // Storage bits per weight as DESIGN.md defines them (codes, float16
-  // codebooks, outliers as float16 value + int32 row index + int32 column
-  // starts, int32 permutation), computed by the packer.
+  // Storage bits per weight: the bytes of the layer in a claq checkpoint
+  // (docs/FORMAT.md) x 8 / (rows * cols), computed by the packer.
   double storage_bits_per_weight = 0;
 
   // Bytes of memory this object owns.

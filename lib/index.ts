@@ -17,3 +17,11 @@ export { relativeOutputError } from './output-error.js';
 export { PackedLinear, packLayer } from './packed-linear.js';
 export type { PackedLinearOptions } from './packed-linear.js';
 export * from './checkpoint/index.js';
+export {
+  loadModel, LlamaModel, parseLlamaConfig, TextTokenizer, STORY_SEPARATOR, readTokenFile, evaluatePerplexity, generate,
+  quantizeModel, dequantizeParts, exportDequantized,
+} from './model/index.js';
+export type {
+  LoadModelOptions, LlamaConfig, TokenWidth, PerplexityOptions, PerplexityProgress, PerplexityResult, GenerateOptions,
+  GenerateResult, LayerReport, QuantizeModelOptions, QuantizeModelProgress, QuantizeModelResult,
+} from './model/index.js';

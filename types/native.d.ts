@@ -144,11 +144,101 @@ export interface BenchHessianOptions {
   threads: number;
 }
 
+/** An opaque handle to a native Llama model (an External with a type tag). */
+export interface LlamaHandle {
+  readonly __brand: 'LlamaHandle';
+}
+
+export interface NativeRopeScaling {
+  type: 'linear' | 'llama3';
+  factor: number;
+  lowFreqFactor?: number;
+  highFreqFactor?: number;
+  originalMaxPositions?: number;
+}
+
+export interface NativeLlamaConfig {
+  hiddenSize: number;
+  intermediateSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  vocabSize: number;
+  maxPositions: number;
+  normEps: number;
+  ropeTheta: number;
+  ropeScaling: NativeRopeScaling | null;
+}
+
+/** A linear: float32 [out_features, in_features] row-major, or quantized parts (packed by the addon). */
+export type NativeLlamaLinear = Float32Array | NativeQuantizedParts;
+
+export interface NativeLlamaBlockWeights {
+  inputNorm: Float32Array;
+  qProj: NativeLlamaLinear;
+  kProj: NativeLlamaLinear;
+  vProj: NativeLlamaLinear;
+  oProj: NativeLlamaLinear;
+  postAttentionNorm: Float32Array;
+  gateProj: NativeLlamaLinear;
+  upProj: NativeLlamaLinear;
+  downProj: NativeLlamaLinear;
+}
+
+/** Which linear input of a block llamaBlock collects. */
+export type NativeLinearInput = 'attention' | 'output' | 'mlp' | 'down';
+
+export interface NativeLlamaWeights {
+  embedTokens: Float32Array;
+  blocks: NativeLlamaBlockWeights[];
+  norm: Float32Array;
+  /** null ties the head to embedTokens. */
+  lmHead: Float32Array | null;
+}
+
+export interface NativePerplexity {
+  nllSum: number;
+  targets: number;
+  windows: number;
+}
+
+export interface NativePerplexityProgress extends NativePerplexity {
+  windowsDone: number;
+  windowsTotal: number;
+}
+
+export interface NativeGeneration {
+  tokens: Int32Array;
+  finishReason: 'length' | 'stop' | 'context';
+  prefillSeconds: number;
+  decodeSeconds: number;
+}
+
+/** A running native job: abort() makes the promise reject with an AbortError. */
+export interface NativeJob<T> {
+  promise: Promise<T>;
+  abort(): void;
+}
+
 export interface NativeAddon {
   simdLevel(): SimdLevelName;
   supportedSimdLevels(): SimdLevelName[];
   setSimdLevel(level: string): void;
   simdLevelWarning(): string;
+
+  llamaCreate(config: NativeLlamaConfig, weights: NativeLlamaWeights, options: { threads: number }): LlamaHandle;
+  llamaForwardSync(model: LlamaHandle, tokens: Int32Array): Float32Array;
+  llamaPerplexity(model: LlamaHandle, tokens: Int32Array, options: { context: number },
+    onProgress: ((event: NativePerplexityProgress) => void) | null): NativeJob<NativePerplexity>;
+  llamaGenerate(model: LlamaHandle, prompt: Int32Array,
+    options: { maxTokens: number; temperature: number; seed: number; stopTokens: Int32Array },
+    onToken: ((token: number) => void) | null): NativeJob<NativeGeneration>;
+  llamaEmbed(model: LlamaHandle, tokens: Int32Array): Float32Array;
+  llamaBlock(model: LlamaHandle, block: number, states: Float32Array, seqLen: number,
+    input: NativeLinearInput | null): NativeJob<Float32Array>;
+  llamaSetLinear(model: LlamaHandle, block: number, name: string, weight: NativeLlamaLinear): void;
+
 
   NativeHessian: NativeHessianConstructor;
   quantizeLayer(

@@ -15,6 +15,10 @@ export interface Command {
 const commands: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('./demo.js')).command,
   inspect: async () => (await import('./inspect.js')).command,
+  eval: async () => (await import('./eval.js')).command,
+  export: async () => (await import('./export.js')).command,
+  generate: async () => (await import('./generate.js')).command,
+  quantize: async () => (await import('./quantize.js')).command,
 };
 
 function printHelp(): void {

@@ -1,0 +1,14 @@
+export { loadModel, LlamaModel } from './llama-model.js';
+export type { LoadModelOptions } from './llama-model.js';
+export { parseLlamaConfig } from './config.js';
+export type { LlamaConfig } from './config.js';
+export { TextTokenizer, STORY_SEPARATOR } from './tokenizer.js';
+export { readTokenFile } from './token-file.js';
+export type { TokenWidth } from './token-file.js';
+export { evaluatePerplexity } from './perplexity.js';
+export type { PerplexityOptions, PerplexityProgress, PerplexityResult } from './perplexity.js';
+export { generate } from './generate.js';
+export type { GenerateOptions, GenerateResult } from './generate.js';
+export { quantizeModel } from './quantize-model.js';
+export type { LayerReport, QuantizeModelOptions, QuantizeModelProgress, QuantizeModelResult } from './quantize-model.js';
+export { dequantizeParts, exportDequantized } from './dequantize.js';

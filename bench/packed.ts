@@ -4,6 +4,12 @@
 //
 //   node dist/bench/packed.js [--quick] [--shapes 4096x4096,...] [--configs 2,3,4,ap2.1,ap2.05+or]
 //                             [--levels scalar,avx2,avx512] [--threads 1,2] [--tokens 1,8,32,128]
+//                             [--clock wall|cpu]
+//
+// Each figure is the fastest of several calls. With --clock cpu a call's time
+// is the process CPU time it used divided by its thread count, which leaves
+// out the time other processes hold the cores on a shared machine. It
+// assumes the threads are busy for the whole call, so it is an estimate.
 //
 // The working set of every packed and memory case is several distinct copies
 // (3x the 32 MiB L3 of the reference machine, at least), cycled per call, so
@@ -31,6 +37,7 @@ interface Args {
   levels: SimdLevelName[];
   threads: number[];
   tokens: number[];
+  clock: 'wall' | 'cpu';
 }
 
 function parseArgs(argv: string[]): Args {
@@ -48,6 +55,7 @@ function parseArgs(argv: string[]): Args {
     levels: (value('levels')?.split(',') as SimdLevelName[] | undefined) ?? supportedSimdLevels(),
     threads: (value('threads') ?? '1,2').split(',').map(Number),
     tokens: (value('tokens') ?? (quick ? '1,128' : '1,8,32,128')).split(',').map(Number),
+    clock: value('clock') === 'cpu' ? 'cpu' : 'wall',
   };
 }
 
@@ -110,23 +118,34 @@ function makeParts(rows: number, cols: number, config: string): QuantizedParts {
   };
 }
 
-async function medianMs(fn: () => void, quick: boolean): Promise<number> {
-  const bench = new Bench({ time: quick ? 60 : 150, iterations: 3, warmupTime: 10, warmupIterations: 1 });
+function cpuNowMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+}
+
+async function minimumMs(fn: () => void, args: Args, threads: number): Promise<number> {
+  const bench = new Bench({
+    time: args.quick ? 60 : 150, iterations: 3, warmupTime: 10, warmupIterations: 1,
+    ...(args.clock === 'cpu' ? { now: cpuNowMs } : {}),
+  });
   bench.add('case', fn);
   await bench.run();
   const result = bench.tasks[0].result;
   if (result.state !== 'completed') throw new Error(`benchmark case did not complete: ${result.state}`);
-  return result.latency.p50 ?? result.latency.mean;
+  return args.clock === 'cpu' ? result.latency.min / threads : result.latency.min;
 }
 
-function numpyGflops(rows: number, cols: number, tokens: number): number | null {
+function numpyGflops(rows: number, cols: number, tokens: number, clock: 'wall' | 'cpu'): number | null {
   const script = `
 import time, numpy as np
 rng = np.random.default_rng(0)
 x = rng.standard_normal((${tokens}, ${cols}), dtype=np.float32)
 w = rng.standard_normal((${rows}, ${cols}), dtype=np.float32)
 x @ w.T
-best = min((lambda t0: (x @ w.T, time.perf_counter() - t0)[1])(time.perf_counter()) for _ in range(7))
+clock = time.process_time if '${clock}' == 'cpu' else time.perf_counter
+# In cpu mode the process CPU time is divided by the cores OpenBLAS uses.
+share = len(__import__('os').sched_getaffinity(0)) if '${clock}' == 'cpu' else 1
+best = min((lambda t0: (x @ w.T, clock() - t0)[1])(clock()) for _ in range(7)) / share
 print(2 * ${rows} * ${cols} * ${tokens} / best / 1e9)
 `;
   // OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, set on the reference machine, slow
@@ -171,7 +190,7 @@ async function benchShape(rows: number, cols: number, args: Args, results: Row[]
   // The scalar level runs GEMM only at 8 tokens: at 128 one call takes seconds.
   const tokensFor = (level: string) => (level === 'scalar' ? args.tokens.filter((t) => t <= 8) : args.tokens);
 
-  const numpy = args.tokens.includes(128) ? numpyGflops(rows, cols, 128) : null;
+  const numpy = args.tokens.includes(128) ? numpyGflops(rows, cols, 128, args.clock) : null;
   if (numpy !== null) baselines[`numpy ${shape} 128`] = numpy;
 
   // Float32 baseline: the same panels and micro-kernel, float32 weights.
@@ -182,7 +201,7 @@ async function benchShape(rows: number, cols: number, args: Args, results: Row[]
     setSimdLevel(level);
     for (const threads of args.threads) {
       for (const tokens of tokensFor(level)) {
-        const ms = await medianMs(() => native.denseF32Matmul(dense, xs.get(tokens)!, tokens, outs.get(tokens)!, threads), args.quick);
+        const ms = await minimumMs(() => native.denseF32Matmul(dense, xs.get(tokens)!, tokens, outs.get(tokens)!, threads), args, threads);
         f32ms.set(`${level} ${threads} ${tokens}`, ms);
         baselines[`f32 ${shape} ${level} t${threads} n${tokens} GFLOP/s`] = 2 * rows * cols * tokens / ms / 1e6;
       }
@@ -204,7 +223,7 @@ async function benchShape(rows: number, cols: number, args: Args, results: Row[]
     for (const threads of args.threads) {
       setSimdLevel(levels[levels.length - 1]);
       let i = 0;
-      const ms = await medianMs(() => native.sumF32(buffers[i++ % copies], threads), args.quick);
+      const ms = await minimumMs(() => native.sumF32(buffers[i++ % copies], threads), args, threads);
       memoryGBs.set(threads, first.bytes / ms / 1e6);
       baselines[`memory ${shape} ${config} t${threads} GB/s`] = first.bytes / ms / 1e6;
     }
@@ -217,7 +236,7 @@ async function benchShape(rows: number, cols: number, args: Args, results: Row[]
           let i = 0;
           const x = xs.get(tokens)!;
           const out = outs.get(tokens)!;
-          const ms = await medianMs(() => { set[i++ % set.length].matmul(x, tokens, out); }, args.quick);
+          const ms = await minimumMs(() => { set[i++ % set.length].matmul(x, tokens, out); }, args, threads);
           const f32 = f32ms.get(`${level} ${threads} ${tokens}`);
           const gflops = 2 * rows * cols * tokens / ms / 1e6;
           const row: Row = {
@@ -245,7 +264,7 @@ async function main(): Promise<void> {
   console.log(`CPU: ${cpus()[0]?.model ?? 'unknown'} (${cpus().length} logical cores)`);
   console.log(`SIMD level: ${original} (benchmarked: ${args.levels.join(', ')})`);
   console.log(`Node ${process.version}, claq addon ${version}`);
-  console.log(`working set per case >= ${workingSetBytes / 2 ** 20} MiB of distinct packed layers`);
+  console.log(`working set per case >= ${workingSetBytes / 2 ** 20} MiB of distinct packed layers; clock: ${args.clock}`);
   console.log('weight GB/s = packed bytes / time; ratios: float32 time / packed time, packed GB/s / memory-read GB/s,');
   console.log('packed GFLOP/s / numpy float32 GFLOP/s (128 tokens)\n');
   console.log('shape      config     level   th  tok        ms    GB/s  GFLOP/s  xf32   xmem  xnumpy');
@@ -260,7 +279,7 @@ async function main(): Promise<void> {
   const dir = join(root, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const date = new Date().toISOString();
-  const file = join(dir, `packed-${date.replace(/[:.]/g, '-')}.json`);
+  const file = join(dir, `packed-${args.clock}-${date.replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, JSON.stringify({
     date, cpu: cpus()[0]?.model, node: process.version, addon: version, args, baselines, results,
   }, null, 2));

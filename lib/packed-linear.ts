@@ -111,9 +111,10 @@ export class PackedLinear {
   /** Bytes of the packed layer in memory: codes, float32 codebooks, outliers, permutation. */
   readonly bytes: number;
   /**
-   * Storage bits per weight: codes, float16 codebooks, outliers (float16 value
-   * plus int32 row index, plus int32 column starts) and the int32
-   * permutation, × 8 / (rows · cols).
+   * Storage bits per weight: the bytes of the layer in a claq checkpoint
+   * (codes, float16 codebooks, outliers as row, column and float16 value,
+   * bit widths, permutation and codebook offsets) × 8 / (rows · cols), the
+   * same figure as `storageBits(parts)`.
    */
   readonly bitsPerWeight: number;
   /** Threads `matmul` uses. */

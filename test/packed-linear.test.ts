@@ -7,7 +7,9 @@
 // S sums (|centroid| + |outlier correction|) * |x_j| over the row: the dense
 // pass multiplies the centroid and the sparse pass adds value - centroid.
 import { ClaqError } from '../lib/errors.js';
-import { PackedLinear, packLayer, setSimdLevel, simdLevel, supportedSimdLevels } from '../lib/index.js';
+import {
+  PackedLinear, packLayer, setSimdLevel, simdLevel, storageBits, supportedSimdLevels,
+} from '../lib/index.js';
 import type { QuantizedParts } from '../lib/index.js';
 
 const edgeSizes = [1, 3, 15, 16, 17, 31, 33, 127, 129];
@@ -47,11 +49,13 @@ function pickBits(mix: BitsMix, random: () => number): number {
 function makeParts(rows: number, cols: number, mix: BitsMix, outlierRate: number, seed: number): QuantizedParts {
   const random = rng(seed);
   const bitsPerColumn = new Uint8Array(cols).map(() => pickBits(mix, random));
+
   const permutation = Int32Array.from({ length: cols }, (_, k) => k);
   for (let k = cols - 1; k > 0; k--) {
     const other = Math.floor(random() * (k + 1));
     [permutation[k], permutation[other]] = [permutation[other], permutation[k]];
   }
+
   const codebookOffsets = new Uint32Array(cols + 1);
   const centroids: number[] = [];
   for (let j = 0; j < cols; j++) {
@@ -59,8 +63,10 @@ function makeParts(rows: number, cols: number, mix: BitsMix, outlierRate: number
     centroids.push(...column.sort((a, b) => a - b));
     codebookOffsets[j + 1] = centroids.length;
   }
+
   const codes = new Uint8Array(rows * cols);
   for (let i = 0; i < codes.length; i++) codes[i] = Math.floor(random() * (1 << bitsPerColumn[i % cols]));
+
   const outlierRows: number[] = [];
   const outlierCols: number[] = [];
   const outlierValues: number[] = [];
@@ -72,6 +78,7 @@ function makeParts(rows: number, cols: number, mix: BitsMix, outlierRate: number
       outlierValues.push(roundToHalf(normal(random) * 40));
     }
   }
+
   return {
     rows, cols, bitsPerColumn, permutation, codes, codebookOffsets,
     codebooks: Float32Array.from(centroids),
@@ -221,12 +228,16 @@ describe('PackedLinear API', () => {
     expect(() => layer.matmul(new Float32Array(parts.cols), 1)).toThrow(/released/);
   });
 
-  test('bitsPerWeight counts codes, float16 codebooks, outliers and permutation', () => {
+  test('bitsPerWeight counts the checkpoint bytes of the layer', () => {
     const layer = packLayer(parts);
-    let bits = 0;
-    parts.bitsPerColumn.forEach((b) => { bits += b * parts.rows + 16 * (1 << b); });
-    bits += 48 * parts.outlierRows.length + 32 * (parts.cols + 1) + 32 * parts.cols;
-    expect(layer.bitsPerWeight).toBeCloseTo(bits / (parts.rows * parts.cols), 12);
+    // Per column: packed codes, float16 centroids, a uint8 width, an int32
+    // permutation entry and a uint32 offset; per outlier: int32 row and
+    // column and a float16 value; plus the final offset.
+    let bytes = 4;
+    parts.bitsPerColumn.forEach((b) => { bytes += Math.ceil((parts.rows * b) / 8) + 2 * (1 << b) + 9; });
+    bytes += 10 * parts.outlierRows.length;
+    expect(layer.bitsPerWeight).toBeCloseTo((8 * bytes) / (parts.rows * parts.cols), 12);
+    expect(layer.bitsPerWeight).toBeCloseTo(storageBits(parts), 12);
     expect(layer.bytes).toBeGreaterThan(0);
     expect([layer.rows, layer.cols]).toEqual([19, 21]);
   });

@@ -26,8 +26,8 @@ namespace {
 // External or another claq object is rejected before the pointer is used.
 constexpr napi_type_tag kPackedLayerTag = {0x6c61712d7061636bULL, 0x2d6c617965722d31ULL};
 
-// The External owns a box; the box shares the layer with running async work,
-// so packedRelease during a matmulAsync frees the data when the work ends.
+// The External owns a box, and the box shares the layer with running async
+// work. So packedRelease during a matmulAsync frees the data when the work ends.
 struct PackedBox {
   std::shared_ptr<const PackedLayer> layer;
 };
@@ -65,7 +65,7 @@ int64_t integer_field(Napi::Env env, Napi::Object parts, const char* name) {
   Napi::Value value = parts.Get(name);
   if (!value.IsNumber()) throw type_error(env, std::string("packLayer: parts.") + name + " must be a number");
   const double v = value.As<Napi::Number>().DoubleValue();
-  if (!(v >= 0 && v <= double(kMaxPackedDimension)) || v != static_cast<double>(static_cast<int64_t>(v))) {
+  if (!(v >= 1 && v <= double(kMaxPackedDimension)) || v != static_cast<double>(static_cast<int64_t>(v))) {
     throw Napi::RangeError::New(env, std::string("packLayer: parts.") + name + " must be an integer in [1, 2^30], received " +
                                          value.ToString().Utf8Value());
   }

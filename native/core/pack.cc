@@ -1,6 +1,8 @@
 #include "core/pack.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string>
 
 namespace claq {
@@ -31,6 +33,9 @@ Status check_shape(const QuantizedPartsView& p) {
   if (s.ok()) s = check_length("codebookOffsets", p.codebook_offsets_length, p.cols + 1);
   if (s.ok()) s = check_length("outlierCols", p.outlier_cols_length, p.outlier_rows_length);
   if (s.ok()) s = check_length("outlierValues", p.outlier_values_length, p.outlier_rows_length);
+  if (s.ok() && p.outlier_rows_length > UINT32_MAX) {
+    s = invalid("there are " + std::to_string(p.outlier_rows_length) + " outliers, more than 2^32 - 1");
+  }
   if (s.ok() && p.outlier_rows_length > static_cast<size_t>(p.rows * p.cols)) {
     s = invalid("there are " + std::to_string(p.outlier_rows_length) + " outliers for " +
                 std::to_string(p.rows * p.cols) + " weights");
@@ -58,12 +63,12 @@ Status check_columns(const QuantizedPartsView& p) {
     if (packed_tile_format(bits) == nullptr) {
       return invalid("bitsPerColumn" + at(j) + " = " + std::to_string(bits) + " is not 2, 3 or 4");
     }
-    const uint64_t count = uint64_t{p.codebook_offsets[j + 1]} - p.codebook_offsets[j];
-    if (p.codebook_offsets[j + 1] < p.codebook_offsets[j] || count != (1u << bits)) {
+    // A column with fewer distinct values than 2^bits may have fewer centroids.
+    const int64_t count = int64_t{p.codebook_offsets[j + 1]} - p.codebook_offsets[j];
+    if (count < 1 || count > (int64_t{1} << bits)) {
       return invalid("codebookOffsets" + at(j + 1) + " = " + std::to_string(p.codebook_offsets[j + 1]) +
-                     " gives column " + std::to_string(j) + " " +
-                     std::to_string(int64_t{p.codebook_offsets[j + 1]} - p.codebook_offsets[j]) +
-                     " centroids, expected 2^" + std::to_string(bits));
+                     " gives column " + std::to_string(j) + " " + std::to_string(count) +
+                     " centroids, expected 1 to 2^" + std::to_string(bits));
     }
   }
   if (p.codebook_offsets[p.cols] != p.codebooks_length) {
@@ -80,10 +85,10 @@ Status check_codes(const QuantizedPartsView& p) {
   for (int64_t r = 0; r < p.rows; ++r) {
     const uint8_t* row = p.codes + r * p.cols;
     for (int64_t j = 0; j < p.cols; ++j) {
-      if (row[j] >> p.bits_per_column[j]) {
+      if (row[j] >= p.codebook_offsets[j + 1] - p.codebook_offsets[j]) {
         return invalid("codes" + at(r * p.cols + j) + " = " + std::to_string(row[j]) + " (row " +
-                       std::to_string(r) + ", column " + std::to_string(j) + ") needs more than " +
-                       std::to_string(p.bits_per_column[j]) + " bits");
+                       std::to_string(r) + ", column " + std::to_string(j) + ") is not below the column's " +
+                       std::to_string(p.codebook_offsets[j + 1] - p.codebook_offsets[j]) + " centroids");
       }
     }
   }
@@ -114,16 +119,19 @@ Status check_outliers(const QuantizedPartsView& p) {
   return Status::Ok();
 }
 
-// Storage bits as DESIGN.md defines them: exact code bits, float16
-// centroids, each outlier as a float16 value and an int32 row index plus one
-// int32 column start per column, and the int32 permutation.
+// Storage bits: the bytes of the layer's tensors in a claq checkpoint
+// (docs/FORMAT.md) x 8 / (rows * cols), the figure storageBits() in
+// lib/quantized-layer.ts and `claq inspect` report. Codes are bit-packed per
+// column, centroids float16, each outlier an int32 row, an int32 column and
+// a float16 value, and each column has a uint8 width, an int32 permutation
+// entry and a uint32 codebook offset (plus the final offset).
 double storage_bits(const QuantizedPartsView& p) {
-  double bits = 0;
-  for (int64_t j = 0; j < p.cols; ++j) bits += double(p.bits_per_column[j]) * p.rows;
-  bits += 16.0 * p.codebooks_length;
-  if (p.outlier_rows_length > 0) bits += 48.0 * p.outlier_rows_length + 32.0 * (p.cols + 1);
-  bits += 32.0 * p.cols;
-  return bits / (double(p.rows) * double(p.cols));
+  double bytes = 0;
+  for (int64_t j = 0; j < p.cols; ++j) bytes += static_cast<double>((p.rows * p.bits_per_column[j] + 7) / 8);
+  bytes += 2.0 * p.codebooks_length;
+  bytes += 10.0 * p.outlier_rows_length;
+  bytes += 9.0 * p.cols + 4;
+  return 8 * bytes / (double(p.rows) * double(p.cols));
 }
 
 // Lays out the groups: packed columns, padding, word and codebook offsets.
@@ -167,7 +175,9 @@ void fill_group(const QuantizedPartsView& p, const PackedGroup& group, const std
     const int32_t j = columns[c];
     out->column_source[group.column_begin + c] = j;
     const float* source = p.codebooks + p.codebook_offsets[j];
-    std::copy(source, source + entries, out->codebooks.begin() + group.codebook_offset + c * entries);
+    const uint32_t count = p.codebook_offsets[j + 1] - p.codebook_offsets[j];
+    std::copy(source, source + std::min<uint32_t>(count, entries),
+              out->codebooks.begin() + group.codebook_offset + c * entries);
   }
 
   for (int64_t r = 0; r < p.rows; ++r) {

@@ -33,9 +33,10 @@ QuantizedPartsView view_of(const QuantizedLayerData& data);
 constexpr int64_t kMaxPackedDimension = int64_t{1} << 30;
 
 // Checks every size, index and value of the parts: shapes and lengths, bits in
-// {2, 3, 4}, a true permutation, codes below 2^bits, codebook offsets with
-// 2^bits finite centroids per column, outliers in range, sorted by column then
-// row without repeats, finite. Returns InvalidArgument naming the first bad value.
+// {2, 3, 4}, a true permutation, codebook offsets giving each column 1 to
+// 2^bits finite centroids, codes below their column's centroid count,
+// outliers in range, sorted by column then row without repeats, finite.
+// Returns InvalidArgument naming the first bad value.
 Status validate_parts(const QuantizedPartsView& parts);
 
 // Validates the parts, then builds the packed layer. On error `out` is left empty.

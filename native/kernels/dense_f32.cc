@@ -13,18 +13,23 @@ namespace {
 
 constexpr int64_t kDepth = 256;
 
-using PanelFn = void (*)(const float*, int64_t, const float*, int64_t, int64_t, float*, int64_t, bool);
+using PanelFn = void (*)(const float*, int64_t, const float*, int64_t, float*, int64_t, bool);
 
-PanelFn panel_for(SimdLevel level) {
+struct Kernel {
+  PanelFn panel;
+  int token_block;
+};
+
+Kernel kernel_for(SimdLevel level) {
   switch (level) {
 #if defined(__x86_64__)
-    case SimdLevel::kAvx512: return gemm_f32_panel16_avx512;
-    case SimdLevel::kAvx2: return gemm_f32_panel16_avx2;
+    case SimdLevel::kAvx512: return {gemm_f32_panel16_avx512, kTokenBlockAvx512};
+    case SimdLevel::kAvx2: return {gemm_f32_panel16_avx2, kTokenBlockAvx2};
 #endif
 #if defined(__aarch64__)
-    case SimdLevel::kNeon: return gemm_f32_panel16_neon;
+    case SimdLevel::kNeon: return {gemm_f32_panel16_neon, kTokenBlockNeon};
 #endif
-    default: return gemm_f32_panel16_ref;
+    default: return {gemm_f32_panel16_ref, kTokenBlockRef};
   }
 }
 
@@ -49,18 +54,21 @@ Status dense_f32_pack(const float* weight, int64_t rows, int64_t cols, DenseF32L
 
 Status dense_f32_matmul(const DenseF32Layer& layer, const float* x, int64_t tokens, float* y, ThreadPool* pool) {
   if (tokens < 1) return Status::InvalidArgument("denseF32Matmul: tokens must be >= 1");
-  const PanelFn panel = panel_for(active_simd_level());
+  const Kernel kernel = kernel_for(active_simd_level());
   auto rows = [&](int64_t begin, int64_t end) {
-    thread_local AlignedArray<float> tail;
-    if (!tail.grow(static_cast<size_t>(tokens * 16))) throw std::bad_alloc();
+    thread_local AlignedArray<float> tail, x_panel;
+    if (!tail.grow(static_cast<size_t>(tokens * 16)) || !x_panel.grow(static_cast<size_t>(tokens * kDepth))) {
+      throw std::bad_alloc();
+    }
     const bool partial_last = end * 16 > layer.rows;
     for (int64_t k = 0; k < layer.cols; k += kDepth) {
       const int64_t depth = std::min(kDepth, layer.cols - k);
+      gemm_f32_pack_x(x + k, layer.cols, tokens, depth, kernel.token_block, x_panel.data());
       for (int64_t tile = begin; tile < end; ++tile) {
         const bool is_tail = partial_last && tile + 1 == end;
         float* c = is_tail ? tail.data() : y + tile * 16;
-        panel(layer.panels.data() + (tile * layer.cols + k) * 16, depth, x + k, layer.cols, tokens, c,
-              is_tail ? 16 : layer.rows, k > 0);
+        kernel.panel(layer.panels.data() + (tile * layer.cols + k) * 16, depth, x_panel.data(), tokens, c,
+                     is_tail ? 16 : layer.rows, k > 0);
       }
     }
     if (partial_last) {

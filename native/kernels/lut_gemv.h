@@ -8,9 +8,9 @@
 //   padding columns (packed_matmul builds it); any alignment.
 // - tables has layer.slots * 16 floats from lut_build_tables_* for the same
 //   x_packed; the scalar version ignores it and reads the codebooks.
-// - y has layer.row_tiles * 16 floats; the call writes exactly the rows of
-//   panels [panel_begin, panel_end), padding rows included (they hold sums
-//   of code-0 centroids times x and must be ignored). Any alignment.
+// - y has layer.row_tiles * 16 floats, any alignment. The call writes exactly
+//   the rows of panels [panel_begin, panel_end), padding rows included. Those
+//   contain sums of code-0 centroids times x and must be ignored.
 // - Reads only the code words of those panels; no over-read.
 // - Accumulates in float32; the table entries are rounded products, so the
 //   sum differs from an exact dot product by rounding only. NaN or infinity
@@ -27,8 +27,10 @@ namespace claq {
 // Fills the 16-entry look-up table of every slot: tables[(group.slot_offset +
 // block * format.slots + s) * 16 + n]. For 2-bit slots entry n is
 // C_even[n & 3] x_even + C_odd[n >> 2] x_odd; for 3-bit slots C[n & 7] x;
-// for 4-bit slots C[n] x. Padding columns give zero entries.
+// for 4-bit slots C[n] x. Padding columns give zero entries. The tables must
+// be 64-byte aligned.
 void lut_build_tables_ref(const PackedLayer& layer, const float* x_packed, float* tables);
+void lut_build_tables_avx2(const PackedLayer& layer, const float* x_packed, float* tables);
 void lut_build_tables_avx512(const PackedLayer& layer, const float* x_packed, float* tables);
 
 // The tables of one column block (format.slots of them), scalar.

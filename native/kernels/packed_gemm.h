@@ -38,18 +38,34 @@ void packed_dequantize_avx512(const PackedLayer& layer, const PackedGroup& group
 void packed_dequantize_neon(const PackedLayer& layer, const PackedGroup& group, const float* tables,
                             int64_t block_begin, int64_t block_end, int64_t tile, float* panel);
 
+// Tokens per register block of each micro-kernel; x panels are packed in
+// blocks of this many tokens.
+constexpr int kTokenBlockRef = 4;
+constexpr int kTokenBlockAvx2 = 6;
+constexpr int kTokenBlockAvx512 = 14;
+constexpr int kTokenBlockNeon = 6;
+
+// Packs x[t * ldx + k] for t < tokens, k < depth into blocks of `token_block`
+// tokens: block b starts at x_panel + b * token_block * depth and holds
+// [k][token] with the block's token count as stride (the last block may be
+// shorter). The micro-kernel then reads the tokens of one k from one cache
+// line instead of from `tokens` rows a row stride apart, which for strides of
+// a multiple of 4 KiB all map to the same L1 set.
+void gemm_f32_pack_x(const float* x, int64_t ldx, int64_t tokens, int64_t depth, int token_block, float* x_panel);
+
 // c[t * ldc + lane] = (accumulate ? c[t * ldc + lane] : 0)
-//                     + sum over k < depth of x[t * ldx + k] * panel[k * 16 + lane]
-// for t < tokens and lane < 16. Writes exactly those 16 floats per token, any
-// alignment of x and c; the panel is 64-byte aligned. Float32 accumulation
-// with FMA where the ISA has it; NaN propagates.
-void gemm_f32_panel16_ref(const float* panel, int64_t depth, const float* x, int64_t ldx, int64_t tokens,
-                          float* c, int64_t ldc, bool accumulate);
-void gemm_f32_panel16_avx2(const float* panel, int64_t depth, const float* x, int64_t ldx, int64_t tokens,
-                           float* c, int64_t ldc, bool accumulate);
-void gemm_f32_panel16_avx512(const float* panel, int64_t depth, const float* x, int64_t ldx, int64_t tokens,
-                             float* c, int64_t ldc, bool accumulate);
-void gemm_f32_panel16_neon(const float* panel, int64_t depth, const float* x, int64_t ldx, int64_t tokens,
-                           float* c, int64_t ldc, bool accumulate);
+//                     + sum over k < depth of x[t][k] * panel[k * 16 + lane]
+// for t < tokens and lane < 16, x packed by gemm_f32_pack_x with the
+// version's token block. Writes exactly those 16 floats per token, any
+// alignment of c; the panel is 64-byte aligned. Float32 accumulation with FMA
+// where the ISA has it; NaN propagates.
+void gemm_f32_panel16_ref(const float* panel, int64_t depth, const float* x_panel, int64_t tokens, float* c,
+                          int64_t ldc, bool accumulate);
+void gemm_f32_panel16_avx2(const float* panel, int64_t depth, const float* x_panel, int64_t tokens, float* c,
+                           int64_t ldc, bool accumulate);
+void gemm_f32_panel16_avx512(const float* panel, int64_t depth, const float* x_panel, int64_t tokens, float* c,
+                             int64_t ldc, bool accumulate);
+void gemm_f32_panel16_neon(const float* panel, int64_t depth, const float* x_panel, int64_t tokens, float* c,
+                           int64_t ldc, bool accumulate);
 
 }  // namespace claq

@@ -1,5 +1,7 @@
 #include "kernels/packed_gemm.h"
 
+#include <algorithm>
+
 namespace claq {
 
 void packed_build_dequantize_tables(const PackedLayer& layer, float* tables) {
@@ -39,16 +41,32 @@ void packed_dequantize_ref(const PackedLayer& layer, const PackedGroup& group, c
   }
 }
 
-void gemm_f32_panel16_ref(const float* panel, int64_t depth, const float* x, int64_t ldx, int64_t tokens,
-                          float* c, int64_t ldc, bool accumulate) {
-  for (int64_t t = 0; t < tokens; ++t) {
-    float acc[16];
-    for (int lane = 0; lane < 16; ++lane) acc[lane] = accumulate ? c[t * ldc + lane] : 0.0f;
-    const float* xt = x + t * ldx;
-    for (int64_t k = 0; k < depth; ++k) {
-      for (int lane = 0; lane < 16; ++lane) acc[lane] += xt[k] * panel[k * 16 + lane];
+void gemm_f32_pack_x(const float* x, int64_t ldx, int64_t tokens, int64_t depth, int token_block, float* x_panel) {
+  for (int64_t t0 = 0; t0 < tokens; t0 += token_block) {
+    const int64_t count = std::min<int64_t>(token_block, tokens - t0);
+    float* block = x_panel + t0 * depth;
+    for (int64_t m = 0; m < count; ++m) {
+      const float* row = x + (t0 + m) * ldx;
+      for (int64_t k = 0; k < depth; ++k) block[k * count + m] = row[k];
     }
-    for (int lane = 0; lane < 16; ++lane) c[t * ldc + lane] = acc[lane];
+  }
+}
+
+void gemm_f32_panel16_ref(const float* panel, int64_t depth, const float* x_panel, int64_t tokens, float* c,
+                          int64_t ldc, bool accumulate) {
+  for (int64_t t0 = 0; t0 < tokens; t0 += kTokenBlockRef) {
+    const int64_t count = std::min<int64_t>(kTokenBlockRef, tokens - t0);
+    const float* block = x_panel + t0 * depth;
+    for (int64_t m = 0; m < count; ++m) {
+      float* out = c + (t0 + m) * ldc;
+      float acc[16];
+      for (int lane = 0; lane < 16; ++lane) acc[lane] = accumulate ? out[lane] : 0.0f;
+      for (int64_t k = 0; k < depth; ++k) {
+        const float xk = block[k * count + m];
+        for (int lane = 0; lane < 16; ++lane) acc[lane] += xk * panel[k * 16 + lane];
+      }
+      for (int lane = 0; lane < 16; ++lane) out[lane] = acc[lane];
+    }
   }
 }
 

@@ -8,7 +8,7 @@
 //
 // Within a group the codes form tiles of kPackedTileRows consecutive rows of
 // one column block. Row r of a tile owns `words` 32-bit words, read as one
-// little-endian bit string; column c of the block sits at bits
+// little-endian bit string, and column c of the block sits at bits
 // [bits * c, bits * c + bits). The tile stores word w of every row together
 // (a "word plane"), so one 512-bit load reads word w of all 16 rows:
 //
@@ -56,9 +56,9 @@ namespace claq {
 // Rows per tile: one 512-bit register of float32 or uint32 lanes.
 constexpr int kPackedTileRows = 16;
 
-// Row tiles per row panel (512 rows): the GEMV's slice of y (2 KiB) stays in
-// L1 while the panel's column blocks stream past, and the look-up tables are
-// read once per block and panel, a few percent of the code bytes.
+// Row tiles per row panel (512 rows). The GEMV's slice of y (2 KiB) stays in
+// L1 while the panel's column blocks stream past. The look-up tables are read
+// once per block and panel, a few percent of the code bytes.
 constexpr int64_t kPanelTiles = 32;
 
 // Byte alignment of the code array: one cache line and one ZMM load.
@@ -167,12 +167,11 @@ struct PackedLayer {
   std::vector<int32_t> outlier_rows;
   std::vector<float> outlier_corrections;
 
-  // Storage bits per weight as DESIGN.md defines them (codes, float16
-  // codebooks, outliers as float16 value + int32 row index + int32 column
-  // starts, int32 permutation), computed by the packer.
+  // Storage bits per weight: the bytes of the layer in a claq checkpoint
+  // (docs/FORMAT.md) x 8 / (rows * cols), computed by the packer.
   double storage_bits_per_weight = 0;
 
-  // Bytes this object holds in memory.
+  // Bytes of memory this object owns.
   size_t bytes() const {
     return codes.size() * sizeof(uint32_t) + codebooks.size() * sizeof(float) +
            column_source.size() * sizeof(int32_t) + outlier_column_start.size() * sizeof(uint32_t) +

@@ -1,6 +1,7 @@
 #include "kernels/packed_matmul.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <new>
 #include <string>
 #include <vector>
@@ -21,25 +22,30 @@ using BuildTablesFn = void (*)(const PackedLayer&, const float*, float*);
 using GemvFn = void (*)(const PackedLayer&, const float*, const float*, int64_t, int64_t, float*);
 using DequantizeFn = void (*)(const PackedLayer&, const PackedGroup&, const float*, int64_t, int64_t, int64_t,
                               float*);
-using PanelFn = void (*)(const float*, int64_t, const float*, int64_t, int64_t, float*, int64_t, bool);
+using PanelFn = void (*)(const float*, int64_t, const float*, int64_t, float*, int64_t, bool);
 
 struct KernelTable {
   BuildTablesFn build_tables;
   GemvFn gemv;
   DequantizeFn dequantize;
   PanelFn panel;
+  int token_block;
 };
 
 KernelTable kernels_for(SimdLevel level) {
   switch (level) {
 #if defined(__x86_64__)
-    case SimdLevel::kAvx512: return {lut_build_tables_avx512, lut_gemv_avx512, packed_dequantize_avx512, gemm_f32_panel16_avx512};
-    case SimdLevel::kAvx2: return {lut_build_tables_ref, lut_gemv_avx2, packed_dequantize_avx2, gemm_f32_panel16_avx2};
+    case SimdLevel::kAvx512: return {lut_build_tables_avx512, lut_gemv_avx512, packed_dequantize_avx512, gemm_f32_panel16_avx512,
+                                    kTokenBlockAvx512};
+    case SimdLevel::kAvx2: return {lut_build_tables_avx2, lut_gemv_avx2, packed_dequantize_avx2, gemm_f32_panel16_avx2,
+                                  kTokenBlockAvx2};
 #endif
 #if defined(__aarch64__)
-    case SimdLevel::kNeon: return {lut_build_tables_ref, lut_gemv_neon, packed_dequantize_neon, gemm_f32_panel16_neon};
+    case SimdLevel::kNeon: return {lut_build_tables_ref, lut_gemv_neon, packed_dequantize_neon, gemm_f32_panel16_neon,
+                                  kTokenBlockNeon};
 #endif
-    default: return {lut_build_tables_ref, lut_gemv_ref, packed_dequantize_ref, gemm_f32_panel16_ref};
+    default: return {lut_build_tables_ref, lut_gemv_ref, packed_dequantize_ref, gemm_f32_panel16_ref,
+                     kTokenBlockRef};
   }
 }
 
@@ -55,7 +61,7 @@ void permute_x(const PackedLayer& layer, const float* x, int64_t tokens, float* 
   }
 }
 
-// First outlier entry of packed column p at or below row `row_begin`.
+// First outlier entry of packed column p whose row is `row_begin` or later.
 uint32_t first_outlier_at(const PackedLayer& layer, int64_t p, int64_t row_begin) {
   const uint32_t begin = layer.outlier_column_start[p], end = layer.outlier_column_start[p + 1];
   if (row_begin == 0) return begin;
@@ -91,31 +97,70 @@ void gemv_panels(const KernelTable& kernels, const PackedLayer& layer, const flo
   }
 }
 
-// Adds the outliers of packed columns [first, first + depth) that fall in
-// `tile` to the panel, advancing each column's cursor (tiles run in order).
-void fold_outliers(const PackedLayer& layer, int64_t first, int64_t depth, int64_t tile, uint32_t* cursor,
-                   float* panel) {
-  const int64_t row_begin = tile * kPackedTileRows, row_end = row_begin + kPackedTileRows;
-  for (int64_t c = 0; c < depth; ++c) {
-    const int64_t p = first + c;
+// One outlier correction in a thread's tile-ordered list (see sort_outliers).
+struct TileOutlier {
+  int32_t column;    // packed column
+  int32_t lane;      // row within the tile
+  float correction;  // value - centroid
+};
+
+// Copies the outliers of row tiles [tile_begin, tile_end) into `sorted`, ordered
+// by tile, then packed column. tile_start[t - tile_begin] is the first entry
+// of tile t. The CSC arrays are read once, in order, so the GEMM folds a
+// tile's corrections from one short contiguous run. Visiting every column of
+// every tile instead cost about 15 ns per outlier.
+void sort_outliers(const PackedLayer& layer, int64_t tile_begin, int64_t tile_end, std::vector<TileOutlier>* sorted,
+                   std::vector<uint32_t>* tile_start) {
+  const int64_t row_begin = tile_begin * kPackedTileRows;
+  const int64_t row_end = std::min(layer.rows, tile_end * kPackedTileRows);
+  const int32_t* rows = layer.outlier_rows.data();
+  tile_start->assign(tile_end - tile_begin + 1, 0);
+  for (int64_t p = 0; p < layer.packed_columns; ++p) {
     const uint32_t end = layer.outlier_column_start[p + 1];
-    uint32_t k = cursor[p];
-    for (; k < end && layer.outlier_rows[k] < row_end; ++k) {
-      panel[c * 16 + (layer.outlier_rows[k] - row_begin)] += layer.outlier_corrections[k];
+    for (uint32_t k = first_outlier_at(layer, p, row_begin); k < end && rows[k] < row_end; ++k) {
+      ++(*tile_start)[rows[k] / kPackedTileRows - tile_begin + 1];
     }
-    cursor[p] = k;
   }
+  for (size_t t = 1; t < tile_start->size(); ++t) (*tile_start)[t] += (*tile_start)[t - 1];
+
+  sorted->resize(tile_start->back());
+  std::vector<uint32_t> next(tile_start->begin(), tile_start->end() - 1);
+  for (int64_t p = 0; p < layer.packed_columns; ++p) {
+    const uint32_t end = layer.outlier_column_start[p + 1];
+    for (uint32_t k = first_outlier_at(layer, p, row_begin); k < end && rows[k] < row_end; ++k) {
+      const int64_t tile = rows[k] / kPackedTileRows;
+      (*sorted)[next[tile - tile_begin]++] = {static_cast<int32_t>(p), rows[k] % kPackedTileRows,
+                                              layer.outlier_corrections[k]};
+    }
+  }
+}
+
+// Adds the corrections of one tile for packed columns before `column_end` to
+// the panel, which starts at packed column `first`. `cursor` is the tile's
+// next entry, and it only moves forward because columns are visited in order.
+void fold_outliers(const TileOutlier* entries, uint32_t end, int64_t first, int64_t column_end, uint32_t* cursor,
+                   float* panel) {
+  uint32_t k = *cursor;
+  for (; k < end && entries[k].column < column_end; ++k) {
+    panel[(entries[k].column - first) * 16 + entries[k].lane] += entries[k].correction;
+  }
+  *cursor = k;
 }
 
 // Per-thread scratch, kept between calls (pool threads live as long as the
 // pool), so the steady state allocates nothing.
+// NOTE: a thread keeps the largest scratch it ever needed until it exits,
+// e.g. 5.6 MB of x_packed after 128 tokens of an 11008-column layer.
 struct Scratch {
   AlignedArray<float> x_packed;   // calling thread: [tokens, packed_columns]
   AlignedArray<float> y_padded;   // calling thread: [row_tiles * 16]
   AlignedArray<float> tables;     // GEMV look-up tables, or the calling thread's dequantization tables
   AlignedArray<float> panel;      // GEMM: one dequantized panel
+  AlignedArray<float> x_panel;    // GEMM: the tokens' slice of one column chunk (gemm_f32_pack_x)
   AlignedArray<float> tail;       // GEMM: [tokens, 16], the last, partial row tile
-  std::vector<uint32_t> cursor;   // GEMM: per packed column, next outlier entry
+  std::vector<TileOutlier> outliers;  // GEMM: this thread's outliers, by tile then column
+  std::vector<uint32_t> tile_start;   // GEMM: per tile, its first entry in `outliers`
+  std::vector<uint32_t> cursor;       // GEMM: per tile, its next entry
 };
 
 thread_local Scratch t_scratch;
@@ -139,17 +184,17 @@ void gemm_rows(const KernelTable& kernels, const PackedLayer& layer, const float
   Scratch* scratch = &t_scratch;
   grow_or_throw(scratch->panel, kPanelDepth * 16);
   grow_or_throw(scratch->tail, tokens * 16);
-  scratch->cursor.resize(layer.packed_columns);
+  grow_or_throw(scratch->x_panel, tokens * kPanelDepth);
   const bool has_outliers = !layer.outlier_rows.empty();
   if (has_outliers) {
-    for (int64_t p = 0; p < layer.packed_columns; ++p) {
-      scratch->cursor[p] = first_outlier_at(layer, p, tile_begin * kPackedTileRows);
-    }
+    sort_outliers(layer, tile_begin, tile_end, &scratch->outliers, &scratch->tile_start);
+    scratch->cursor.assign(scratch->tile_start.begin(), scratch->tile_start.end() - 1);
   }
   const bool partial_last = tile_end * kPackedTileRows > layer.rows;
 
   // Column chunks outside, tiles inside: the chunk's slice of x_packed
-  // (tokens x depth) stays in L2 while all row tiles stream past it.
+  // (tokens x depth, packed once per chunk) stays in L2 while all row tiles
+  // stream past it.
   bool accumulate = false;
   for (const PackedGroup& group : layer.groups) {
     const int64_t chunk_blocks = std::max<int64_t>(1, kPanelDepth / group.format->block_columns);
@@ -157,14 +202,19 @@ void gemm_rows(const KernelTable& kernels, const PackedLayer& layer, const float
       const int64_t block_end = std::min(group.blocks, block + chunk_blocks);
       const int64_t first = group.column_begin + block * group.format->block_columns;
       const int64_t depth = (block_end - block) * group.format->block_columns;
+      gemm_f32_pack_x(x_packed + first, layer.packed_columns, tokens, depth, kernels.token_block,
+                      scratch->x_panel.data());
       for (int64_t tile = tile_begin; tile < tile_end; ++tile) {
         kernels.dequantize(layer, group, tables, block, block_end, tile, scratch->panel.data());
-        if (has_outliers) fold_outliers(layer, first, depth, tile, scratch->cursor.data(), scratch->panel.data());
+        if (has_outliers) {
+          const int64_t t = tile - tile_begin;
+          fold_outliers(scratch->outliers.data(), scratch->tile_start[t + 1], first, first + depth,
+                        &scratch->cursor[t], scratch->panel.data());
+        }
         const bool tail = partial_last && tile + 1 == tile_end;
         float* c = tail ? scratch->tail.data() : y + tile * kPackedTileRows;
         const int64_t ldc = tail ? 16 : layer.rows;
-        kernels.panel(scratch->panel.data(), depth, x_packed + first, layer.packed_columns, tokens, c, ldc,
-                      accumulate);
+        kernels.panel(scratch->panel.data(), depth, scratch->x_panel.data(), tokens, c, ldc, accumulate);
       }
       accumulate = true;
     }
@@ -203,7 +253,9 @@ Status packed_matmul(const PackedLayer& layer, const float* x, int64_t tokens, f
     permute_x(layer, x, tokens, scratch.x_packed.data());
     const float* x_packed = scratch.x_packed.data();
 
-    if (tokens < options.gemm_min_tokens) {
+    const int64_t gemm_min_tokens =
+        options.gemm_min_tokens > 0 ? options.gemm_min_tokens : 8 * layer.packed_columns / layer.slots;
+    if (tokens < gemm_min_tokens) {
       // Each thread builds its own copy of the look-up tables: a few
       // microseconds, cheaper than a barrier between building and using them.
       grow_or_throw(scratch.y_padded, layer.row_tiles * kPackedTileRows);

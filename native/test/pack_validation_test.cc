@@ -44,6 +44,19 @@ CLAQ_TEST(pack_layer_accepts_the_valid_fixture) {
   CHECK_EQ(layer.outlier_rows.size(), parts.outlier_rows.size());
 }
 
+CLAQ_TEST(pack_layer_accepts_columns_with_fewer_centroids) {
+  QuantizedLayerData parts = valid_parts();
+  // Column 0 keeps only its first centroid; every code of it becomes 0.
+  const uint32_t removed = parts.codebook_offsets[1] - parts.codebook_offsets[0] - 1;
+  parts.codebooks.erase(parts.codebooks.begin() + 1, parts.codebooks.begin() + 1 + removed);
+  for (size_t j = 1; j < parts.codebook_offsets.size(); ++j) parts.codebook_offsets[j] -= removed;
+  for (int64_t r = 0; r < parts.rows; ++r) parts.codes[r * parts.cols] = 0;
+  PackedLayer layer;
+  CHECK(pack_layer(view_of(parts), &layer).ok());
+  parts.codes[0] = 1;
+  CHECK(pack_layer(view_of(parts), &layer).code() == StatusCode::kInvalidArgument);
+}
+
 CLAQ_TEST(pack_layer_rejects_malformed_parts) {
   expect_rejected("zero rows", [](QuantizedLayerData& p) { p.rows = 0; }, "rows");
   expect_rejected("negative cols", [](QuantizedLayerData& p) { p.cols = -3; }, "cols");
@@ -56,6 +69,7 @@ CLAQ_TEST(pack_layer_rejects_malformed_parts) {
   expect_rejected("column out of range", [](QuantizedLayerData& p) { p.permutation[3] = 6; }, "permutation[3]");
   expect_rejected("negative column", [](QuantizedLayerData& p) { p.permutation[3] = -1; }, "permutation[3]");
   expect_rejected("code too wide", [](QuantizedLayerData& p) { p.codes[7] = 16; }, "codes[7]");
+  expect_rejected("empty codebook", [](QuantizedLayerData& p) { p.codebook_offsets[1] = 0; }, "codebookOffsets[1]");
   expect_rejected("offsets start", [](QuantizedLayerData& p) { p.codebook_offsets[0] = 1; }, "codebookOffsets[0]");
   expect_rejected("offsets step", [](QuantizedLayerData& p) { p.codebook_offsets[2] += 1; }, "codebookOffsets");
   expect_rejected("offsets length", [](QuantizedLayerData& p) { p.codebook_offsets.pop_back(); },

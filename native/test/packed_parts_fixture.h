@@ -1,5 +1,5 @@
 // Random quantized layers for the packed-kernel tests, and the float64
-// product that defines the expected answer (built from the parts alone).
+// product, built from the parts alone, that the kernels must match.
 #pragma once
 
 #include <algorithm>

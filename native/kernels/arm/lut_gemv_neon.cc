@@ -1,6 +1,6 @@
-// NEON table look-up GEMV: four lanes per register, so a tile is four
-// quarters of 4 rows; tables of a column block are built in L1 by the scalar
-// builder and looked up with tbl (arm/lut_nibble_neon.h).
+// NEON table look-up GEMV. A register has four lanes, so a tile is four
+// quarters of 4 rows, and the tables are looked up with tbl
+// (arm/lut_nibble_neon.h).
 #include <arm_neon.h>
 
 #include <algorithm>

@@ -11,7 +11,7 @@
 namespace claq {
 namespace {
 
-constexpr int kTokenBlock = 6;
+constexpr int kTokenBlock = kTokenBlockNeon;
 
 template <int ColumnsPerWindow, size_t... C>
 inline void dequantize_word(uint32x4_t word, const float* tables, float* panel, std::index_sequence<C...>) {
@@ -27,33 +27,45 @@ inline void dequantize_3bit(const uint32_t* rows, const float* tables, float* pa
    ...);
 }
 
+// Every loop over m is unrolled. Otherwise GCC keeps the accumulator arrays
+// in memory and stores all of them on every k.
 template <int M>
-void panel_block(const float* panel, int64_t depth, const float* x, int64_t ldx, float* c, int64_t ldc,
-                 bool accumulate) {
-  float32x4_t acc[M][4];
+void panel_block(const float* panel, int64_t depth, const float* x, float* c, int64_t ldc, bool accumulate) {
+  float32x4_t a0[M], a1[M], a2[M], a3[M];
+#pragma GCC unroll 16
   for (int m = 0; m < M; ++m) {
-    for (int q = 0; q < 4; ++q) acc[m][q] = accumulate ? vld1q_f32(c + m * ldc + 4 * q) : vdupq_n_f32(0);
+    float* out = c + m * ldc;
+    a0[m] = accumulate ? vld1q_f32(out) : vdupq_n_f32(0);
+    a1[m] = accumulate ? vld1q_f32(out + 4) : vdupq_n_f32(0);
+    a2[m] = accumulate ? vld1q_f32(out + 8) : vdupq_n_f32(0);
+    a3[m] = accumulate ? vld1q_f32(out + 12) : vdupq_n_f32(0);
   }
   for (int64_t k = 0; k < depth; ++k) {
     const float32x4_t p0 = vld1q_f32(panel + k * 16), p1 = vld1q_f32(panel + k * 16 + 4);
     const float32x4_t p2 = vld1q_f32(panel + k * 16 + 8), p3 = vld1q_f32(panel + k * 16 + 12);
+#pragma GCC unroll 16
     for (int m = 0; m < M; ++m) {
-      const float xm = x[m * ldx + k];
-      acc[m][0] = vfmaq_n_f32(acc[m][0], p0, xm);
-      acc[m][1] = vfmaq_n_f32(acc[m][1], p1, xm);
-      acc[m][2] = vfmaq_n_f32(acc[m][2], p2, xm);
-      acc[m][3] = vfmaq_n_f32(acc[m][3], p3, xm);
+      const float xm = x[k * M + m];
+      a0[m] = vfmaq_n_f32(a0[m], p0, xm);
+      a1[m] = vfmaq_n_f32(a1[m], p1, xm);
+      a2[m] = vfmaq_n_f32(a2[m], p2, xm);
+      a3[m] = vfmaq_n_f32(a3[m], p3, xm);
     }
   }
+#pragma GCC unroll 16
   for (int m = 0; m < M; ++m) {
-    for (int q = 0; q < 4; ++q) vst1q_f32(c + m * ldc + 4 * q, acc[m][q]);
+    float* out = c + m * ldc;
+    vst1q_f32(out, a0[m]);
+    vst1q_f32(out + 4, a1[m]);
+    vst1q_f32(out + 8, a2[m]);
+    vst1q_f32(out + 12, a3[m]);
   }
 }
 
 template <size_t... M>
-void panel_tail(int tokens, const float* panel, int64_t depth, const float* x, int64_t ldx, float* c, int64_t ldc,
-                bool accumulate, std::index_sequence<M...>) {
-  ((tokens == int(M) + 1 ? panel_block<int(M) + 1>(panel, depth, x, ldx, c, ldc, accumulate) : void()), ...);
+void panel_tail(int tokens, const float* panel, int64_t depth, const float* x, float* c, int64_t ldc, bool accumulate,
+                std::index_sequence<M...>) {
+  ((tokens == int(M) + 1 ? panel_block<int(M) + 1>(panel, depth, x, c, ldc, accumulate) : void()), ...);
 }
 
 }  // namespace
@@ -78,14 +90,14 @@ void packed_dequantize_neon(const PackedLayer& layer, const PackedGroup& group, 
   }
 }
 
-void gemm_f32_panel16_neon(const float* panel, int64_t depth, const float* x, int64_t ldx, int64_t tokens,
-                           float* c, int64_t ldc, bool accumulate) {
+void gemm_f32_panel16_neon(const float* panel, int64_t depth, const float* x_panel, int64_t tokens, float* c,
+                           int64_t ldc, bool accumulate) {
   int64_t t = 0;
   for (; t + kTokenBlock <= tokens; t += kTokenBlock) {
-    panel_block<kTokenBlock>(panel, depth, x + t * ldx, ldx, c + t * ldc, ldc, accumulate);
+    panel_block<kTokenBlock>(panel, depth, x_panel + t * depth, c + t * ldc, ldc, accumulate);
   }
   if (t < tokens) {
-    panel_tail(static_cast<int>(tokens - t), panel, depth, x + t * ldx, ldx, c + t * ldc, ldc, accumulate,
+    panel_tail(static_cast<int>(tokens - t), panel, depth, x_panel + t * depth, c + t * ldc, ldc, accumulate,
                std::make_index_sequence<kTokenBlock - 1>());
   }
 }

@@ -1,8 +1,8 @@
 // AVX2 table look-up GEMV. vpermps has 8 lanes and reads 3 index bits, so a
-// 16-entry table is two registers, looked up by both and blended on bit 3 of
-// the window; the 3-bit tables have 8 entries and need one look-up. A tile is
-// two halves of 8 rows. The tables of a column block are built in L1 by the
-// scalar builder and read as memory operands.
+// 16-entry table takes two registers: both are looked up and the results
+// blended on bit 3 of the window. The 3-bit tables have 8 entries and need one
+// look-up. A tile is two halves of 8 rows, and the tables are read as memory
+// operands.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -59,6 +59,34 @@ inline __m256 sum_3bit(__m256i w0, __m256i w1, __m256i w2, const float* tables, 
   return _mm256_add_ps(acc[0], acc[1]);
 }
 
+void build_block_tables(const PackedTileFormat& format, const float* codebook, const float* x, float* tables) {
+  if (format.bits == 2) {
+    // Entry n: even column's centroid n & 3 plus odd column's n >> 2.
+    const __m256i even = _mm256_setr_epi32(0, 1, 2, 3, 0, 1, 2, 3);
+    const __m256i odd_low = _mm256_setr_epi32(4, 4, 4, 4, 5, 5, 5, 5);
+    const __m256i odd_high = _mm256_setr_epi32(6, 6, 6, 6, 7, 7, 7, 7);
+    for (int s = 0; s < 8; ++s) {
+      const __m256 centroids = _mm256_loadu_ps(codebook + 8 * s);
+      const __m256 low = _mm256_mul_ps(_mm256_permutevar8x32_ps(centroids, even), _mm256_set1_ps(x[2 * s]));
+      const __m256 xo = _mm256_set1_ps(x[2 * s + 1]);
+      _mm256_store_ps(tables + 16 * s, _mm256_fmadd_ps(_mm256_permutevar8x32_ps(centroids, odd_low), xo, low));
+      _mm256_store_ps(tables + 16 * s + 8, _mm256_fmadd_ps(_mm256_permutevar8x32_ps(centroids, odd_high), xo, low));
+    }
+  } else if (format.bits == 3) {
+    for (int s = 0; s < 32; ++s) {
+      const __m256 entries = _mm256_mul_ps(_mm256_loadu_ps(codebook + 8 * s), _mm256_set1_ps(x[s]));
+      _mm256_store_ps(tables + 16 * s, entries);
+      _mm256_store_ps(tables + 16 * s + 8, entries);
+    }
+  } else {
+    for (int s = 0; s < 8; ++s) {
+      const __m256 xs = _mm256_set1_ps(x[s]);
+      _mm256_store_ps(tables + 16 * s, _mm256_mul_ps(_mm256_loadu_ps(codebook + 16 * s), xs));
+      _mm256_store_ps(tables + 16 * s + 8, _mm256_mul_ps(_mm256_loadu_ps(codebook + 16 * s + 8), xs));
+    }
+  }
+}
+
 void add_to(float* y, __m256 sum) { _mm256_storeu_ps(y, _mm256_add_ps(_mm256_loadu_ps(y), sum)); }
 
 void run_block(const PackedGroup& group, const uint32_t* tiles, const float* tables, int64_t count, float* y) {
@@ -84,6 +112,18 @@ void run_block(const PackedGroup& group, const uint32_t* tiles, const float* tab
 }
 
 }  // namespace
+
+void lut_build_tables_avx2(const PackedLayer& layer, const float* x_packed, float* tables) {
+  for (const PackedGroup& group : layer.groups) {
+    const PackedTileFormat& format = *group.format;
+    for (int64_t block = 0; block < group.blocks; ++block) {
+      const int64_t first = block * format.block_columns;
+      build_block_tables(format, layer.codebooks.data() + group.codebook_offset + (first << format.bits),
+                         x_packed + group.column_begin + first,
+                         tables + (group.slot_offset + block * format.slots) * 16);
+    }
+  }
+}
 
 void lut_gemv_avx2(const PackedLayer& layer, const float*, const float* tables, int64_t panel_begin,
                    int64_t panel_end, float* y) {

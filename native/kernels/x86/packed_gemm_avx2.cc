@@ -1,7 +1,7 @@
 // AVX2 dequantization (two vpermps and a blend per 8 rows of a 16-entry
-// table, one vpermps for 3-bit) and the 6 x 16 float32 micro-kernel: 6 tokens
-// times two YMM of rows in 12 accumulators, leaving registers for the two
-// panel vectors and the broadcast.
+// table, one vpermps for 3-bit) and the 6 x 16 float32 micro-kernel. Its 12
+// accumulators hold 6 tokens times two YMM of rows, which leaves registers for
+// the two panel vectors and the broadcast.
 #include <immintrin.h>
 
 #include <utility>
@@ -11,7 +11,7 @@
 namespace claq {
 namespace {
 
-constexpr int kTokenBlock = 6;
+constexpr int kTokenBlock = kTokenBlockAvx2;
 
 template <int Shift>
 inline __m256i shift_right(__m256i word) {
@@ -59,34 +59,37 @@ inline void dequantize_3bit(const uint32_t* half, const float* tables, float* pa
    ...);
 }
 
+// Every loop over m is unrolled. Otherwise GCC 12 keeps the accumulator
+// arrays in memory and stores all of them on every k.
 template <int M>
-void panel_block(const float* panel, int64_t depth, const float* x, int64_t ldx, float* c, int64_t ldc,
-                 bool accumulate) {
-  __m256 acc[M][2];
+void panel_block(const float* panel, int64_t depth, const float* x, float* c, int64_t ldc, bool accumulate) {
+  __m256 low[M], high[M];
+#pragma GCC unroll 16
   for (int m = 0; m < M; ++m) {
-    acc[m][0] = accumulate ? _mm256_loadu_ps(c + m * ldc) : _mm256_setzero_ps();
-    acc[m][1] = accumulate ? _mm256_loadu_ps(c + m * ldc + 8) : _mm256_setzero_ps();
+    low[m] = accumulate ? _mm256_loadu_ps(c + m * ldc) : _mm256_setzero_ps();
+    high[m] = accumulate ? _mm256_loadu_ps(c + m * ldc + 8) : _mm256_setzero_ps();
   }
   for (int64_t k = 0; k < depth; ++k) {
     const __m256 p0 = _mm256_load_ps(panel + k * 16);
     const __m256 p1 = _mm256_load_ps(panel + k * 16 + 8);
-#pragma GCC unroll 6
+#pragma GCC unroll 16
     for (int m = 0; m < M; ++m) {
-      const __m256 xm = _mm256_broadcast_ss(x + m * ldx + k);
-      acc[m][0] = _mm256_fmadd_ps(xm, p0, acc[m][0]);
-      acc[m][1] = _mm256_fmadd_ps(xm, p1, acc[m][1]);
+      const __m256 xm = _mm256_broadcast_ss(x + k * M + m);
+      low[m] = _mm256_fmadd_ps(xm, p0, low[m]);
+      high[m] = _mm256_fmadd_ps(xm, p1, high[m]);
     }
   }
+#pragma GCC unroll 16
   for (int m = 0; m < M; ++m) {
-    _mm256_storeu_ps(c + m * ldc, acc[m][0]);
-    _mm256_storeu_ps(c + m * ldc + 8, acc[m][1]);
+    _mm256_storeu_ps(c + m * ldc, low[m]);
+    _mm256_storeu_ps(c + m * ldc + 8, high[m]);
   }
 }
 
 template <size_t... M>
-void panel_tail(int tokens, const float* panel, int64_t depth, const float* x, int64_t ldx, float* c, int64_t ldc,
-                bool accumulate, std::index_sequence<M...>) {
-  ((tokens == int(M) + 1 ? panel_block<int(M) + 1>(panel, depth, x, ldx, c, ldc, accumulate) : void()), ...);
+void panel_tail(int tokens, const float* panel, int64_t depth, const float* x, float* c, int64_t ldc, bool accumulate,
+                std::index_sequence<M...>) {
+  ((tokens == int(M) + 1 ? panel_block<int(M) + 1>(panel, depth, x, c, ldc, accumulate) : void()), ...);
 }
 
 }  // namespace
@@ -111,14 +114,14 @@ void packed_dequantize_avx2(const PackedLayer& layer, const PackedGroup& group, 
   }
 }
 
-void gemm_f32_panel16_avx2(const float* panel, int64_t depth, const float* x, int64_t ldx, int64_t tokens,
-                           float* c, int64_t ldc, bool accumulate) {
+void gemm_f32_panel16_avx2(const float* panel, int64_t depth, const float* x_panel, int64_t tokens, float* c,
+                           int64_t ldc, bool accumulate) {
   int64_t t = 0;
   for (; t + kTokenBlock <= tokens; t += kTokenBlock) {
-    panel_block<kTokenBlock>(panel, depth, x + t * ldx, ldx, c + t * ldc, ldc, accumulate);
+    panel_block<kTokenBlock>(panel, depth, x_panel + t * depth, c + t * ldc, ldc, accumulate);
   }
   if (t < tokens) {
-    panel_tail(static_cast<int>(tokens - t), panel, depth, x + t * ldx, ldx, c + t * ldc, ldc, accumulate,
+    panel_tail(static_cast<int>(tokens - t), panel, depth, x_panel + t * depth, c + t * ldc, ldc, accumulate,
                std::make_index_sequence<kTokenBlock - 1>());
   }
 }

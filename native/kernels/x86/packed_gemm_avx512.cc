@@ -1,7 +1,7 @@
 // AVX-512 dequantization (one vpermps per column of 16 rows) and the
-// 14 x 16 float32 micro-kernel: 14 tokens times one ZMM of rows in 14
-// accumulators, one panel load and 14 broadcast FMAs per k, which keeps both
-// FMA pipes busy without running out of the 32 registers.
+// 14 x 16 float32 micro-kernel. Its 14 accumulators hold 14 tokens times one
+// ZMM of rows. Each k costs one panel load and 14 broadcast FMAs, enough
+// independent FMAs for both pipes within the 32 registers.
 #include <immintrin.h>
 
 // GCC 12's AVX-512 intrinsics fill unused lanes with _mm512_undefined_ps(),
@@ -16,7 +16,7 @@
 namespace claq {
 namespace {
 
-constexpr int kTokenBlock = 14;
+constexpr int kTokenBlock = kTokenBlockAvx512;
 
 template <int C>
 inline __m512i window_3bit(__m512i w0, __m512i w1, __m512i w2) {
@@ -61,23 +61,25 @@ inline void dequantize_3bit(const uint32_t* tile, const float* tables, float* pa
    ...);
 }
 
+// Every loop over m is unrolled, so the accumulators stay in registers.
 template <int M>
-void panel_block(const float* panel, int64_t depth, const float* x, int64_t ldx, float* c, int64_t ldc,
-                 bool accumulate) {
+void panel_block(const float* panel, int64_t depth, const float* x, float* c, int64_t ldc, bool accumulate) {
   __m512 acc[M];
+#pragma GCC unroll 16
   for (int m = 0; m < M; ++m) acc[m] = accumulate ? _mm512_loadu_ps(c + m * ldc) : _mm512_setzero_ps();
   for (int64_t k = 0; k < depth; ++k) {
     const __m512 p = _mm512_load_ps(panel + k * 16);
-#pragma GCC unroll 14
-    for (int m = 0; m < M; ++m) acc[m] = _mm512_fmadd_ps(_mm512_set1_ps(x[m * ldx + k]), p, acc[m]);
+#pragma GCC unroll 16
+    for (int m = 0; m < M; ++m) acc[m] = _mm512_fmadd_ps(_mm512_set1_ps(x[k * M + m]), p, acc[m]);
   }
+#pragma GCC unroll 16
   for (int m = 0; m < M; ++m) _mm512_storeu_ps(c + m * ldc, acc[m]);
 }
 
 template <size_t... M>
-void panel_tail(int tokens, const float* panel, int64_t depth, const float* x, int64_t ldx, float* c, int64_t ldc,
-                bool accumulate, std::index_sequence<M...>) {
-  ((tokens == int(M) + 1 ? panel_block<int(M) + 1>(panel, depth, x, ldx, c, ldc, accumulate) : void()), ...);
+void panel_tail(int tokens, const float* panel, int64_t depth, const float* x, float* c, int64_t ldc, bool accumulate,
+                std::index_sequence<M...>) {
+  ((tokens == int(M) + 1 ? panel_block<int(M) + 1>(panel, depth, x, c, ldc, accumulate) : void()), ...);
 }
 
 }  // namespace
@@ -100,14 +102,14 @@ void packed_dequantize_avx512(const PackedLayer& layer, const PackedGroup& group
   }
 }
 
-void gemm_f32_panel16_avx512(const float* panel, int64_t depth, const float* x, int64_t ldx, int64_t tokens,
-                             float* c, int64_t ldc, bool accumulate) {
+void gemm_f32_panel16_avx512(const float* panel, int64_t depth, const float* x_panel, int64_t tokens, float* c,
+                           int64_t ldc, bool accumulate) {
   int64_t t = 0;
   for (; t + kTokenBlock <= tokens; t += kTokenBlock) {
-    panel_block<kTokenBlock>(panel, depth, x + t * ldx, ldx, c + t * ldc, ldc, accumulate);
+    panel_block<kTokenBlock>(panel, depth, x_panel + t * depth, c + t * ldc, ldc, accumulate);
   }
   if (t < tokens) {
-    panel_tail(static_cast<int>(tokens - t), panel, depth, x + t * ldx, ldx, c + t * ldc, ldc, accumulate,
+    panel_tail(static_cast<int>(tokens - t), panel, depth, x_panel + t * depth, c + t * ldc, ldc, accumulate,
                std::make_index_sequence<kTokenBlock - 1>());
   }
 }

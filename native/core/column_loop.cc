@@ -206,11 +206,11 @@ CodebookFitter uniform_grid_codebook_fitter() {
 
 namespace {
 
-// Target columns per task of the far update, which both threads share. Each
-// task is one GEMM that packs the block's errors again, so tasks are large;
-// 512 still gives 7 tasks after the first block of a 4096-column layer for
-// the thread that joins late.
-constexpr int64_t kFarUpdateColumns = 512;
+// Target columns per task of the far update, which both threads share. The
+// block's errors are packed once for all tasks, so a task costs little more
+// than its GEMM, and small tasks let the two threads finish a block's far
+// update close together.
+constexpr int64_t kFarUpdateColumns = 128;
 
 // The loop over blocks. After block B = [b0, b1) its feedback goes first to
 // the next block [b1, b2) (the near update, one GEMM on every thread), and then
@@ -225,27 +225,24 @@ class BlockLoop {
       : in_(in), pool_(pool), out_(out), rows_(in.rows), cols_(in.cols),
         feedback_(in.inverse_factor != nullptr), quantized_(static_cast<size_t>(in.rows)) {
     const int64_t block_columns = std::min<int64_t>(in.block_size, in.cols);
-    for (std::vector<float>& errors : errors_) {
-      errors.resize(feedback_ ? static_cast<size_t>(block_columns * rows_) : 0);
-    }
+    errors_.resize(feedback_ ? static_cast<size_t>(block_columns * rows_) : 0);
   }
 
   Status run() {
     const int64_t block_size = in_.block_size;
-    int parity = 0;
-    for (int64_t block = 0; block < cols_; block += block_size, parity ^= 1) {
+    for (int64_t block = 0; block < cols_; block += block_size) {
       if (in_.abort != nullptr && in_.abort->load(std::memory_order_relaxed)) {
         return Status::Aborted("quantize_layer: aborted after " + std::to_string(block) + " of " +
                                std::to_string(cols_) + " columns");
       }
       const int64_t block_end = std::min(block + block_size, cols_);
-      quantize_overlapped(block, block_end, parity);
+      quantize_overlapped(block, block_end);
 
       if (feedback_) {
         const int64_t next_end = std::min(block_end + block_size, cols_);
-        feed_back_gemm(in_, block, block_end - block, errors_[parity].data(), block_end,
-                       next_end, pool_);
-        far_update_ = {block, block_end - block, parity, next_end};
+        packed_errors_.pack(false, block_end - block, rows_, errors_.data(), rows_, pool_);
+        feed_back_packed(block, block_end, next_end, pool_);
+        far_update_ = {block, block_end - block, next_end};
       }
       if (in_.progress) in_.progress(block_end, cols_);
     }
@@ -256,18 +253,17 @@ class BlockLoop {
   struct FarUpdate {
     int64_t first_source = 0;
     int64_t count = 0;  // 0: nothing pending
-    int parity = 0;
     int64_t first_target = 0;
   };
 
   // Quantizes [block, block_end) while both threads apply the pending far
   // update of the previous block.
-  void quantize_overlapped(int64_t block, int64_t block_end, int parity) {
+  void quantize_overlapped(int64_t block, int64_t block_end) {
     const FarUpdate far = far_update_;
     const int64_t tasks =
         far.count == 0 ? 0 : (cols_ - far.first_target + kFarUpdateColumns - 1) / kFarUpdateColumns;
     if (tasks == 0) {
-      quantize_block(block, block_end, parity);
+      quantize_block(block, block_end);
       return;
     }
 
@@ -276,23 +272,33 @@ class BlockLoop {
       for (int64_t t = next_task++; t < tasks; t = next_task++) {
         const int64_t first = far.first_target + t * kFarUpdateColumns;
         const int64_t end = std::min(first + kFarUpdateColumns, cols_);
-        feed_back_gemm(in_, far.first_source, far.count, errors_[far.parity].data(), first, end,
-                       nullptr);
+        feed_back_packed(far.first_source, first, end, nullptr);
       }
     };
     pool_->parallel_for(2, [&](int64_t begin, int64_t end) {
       for (int64_t role = begin; role < end; ++role) {
-        if (role == 0) quantize_block(block, block_end, parity);
+        if (role == 0) quantize_block(block, block_end);
         run_far_tasks();
       }
     });
     far_update_ = {};
   }
 
+  // Subtracts U[sources, targets]^T * errors from W_t[targets] for the
+  // target columns [first_target, target_end), with the errors of the block
+  // that starts at `first_source` as packed in packed_errors_.
+  void feed_back_packed(int64_t first_source, int64_t first_target, int64_t target_end,
+                        ThreadPool* pool) const {
+    if (target_end <= first_target) return;
+    gemm_packed_b_f32(true, target_end - first_target, -1.0f,
+                      in_.inverse_factor + first_source * cols_ + first_target, cols_,
+                      packed_errors_, 1.0f, in_.weight_t + first_target * rows_, rows_, pool);
+  }
+
   // Quantizes the columns of one block with feedback inside the block; the
-  // block's errors go to errors_[parity].
-  void quantize_block(int64_t block, int64_t block_end, int parity) {
-    float* errors = errors_[parity].data();
+  // block's errors go to errors_.
+  void quantize_block(int64_t block, int64_t block_end) {
+    float* errors = errors_.data();
     for (int64_t sub = block; sub < block_end; sub += kSubBlockColumns) {
       const int64_t sub_end = std::min(sub + kSubBlockColumns, block_end);
       for (int64_t k = sub; k < sub_end; ++k) {
@@ -326,7 +332,10 @@ class BlockLoop {
   const bool feedback_;
   ColumnWorkspace ws_;
   std::vector<float> quantized_;
-  std::vector<float> errors_[2];  // the current block's and the previous block's
+  // The errors of the block being quantized. The previous block's errors were
+  // packed into packed_errors_ before it, so the far update reads only that.
+  std::vector<float> errors_;
+  GemmPackedB packed_errors_;
   FarUpdate far_update_;
 };
 

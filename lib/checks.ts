@@ -2,6 +2,8 @@
 // or RangeError with a message that names the operation, the argument, the
 // value received and the rule, before any native work starts.
 
+import { native } from './native.js';
+
 /** Names a value for an error message without dumping large objects. */
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';
@@ -90,17 +92,28 @@ export function checkChoice<T extends string>(operation: string, name: string, v
 
 /** Checks that every element of a [rows, cols] row-major matrix is finite; names the first bad one. */
 export function checkFiniteMatrix(operation: string, name: string, data: ArrayLike<number>, cols: number): void {
-  const length = data.length;
-  for (let index = 0; index < length; index++) {
+  const index = firstNonFinite(data);
+  if (index < 0) return;
+
+  const row = Math.floor(index / cols);
+  const col = index - row * cols;
+  throw new RangeError(
+    `${operation}: ${name} must be finite, but element [row ${row}, column ${col}] (index ${index}) is ${data[index]}`);
+}
+
+// Float arrays are scanned natively: a 4096 x 4096 weight takes milliseconds
+// there, against about 100 ms for the generic loop on the event loop.
+function firstNonFinite(data: ArrayLike<number>): number {
+  const tag = Object.prototype.toString.call(data);
+  if (tag === '[object Float32Array]' || tag === '[object Float64Array]') {
+    return native.firstNonFiniteSync(data as Float32Array | Float64Array);
+  }
+  for (let index = 0; index < data.length; index++) {
     const value = data[index];
     // NaN fails both comparisons, so one test catches NaN and both infinities.
-    if (!(value > -Infinity && value < Infinity)) {
-      const row = Math.floor(index / cols);
-      const col = index - row * cols;
-      throw new RangeError(
-        `${operation}: ${name} must be finite, but element [row ${row}, column ${col}] (index ${index}) is ${value}`);
-    }
+    if (!(value > -Infinity && value < Infinity)) return index;
   }
+  return -1;
 }
 
 /** Rejects option names that the operation does not know, so a typo does not pass silently. */

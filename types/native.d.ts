@@ -226,6 +226,8 @@ export interface NativeAddon {
   supportedSimdLevels(): SimdLevelName[];
   setSimdLevel(level: string): void;
   simdLevelWarning(): string;
+  /** Index of the first NaN or ±Inf element, or -1 (native/core/finite.h). */
+  firstNonFiniteSync(array: Float32Array | Float64Array): number;
 
   llamaCreate(config: NativeLlamaConfig, weights: NativeLlamaWeights, options: { threads: number }): LlamaHandle;
   llamaForwardSync(model: LlamaHandle, tokens: Int32Array): Float32Array;

@@ -6,6 +6,7 @@ namespace {
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   claq::binding::register_simd(env, exports);
+  claq::binding::register_finite(env, exports);
   claq::binding::register_llama(env, exports);
   claq::binding::register_packed(env, exports);
   claq::binding::register_bench(env, exports);

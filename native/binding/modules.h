@@ -6,6 +6,7 @@
 namespace claq::binding {
 
 void register_simd(Napi::Env env, Napi::Object exports);
+void register_finite(Napi::Env env, Napi::Object exports);
 void register_llama(Napi::Env env, Napi::Object exports);
 void register_packed(Napi::Env env, Napi::Object exports);
 void register_bench(Napi::Env env, Napi::Object exports);

@@ -138,6 +138,13 @@ describe('llama model on stories260K', () => {
     await expect(evaluatePerplexity(model, tokens, { signal: aborted })).rejects.toBeInstanceOf(AbortError);
   });
 
+  testWithStories('generate with maxTokens 0 returns the prompt alone', async () => {
+    const result = await generate(model, { prompt: 'Once upon a time', maxTokens: 0 });
+    expect(result.tokens.length).toBe(0);
+    expect(result.completion).toBe('');
+    expect(result.text).toBe('Once upon a time');
+  });
+
   testWithStories('a throwing onToken callback rejects generate with its error', async () => {
     const failure = new Error('stop here');
     const run = generate(model, { prompt: 'Once', maxTokens: 20, onToken: () => { throw failure; } });

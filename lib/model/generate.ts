@@ -122,7 +122,9 @@ export async function generate(model: LlamaModel, options: GenerateOptions): Pro
     () => native.llamaGenerate(model.handle, promptTokens, { maxTokens, temperature, seed, stopTokens: stops },
       handleToken),
     signal, context);
-  const completion = tokenizer === null ? '' : tokenizer.decode(result.tokens);
+  // The tokenizer library rejects an empty id list, which maxTokens = 0 or an
+  // immediate stop token produces.
+  const completion = tokenizer === null || result.tokens.length === 0 ? '' : tokenizer.decode(result.tokens);
   const text = tokenizer === null ? '' : tokenizer.decode([...promptTokens, ...result.tokens]);
   return {
     text,

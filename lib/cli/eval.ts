@@ -3,11 +3,11 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 
-import { AbortError } from '../errors.js';
 import { loadModel } from '../model/llama-model.js';
 import { evaluatePerplexity } from '../model/perplexity.js';
 import { readTokenFile, type TokenWidth } from '../model/token-file.js';
 import type { Command } from './main.js';
+import { parsedCommand } from './parsed-command.js';
 import { createProgress, withInterrupt } from './progress.js';
 
 const USAGE = `usage: claq eval MODEL_DIR (--tokens FILE | --text FILE) [options]
@@ -105,32 +105,12 @@ async function run(options: EvalArgs): Promise<number> {
   return 0;
 }
 
-export const command: Command = {
+export const command: Command = parsedCommand<EvalArgs>({
+  name: 'eval',
   summary: 'perplexity of a model on a token file or a text',
-  async run(args: string[]): Promise<number> {
-    let options: EvalArgs | 'help';
-    try {
-      options = parseEvalArgs(args);
-    } catch (error) {
-      console.error(`claq eval: ${(error as Error).message}`);
-      console.error(USAGE);
-      return 2;
-    }
-    if (options === 'help') {
-      console.log(USAGE);
-      return 0;
-    }
-    try {
-      return await run(options);
-    } catch (error) {
-      if (error instanceof AbortError) {
-        console.error('claq eval: interrupted');
-        return 130;
-      }
-      console.error(`claq eval: ${error instanceof Error ? error.message : String(error)}`);
-      return 1;
-    }
-  },
-};
+  usage: USAGE,
+  parse: parseEvalArgs,
+  run,
+});
 
 export default command;

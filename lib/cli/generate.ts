@@ -2,10 +2,10 @@
 // printing the text as it is generated.
 import { parseArgs } from 'node:util';
 
-import { AbortError } from '../errors.js';
 import { generate } from '../model/generate.js';
 import { loadModel } from '../model/llama-model.js';
 import type { Command } from './main.js';
+import { parsedCommand } from './parsed-command.js';
 import { withInterrupt } from './progress.js';
 
 const USAGE = `usage: claq generate MODEL_DIR --prompt TEXT [options]
@@ -84,32 +84,13 @@ async function run(options: GenerateArgs): Promise<number> {
   return 0;
 }
 
-export const command: Command = {
+export const command: Command = parsedCommand<GenerateArgs>({
+  name: 'generate',
   summary: 'continue a prompt with a model (greedy or sampled)',
-  async run(args: string[]): Promise<number> {
-    let options: GenerateArgs | 'help';
-    try {
-      options = parseGenerateArgs(args);
-    } catch (error) {
-      console.error(`claq generate: ${(error as Error).message}`);
-      console.error(USAGE);
-      return 2;
-    }
-    if (options === 'help') {
-      console.log(USAGE);
-      return 0;
-    }
-    try {
-      return await run(options);
-    } catch (error) {
-      if (error instanceof AbortError) {
-        console.error('\nclaq generate: interrupted');
-        return 130;
-      }
-      console.error(`claq generate: ${error instanceof Error ? error.message : String(error)}`);
-      return 1;
-    }
-  },
-};
+  usage: USAGE,
+  parse: parseGenerateArgs,
+  run,
+  interruptedMessage: '\nclaq generate: interrupted',
+});
 
 export default command;

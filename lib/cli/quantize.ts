@@ -3,12 +3,12 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 
-import { AbortError } from '../errors.js';
 import { loadModel } from '../model/llama-model.js';
 import { quantizeModel, type LayerReport } from '../model/quantize-model.js';
 import { readTokenFile } from '../model/token-file.js';
 import type { QuantizeMethod } from '../quantize-options.js';
 import type { Command } from './main.js';
+import { parsedCommand } from './parsed-command.js';
 import { createProgress, withInterrupt } from './progress.js';
 
 const USAGE = `usage: claq quantize MODEL_DIR --out OUT_DIR --calib FILE [options]
@@ -151,32 +151,13 @@ async function run(options: QuantizeArgs): Promise<number> {
   return 0;
 }
 
-export const command: Command = {
+export const command: Command = parsedCommand<QuantizeArgs>({
+  name: 'quantize',
   summary: 'quantize every linear layer of a model block by block',
-  async run(args: string[]): Promise<number> {
-    let options: QuantizeArgs | 'help';
-    try {
-      options = parseQuantizeArgs(args);
-    } catch (error) {
-      console.error(`claq quantize: ${(error as Error).message}`);
-      console.error(USAGE);
-      return 2;
-    }
-    if (options === 'help') {
-      console.log(USAGE);
-      return 0;
-    }
-    try {
-      return await run(options);
-    } catch (error) {
-      if (error instanceof AbortError) {
-        console.error('claq quantize: interrupted; nothing was written');
-        return 130;
-      }
-      console.error(`claq quantize: ${error instanceof Error ? error.message : String(error)}`);
-      return 1;
-    }
-  },
-};
+  usage: USAGE,
+  parse: parseQuantizeArgs,
+  run,
+  interruptedMessage: 'claq quantize: interrupted; nothing was written',
+});
 
 export default command;

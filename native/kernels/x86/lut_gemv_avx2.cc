@@ -9,39 +9,14 @@
 #include <utility>
 
 #include "kernels/lut_gemv.h"
+#include "kernels/x86/code_windows_avx2.h"
 
 namespace claq {
 namespace {
 
-inline __m256 lookup16(__m256i window, const float* table) {
-  const __m256 low = _mm256_permutevar8x32_ps(_mm256_load_ps(table), window);
-  const __m256 high = _mm256_permutevar8x32_ps(_mm256_load_ps(table + 8), window);
-  return _mm256_blendv_ps(low, high, _mm256_castsi256_ps(_mm256_slli_epi32(window, 28)));
-}
-
-template <int Shift>
-inline __m256i shift_right(__m256i word) {
-  if constexpr (Shift == 0) {
-    return word;
-  } else {
-    return _mm256_srli_epi32(word, Shift);
-  }
-}
-
-template <int C>
-inline __m256i window_3bit(__m256i w0, __m256i w1, __m256i w2) {
-  if constexpr (C < 10) {
-    return shift_right<3 * C>(w0);
-  } else if constexpr (C == 10) {
-    return _mm256_or_si256(_mm256_srli_epi32(w0, 30), _mm256_slli_epi32(w1, 2));
-  } else if constexpr (C < 21) {
-    return _mm256_srli_epi32(w1, 3 * C - 32);
-  } else if constexpr (C == 21) {
-    return _mm256_or_si256(_mm256_srli_epi32(w1, 31), _mm256_slli_epi32(w2, 1));
-  } else {
-    return _mm256_srli_epi32(w2, 3 * C - 64);
-  }
-}
+using avx2::shift_right;
+using avx2::window_3bit;
+using avx2::lookup16;
 
 template <size_t... S>
 inline __m256 sum_nibbles(__m256i word, const float* tables, std::index_sequence<S...>) {

@@ -12,9 +12,13 @@
 #include <utility>
 
 #include "kernels/lut_gemv.h"
+#include "kernels/x86/code_windows_avx512.h"
 
 namespace claq {
 namespace {
+
+using avx512::shift_right;
+using avx512::window_3bit;
 
 void build_tables_2bit(const float* codebook, const float* x, float* tables) {
   // Entry n of slot s: even column's centroid n & 3 plus odd column's n >> 2.
@@ -44,27 +48,7 @@ void build_tables_4bit(const float* codebook, const float* x, float* tables) {
 // Window of slot S of a one-word row (2- and 4-bit tiles).
 template <int S>
 inline __m512i nibble_window(__m512i word) {
-  if constexpr (S == 0) {
-    return word;
-  } else {
-    return _mm512_srli_epi32(word, 4 * S);
-  }
-}
-
-// Window of 3-bit column C of a three-word row; columns 10 and 21 straddle words.
-template <int C>
-inline __m512i window_3bit(__m512i w0, __m512i w1, __m512i w2) {
-  if constexpr (C < 10) {
-    return _mm512_srli_epi32(w0, 3 * C);
-  } else if constexpr (C == 10) {
-    return _mm512_or_si512(_mm512_srli_epi32(w0, 30), _mm512_slli_epi32(w1, 2));
-  } else if constexpr (C < 21) {
-    return _mm512_srli_epi32(w1, 3 * C - 32);
-  } else if constexpr (C == 21) {
-    return _mm512_or_si512(_mm512_srli_epi32(w1, 31), _mm512_slli_epi32(w2, 1));
-  } else {
-    return _mm512_srli_epi32(w2, 3 * C - 64);
-  }
+  return shift_right<4 * S>(word);
 }
 
 template <size_t... S>

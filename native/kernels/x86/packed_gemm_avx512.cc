@@ -12,35 +12,15 @@
 #include <utility>
 
 #include "kernels/packed_gemm.h"
+#include "kernels/x86/code_windows_avx512.h"
 
 namespace claq {
 namespace {
 
+using avx512::shift_right;
+using avx512::window_3bit;
+
 constexpr int kTokenBlock = kTokenBlockAvx512;
-
-template <int C>
-inline __m512i window_3bit(__m512i w0, __m512i w1, __m512i w2) {
-  if constexpr (C < 10) {
-    return _mm512_srli_epi32(w0, 3 * C);
-  } else if constexpr (C == 10) {
-    return _mm512_or_si512(_mm512_srli_epi32(w0, 30), _mm512_slli_epi32(w1, 2));
-  } else if constexpr (C < 21) {
-    return _mm512_srli_epi32(w1, 3 * C - 32);
-  } else if constexpr (C == 21) {
-    return _mm512_or_si512(_mm512_srli_epi32(w1, 31), _mm512_slli_epi32(w2, 1));
-  } else {
-    return _mm512_srli_epi32(w2, 3 * C - 64);
-  }
-}
-
-template <int Shift>
-inline __m512i shift_right(__m512i word) {
-  if constexpr (Shift == 0) {
-    return word;
-  } else {
-    return _mm512_srli_epi32(word, Shift);
-  }
-}
 
 // Column C of a one-word block reads the window at bit (C / pair) * 4.
 template <int ColumnsPerWindow, size_t... C>

@@ -2,7 +2,7 @@
 // packed_gemm_avx2.cc). Include only from files built with -mavx2.
 //
 // A "window" is a code word shifted so that one column's code sits in its low
-// bits; the permutes below use only the low 3 or 4 bits of each lane, so no
+// bits. The permutes below read only the low 3 or 4 bits of each lane, so no
 // mask is needed.
 #pragma once
 
@@ -23,7 +23,7 @@ inline __m256i shift_right(__m256i word) {
   }
 }
 
-// Window of 3-bit column C of a three-word row; columns 10 and 21 straddle words.
+// Window of 3-bit column C of a three-word row. Columns 10 and 21 straddle words.
 template <int C>
 inline __m256i window_3bit(__m256i w0, __m256i w1, __m256i w2) {
   if constexpr (C < 10) {

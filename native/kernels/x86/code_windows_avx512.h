@@ -2,7 +2,7 @@
 // packed_gemm_avx512.cc). Include only from files built with -mavx512f.
 //
 // A "window" is a code word shifted so that one column's code sits in its low
-// bits; vpermps uses only the low 4 bits of each lane, so no mask is needed.
+// bits. vpermps reads only the low 4 bits of each lane, so no mask is needed.
 #pragma once
 
 #include <immintrin.h>
@@ -22,7 +22,7 @@ inline __m512i shift_right(__m512i word) {
   }
 }
 
-// Window of 3-bit column C of a three-word row; columns 10 and 21 straddle words.
+// Window of 3-bit column C of a three-word row. Columns 10 and 21 straddle words.
 template <int C>
 inline __m512i window_3bit(__m512i w0, __m512i w1, __m512i w2) {
   if constexpr (C < 10) {

@@ -32,6 +32,22 @@ int64_t first_non_finite(const Value* data, int64_t count, Bits exponent_mask) {
 
 }  // namespace
 
+int64_t copy_first_non_finite_f32(const float* from, float* to, int64_t count) {
+  constexpr uint32_t kExponent = 0x7F800000u;
+  for (int64_t start = 0; start < count; start += kChunk) {
+    const int64_t end = count - start < kChunk ? count : start + kChunk;
+    uint32_t hit = 0;
+    for (int64_t i = start; i < end; ++i) {
+      uint32_t bits;
+      std::memcpy(&bits, &from[i], sizeof(bits));
+      std::memcpy(&to[i], &bits, sizeof(bits));
+      hit |= static_cast<uint32_t>((bits & kExponent) == kExponent);
+    }
+    if (hit != 0) return start + first_non_finite<uint32_t>(from + start, end - start, kExponent);
+  }
+  return -1;
+}
+
 int64_t first_non_finite_f32(const float* data, int64_t count) {
   return first_non_finite<uint32_t>(data, count, 0x7F800000u);
 }

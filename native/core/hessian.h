@@ -30,7 +30,16 @@ class HessianAccumulator {
 
   // Writes H = (2 / samples) * gram, full and symmetric; zero when samples == 0.
   void hessian(double* out) const;
+  // The Gram matrix: only its lower triangle is accumulated, so the upper one
+  // is valid only while symmetric() holds.
   const std::vector<double>& gram() const { return gram_; }
+
+  // Copies the lower triangle of the Gram matrix into the upper one, so a
+  // reader can use gram() as a full matrix (quantize_layer with the scale
+  // 2 / samples) without a copy. Does nothing when symmetric() already holds.
+  void make_symmetric();
+  // True until the next add or add_gram after make_symmetric (and when new).
+  bool symmetric() const { return symmetric_; }
 
  private:
   // add() after its checks: may throw std::bad_alloc or std::system_error.
@@ -39,6 +48,7 @@ class HessianAccumulator {
   int64_t cols_;
   int64_t samples_ = 0;
   std::vector<double> gram_;  // full [cols, cols]; only the lower triangle is accumulated
+  bool symmetric_ = true;     // the upper triangle mirrors the lower one
 };
 
 }  // namespace claq

@@ -38,14 +38,14 @@ struct Diagonal {
   int64_t dead_count = 0;
 };
 
-Diagonal read_diagonal(const double* hessian, int64_t cols) {
+Diagonal read_diagonal(const double* hessian, double scale, int64_t cols) {
   Diagonal d;
   d.values.assign(static_cast<size_t>(cols), 1.0);
   d.dead.assign(static_cast<size_t>(cols), 0);
   if (hessian == nullptr) return d;
 
   for (int64_t j = 0; j < cols; ++j) {
-    const double value = hessian[j * cols + j];
+    const double value = scale * hessian[j * cols + j];
     if (value == 0) {
       d.dead[j] = 1;
       ++d.dead_count;
@@ -138,7 +138,7 @@ int hessian_scale_exponent(double diagonal_mean) {
 
 // Damps the permuted Hessian and computes U with H^-1 = U^T U, retrying with
 // lambda * 10 while lambda <= 1 (lambda = 0 retries with 0.01).
-Status factorize(const double* hessian, int64_t cols, const std::vector<int32_t>& permutation,
+Status factorize(const double* hessian, double scale, int64_t cols, const std::vector<int32_t>& permutation,
                  const Diagonal& diagonal, double lambda, ThreadPool* pool,
                  float* inverse_factor, double* lambda_used) {
   const double diagonal_mean =
@@ -158,7 +158,7 @@ Status factorize(const double* hessian, int64_t cols, const std::vector<int32_t>
   const auto copy_row = [&](int64_t r) {
     const double* source = hessian + static_cast<int64_t>(permutation[r]) * cols;
     float* target = damped + r * cols;
-    for (int64_t c = 0; c < r; ++c) target[c] = static_cast<float>(source[permutation[c]] * to_scaled);
+    for (int64_t c = 0; c < r; ++c) target[c] = static_cast<float>(scale * source[permutation[c]] * to_scaled);
   };
   pool->parallel_for((cols + 1) / 2, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
@@ -254,14 +254,14 @@ void assemble_output(const ColumnLoopOutput& loop, const std::vector<int32_t>& p
 }
 
 Status quantize_checked(const float* weight, int64_t rows, int64_t cols, const double* hessian,
-                        const QuantizeOptions& options, const QuantizeControl& control,
+                        double hessian_scale, const QuantizeOptions& options, const QuantizeControl& control,
                         QuantizedLayerData* out) {
   const Clock::time_point start = Clock::now();
   ThreadPool pool(options.threads);
   const bool feedback = options.method != Method::kRtn;
   const bool needs_factor = feedback || options.ranking == Ranking::kHessian;
 
-  const Diagonal diagonal = read_diagonal(hessian, cols);
+  const Diagonal diagonal = read_diagonal(hessian, hessian_scale, cols);
   const std::vector<int32_t> permutation =
       act_order_permutation(diagonal, options.act_order && feedback);
 
@@ -270,7 +270,7 @@ Status quantize_checked(const float* weight, int64_t rows, int64_t cols, const d
   const Clock::time_point factor_start = Clock::now();
   if (needs_factor) {
     inverse_factor = WorkBuffer<float>(cols * cols);
-    Status status = factorize(hessian, cols, permutation, diagonal, options.damping, &pool,
+    Status status = factorize(hessian, hessian_scale, cols, permutation, diagonal, options.damping, &pool,
                               inverse_factor.get(), &lambda_used);
     if (!status.ok()) return status;
   }
@@ -341,16 +341,25 @@ Status quantize_checked(const float* weight, int64_t rows, int64_t cols, const d
 Status quantize_layer(const float* weight, int64_t rows, int64_t cols, const double* hessian,
                       const QuantizeOptions& options, const QuantizeControl& control,
                       QuantizedLayerData* out) {
+  return quantize_layer(weight, rows, cols, hessian, 1.0, options, control, out);
+}
+
+Status quantize_layer(const float* weight, int64_t rows, int64_t cols, const double* hessian,
+                      double hessian_scale, const QuantizeOptions& options,
+                      const QuantizeControl& control, QuantizedLayerData* out) {
   if (weight == nullptr || out == nullptr) {
     return Status::InvalidArgument("quantize_layer: weight and output must not be null");
   }
+  if (!(hessian_scale > 0) || !std::isfinite(hessian_scale)) {
+    return Status::InvalidArgument("quantize_layer: hessian_scale must be finite and positive");
+  }
   Status status = validate_quantize_options(options, rows, cols, hessian != nullptr);
   if (!status.ok()) return status;
-  status = check_finite_inputs(weight, rows, cols, hessian);
+  status = check_finite_inputs(weight, rows, cols, hessian, hessian_scale);
   if (!status.ok()) return status;
 
   try {
-    return quantize_checked(weight, rows, cols, hessian, options, control, out);
+    return quantize_checked(weight, rows, cols, hessian, hessian_scale, options, control, out);
   } catch (const std::bad_alloc&) {
     return Status::OutOfMemory("quantize_layer: out of memory for a " + std::to_string(rows) +
                                " x " + std::to_string(cols) + " layer");

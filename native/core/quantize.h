@@ -93,6 +93,14 @@ Status quantize_layer(const float* weight, int64_t rows, int64_t cols, const dou
                       const QuantizeOptions& options, const QuantizeControl& control,
                       QuantizedLayerData* out);
 
+// The same with H = hessian_scale * hessian, where `hessian` is full and
+// symmetric: a HessianAccumulator's Gram matrix with hessian_scale = 2 / n is
+// read in place, without a scaled float64 copy. Results equal those for the
+// matrix of HessianAccumulator::hessian bit for bit.
+Status quantize_layer(const float* weight, int64_t rows, int64_t cols, const double* hessian,
+                      double hessian_scale, const QuantizeOptions& options,
+                      const QuantizeControl& control, QuantizedLayerData* out);
+
 // Checks every option and shape; quantize_layer calls it first.
 Status validate_quantize_options(const QuantizeOptions& options, int64_t rows, int64_t cols,
                                  bool has_hessian);

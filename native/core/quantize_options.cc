@@ -129,11 +129,13 @@ bool all_finite(const float* values, int64_t count) {
   return non_finite == 0;
 }
 
-bool all_finite(const double* values, int64_t count) {
+// The same for scale * values: a finite value times a scale above 1 may overflow.
+bool all_finite(const double* values, int64_t count, double scale) {
   uint64_t non_finite = 0;
   for (int64_t t = 0; t < count; ++t) {
+    const double value = scale * values[t];
     uint64_t bits;
-    std::memcpy(&bits, values + t, sizeof bits);
+    std::memcpy(&bits, &value, sizeof bits);
     non_finite |= (bits & 0x7ff0000000000000ull) == 0x7ff0000000000000ull;
   }
   return non_finite == 0;
@@ -141,10 +143,10 @@ bool all_finite(const double* values, int64_t count) {
 
 // Names the first non-finite entry of a row-major matrix, which must have one.
 template <typename T>
-Status first_non_finite(const char* name, const T* values, int64_t rows, int64_t cols) {
+Status first_non_finite(const char* name, const T* values, int64_t rows, int64_t cols, T scale = 1) {
   for (int64_t i = 0; i < rows; ++i) {
     for (int64_t j = 0; j < cols; ++j) {
-      const T value = values[i * cols + j];
+      const T value = scale * values[i * cols + j];
       if (!std::isfinite(value)) {
         return invalid(std::string(name) + " must be finite, found " + show(value) + " at row " +
                        std::to_string(i) + ", column " + std::to_string(j));
@@ -156,10 +158,11 @@ Status first_non_finite(const char* name, const T* values, int64_t rows, int64_t
 
 }  // namespace
 
-Status check_finite_inputs(const float* weight, int64_t rows, int64_t cols, const double* hessian) {
+Status check_finite_inputs(const float* weight, int64_t rows, int64_t cols, const double* hessian,
+                           double hessian_scale) {
   if (!all_finite(weight, rows * cols)) return first_non_finite("weight", weight, rows, cols);
-  if (hessian != nullptr && !all_finite(hessian, cols * cols)) {
-    return first_non_finite("hessian", hessian, cols, cols);
+  if (hessian != nullptr && !all_finite(hessian, cols * cols, hessian_scale)) {
+    return first_non_finite("hessian", hessian, cols, cols, hessian_scale);
   }
   return Status::Ok();
 }

@@ -1,6 +1,8 @@
-// first_non_finite_f32/f64 against a plain std::isfinite scan, with hits at
-// chunk boundaries and the largest finite values, subnormals and -0 as misses.
+// first_non_finite_f32/f64 and copy_first_non_finite_f32 against a plain
+// std::isfinite scan, with hits at chunk boundaries and the largest finite
+// values, subnormals and -0 as misses.
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -47,3 +49,18 @@ void check_type(int64_t (*scan)(const T*, int64_t)) {
 CLAQ_TEST(first_non_finite_f32_finds_the_first_nan_or_inf) { check_type<float>(first_non_finite_f32); }
 
 CLAQ_TEST(first_non_finite_f64_finds_the_first_nan_or_inf) { check_type<double>(first_non_finite_f64); }
+
+CLAQ_TEST(copy_first_non_finite_f32_copies_and_finds_the_first_hit) {
+  // A float-only wrapper over the copy, so check_type can drive it like the scans.
+  static std::vector<float> target;
+  const auto copy_and_scan = [](const float* data, int64_t count) {
+    target.assign(static_cast<size_t>(count) + 1, 7.0f);
+    const int64_t index = copy_first_non_finite_f32(data, target.data(), count);
+    // Everything before the hit is copied, and nothing past the count.
+    const int64_t copied = index < 0 ? count : index;
+    for (int64_t i = 0; i < copied; ++i) CHECK(std::memcmp(&target[i], &data[i], sizeof(float)) == 0);
+    CHECK_EQ(target[count], 7.0f);
+    return index;
+  };
+  check_type<float>(copy_and_scan);
+}

@@ -22,6 +22,13 @@ export interface HessianAddOptions {
  * float64 by the native SIMD kernels, batch by batch, so the activations of a
  * whole calibration set never need to be in memory at once.
  *
+ * A running {@link quantizeLayer} call reads the matrix in place rather than
+ * copying it, so the calls on one Hessian are ordered: a quantization waits
+ * for the pending {@link Hessian.addAsync} calls, and an `addAsync` waits for
+ * the running quantizations. The synchronous {@link Hessian.add} throws
+ * `ERR_CLAQ_BUSY` instead of waiting. Quantizations of one Hessian run at the
+ * same time.
+ *
  * @example
  * const hessian = new Hessian(4096);
  * hessian.add(activations, 2048);  // Float32Array [2048, 4096]
@@ -34,6 +41,8 @@ export class Hessian {
   readonly #native: NativeHessian;
   #pending: Promise<void> | null = null;
   #inFlight = 0;
+  #readers = 0;
+  #unread: Array<() => void> = [];
 
   /**
    * Creates an empty accumulator for activations with `cols` features.
@@ -98,11 +107,17 @@ export class Hessian {
    * @returns this Hessian, so calls chain.
    * @throws {TypeError} when `activations` is not a Float32Array or a count is not a number.
    * @throws {RangeError} when the length is not tokens × cols or an element is not finite (the message names its row and column).
-   * @throws {ClaqError} `ERR_CLAQ_BUSY` when an {@link Hessian.addAsync} call is still running.
+   * @throws {ClaqError} `ERR_CLAQ_BUSY` when an {@link Hessian.addAsync} call is still running or a
+   *   {@link quantizeLayer} call is reading this Hessian.
    */
   add(activations: Float32Array, tokens: number, options: HessianAddOptions = {}): this {
     const threads = checkBatch('Hessian.add', activations, tokens, this.cols, options);
     this.#checkIdle('add');
+    if (this.#readers > 0) {
+      throw new ClaqError('ERR_CLAQ_BUSY',
+        'Hessian.add: a quantizeLayer call is reading this Hessian; await it (or hessian.settled()) first, ' +
+        'or use addAsync, which waits for it');
+    }
     try {
       this.#native.add(activations, tokens, threads);
     } catch (error) {
@@ -114,14 +129,15 @@ export class Hessian {
   /**
    * Adds a batch of activations on a worker thread and resolves when it is
    * in. The activations are copied first, so the caller may reuse the
-   * buffer at once. Calls on one Hessian run one after another.
+   * buffer at once. Calls on one Hessian run one after another, each after
+   * the {@link quantizeLayer} calls already reading it.
    *
    * @throws the errors of {@link Hessian.add}, synchronously for bad arguments.
    */
   addAsync(activations: Float32Array, tokens: number, options: HessianAddOptions = {}): Promise<void> {
     const threads = checkBatch('Hessian.addAsync', activations, tokens, this.cols, options);
     const context = new Error();
-    const previous = this.#pending ?? Promise.resolve();
+    const previous = Promise.all([this.#pending, this.#unreadPromise()]);
     this.#inFlight++;
     // The counter drops inside the chain, before the caller's await resumes,
     // so a sync call right after `await addAsync(...)` is allowed.
@@ -147,14 +163,53 @@ export class Hessian {
     return new Float64Array(this.#native.gram());
   }
 
-  /** Resolves once every pending {@link Hessian.addAsync} call has finished, whatever its outcome. */
+  /**
+   * Resolves once every pending {@link Hessian.addAsync} call has finished,
+   * whatever its outcome, and no {@link quantizeLayer} call reads the Hessian.
+   */
   async settled(): Promise<void> {
+    while (this.busy) {
+      await this.addsSettled();
+      await this.#unreadPromise();
+    }
+  }
+
+  /** Whether an {@link Hessian.addAsync} call has not finished yet or a {@link quantizeLayer} call reads the Hessian. */
+  get busy(): boolean {
+    return this.#inFlight > 0 || this.#readers > 0;
+  }
+
+  /** Whether an {@link Hessian.addAsync} call has not finished yet. @internal */
+  get adding(): boolean {
+    return this.#inFlight > 0;
+  }
+
+  /** Resolves once every pending {@link Hessian.addAsync} call has finished. @internal */
+  async addsSettled(): Promise<void> {
     while (this.#inFlight > 0 && this.#pending !== null) await this.#pending;
   }
 
-  /** Whether an {@link Hessian.addAsync} call has not finished yet. */
-  get busy(): boolean {
-    return this.#inFlight > 0;
+  /**
+   * Marks the start of a quantization that reads the matrix in place; the
+   * returned function marks its end. Later addAsync calls wait for it. @internal
+   */
+  beginRead(): () => void {
+    this.#readers++;
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      this.#readers--;
+      if (this.#readers > 0) return;
+      const waiting = this.#unread;
+      this.#unread = [];
+      for (const resolve of waiting) resolve();
+    };
+  }
+
+  #unreadPromise(): Promise<void> {
+    if (this.#readers === 0) return Promise.resolve();
+    return new Promise((resolve) => { this.#unread.push(resolve); });
   }
 
   /** Returns the native accumulator, for quantizeLayer. @internal */

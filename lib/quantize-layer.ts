@@ -22,6 +22,8 @@ const MAX_WEIGHTS = 2 ** 32 - 1;
  * free) with CLAQ, GPTQ or RTN; see {@link QuantizeOptions} for the choices.
  * The weights are copied before this call returns (after a pending
  * `hessian.addAsync` when there is one), so the caller may then reuse its buffer.
+ * The Hessian is read in place: until the promise settles, `hessian.add`
+ * throws `ERR_CLAQ_BUSY` and `hessian.addAsync` waits (see {@link Hessian}).
  *
  * @param weight - `{ data, rows, cols }`, float32 `[out, in]` row-major, all finite.
  * @param hessian - the layer's input {@link Hessian} (`cols` features, at least one sample); `null` only for method 'rtn'.
@@ -39,32 +41,40 @@ const MAX_WEIGHTS = 2 ** 32 - 1;
 export function quantizeLayer(weight: WeightMatrix, hessian: Hessian | null,
   options: QuantizeOptions = {}): Promise<QuantizedLayer> {
   const operation = 'quantizeLayer';
-  checkWeight(operation, weight);
+  checkWeight(operation, weight, false);
   checkHessian(operation, hessian, weight.cols);
   const normalized = normalizeQuantizeOptions(operation, options, hessian !== null);
   const context = new Error();
-  if (normalized.signal?.aborted) {
-    return Promise.reject(abortErrorFrom(normalized.signal, context));
+  // Dispatch at once when no addAsync is pending: the addon then copies the
+  // weights and checks them for NaN and infinities in one pass before this
+  // call returns. Otherwise the check runs now, the copy after the addAsync.
+  if (hessian === null || !hessian.adding) {
+    return dispatch(operation, weight, hessian, normalized, context, false);
   }
 
-  // Dispatch at once when the Hessian is idle, so the addon copies the
-  // weights before this call returns; otherwise after its pending addAsync.
-  if (hessian === null || !hessian.busy) {
-    return dispatch(operation, weight, hessian, normalized, context);
-  }
-  return hessian.settled().then(() => dispatch(operation, weight, hessian, normalized, context));
+  checkFiniteMatrix(operation, 'weight.data', weight.data, weight.cols);
+  if (normalized.signal?.aborted) return Promise.reject(abortErrorFrom(normalized.signal, context));
+  return hessian.addsSettled().then(() => dispatch(operation, weight, hessian, normalized, context, true));
 }
 
 // Starts the native worker and wires the signal and progress events to it.
+// Unless `finiteChecked`, the addon checks the weights for NaN and infinities
+// while it copies them, and a bad value throws here, synchronously; every
+// other failure rejects.
 function dispatch(operation: string, weight: WeightMatrix, hessian: Hessian | null,
-  normalized: NormalizedQuantizeOptions, context: Error): Promise<QuantizedLayer> {
+  normalized: NormalizedQuantizeOptions, context: Error, finiteChecked: boolean): Promise<QuantizedLayer> {
   const { signal, onProgress } = normalized;
+  let early: Error | undefined;
   try {
     checkHessianSamples(operation, hessian);
   } catch (error) {
-    return Promise.reject(error);
+    early = error as Error;
   }
-  if (signal?.aborted) return Promise.reject(abortErrorFrom(signal, context));
+  if (early === undefined && signal?.aborted) early = abortErrorFrom(signal, context);
+  if (early !== undefined) {
+    if (!finiteChecked) checkFiniteMatrix(operation, 'weight.data', weight.data, weight.cols);
+    return Promise.reject(early);
+  }
 
   const forward = onProgress === undefined ? null : (event: NativeQuantizeProgress) => {
     if (event.type === 'start') {
@@ -78,19 +88,26 @@ function dispatch(operation: string, weight: WeightMatrix, hessian: Hessian | nu
     run = native.quantizeLayer(weight.data, weight.rows, weight.cols, nativeHessian(hessian),
       normalized.native, forward);
   } catch (error) {
-    return Promise.reject(withLayerName(fromNativeError(error, context), normalized.name));
+    const converted = withLayerName(fromNativeError(error, context), normalized.name);
+    if (converted instanceof RangeError || converted instanceof TypeError) throw converted;
+    return Promise.reject(converted);
   }
 
+  // The engine reads the Hessian in place until the promise settles; the
+  // mark ends before the caller's await resumes, so an add right after works.
+  const endRead = hessian?.beginRead();
   const onAbort = (): void => run.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
   return run.promise.then(
     (result) => {
+      endRead?.();
       signal?.removeEventListener('abort', onAbort);
       const layer = QuantizedLayer.fromNative(result);
       onProgress?.({ type: 'done', seconds: layer.stats.seconds });
       return layer;
     },
     (error: unknown) => {
+      endRead?.();
       signal?.removeEventListener('abort', onAbort);
       if (signal?.aborted && isAbort(error)) throw abortErrorFrom(signal, context);
       throw isNativeError(error) ? withLayerName(fromNativeError(error, context), normalized.name) : error;
@@ -116,7 +133,7 @@ export function quantizeLayerSync(weight: WeightMatrix, hessian: Hessian | null,
       'use quantizeLayer (async) for progress events');
   }
   if (normalized.signal?.aborted) throw abortErrorFrom(normalized.signal, new Error());
-  if (hessian?.busy) {
+  if (hessian?.adding) {
     throw new ClaqError('ERR_CLAQ_BUSY',
       `${operation}: the Hessian still has an addAsync call running; await it (or hessian.settled()) first`);
   }
@@ -130,7 +147,9 @@ export function quantizeLayerSync(weight: WeightMatrix, hessian: Hessian | null,
   }
 }
 
-function checkWeight(operation: string, weight: WeightMatrix): void {
+// Checks the shape; `finite` also scans the values (quantizeLayer leaves that
+// to the addon's copy when it dispatches at once).
+function checkWeight(operation: string, weight: WeightMatrix, finite = true): void {
   if (weight === null || typeof weight !== 'object') {
     throw new TypeError(`${operation}: weight must be an object { data, rows, cols }, received ${describeValue(weight)}`);
   }
@@ -141,7 +160,7 @@ function checkWeight(operation: string, weight: WeightMatrix): void {
     throw new RangeError(`${operation}: weight.rows * weight.cols must be at most ${MAX_WEIGHTS}, received ${rows * cols}`);
   }
   checkLength(operation, 'weight.data', weight.data.length, rows * cols, `rows * cols = ${rows} * ${cols}`);
-  checkFiniteMatrix(operation, 'weight.data', weight.data, cols);
+  if (finite) checkFiniteMatrix(operation, 'weight.data', weight.data, cols);
 }
 
 function checkHessian(operation: string, hessian: Hessian | null, cols: number): void {

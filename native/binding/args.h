@@ -10,6 +10,8 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace claq::binding {
 
@@ -91,6 +93,25 @@ Napi::TypedArrayOf<T> to_typed_array(Napi::Env env, const T* data, size_t count)
   Napi::TypedArrayOf<T> array = Napi::TypedArrayOf<T>::New(env, count);
   if (count > 0) std::copy(data, data + count, array.Data());
   return array;
+}
+
+// Moves a native vector into a new JavaScript typed array without a copy:
+// the ArrayBuffer owns the vector and frees it when collected. Runtimes that
+// forbid external buffers (a V8 sandbox) get a copy instead.
+template <typename T>
+Napi::TypedArrayOf<T> adopt_typed_array(Napi::Env env, std::vector<T>&& values) {
+  if (values.empty()) return Napi::TypedArrayOf<T>::New(env, 0);
+  auto* owned = new std::vector<T>(std::move(values));
+  const auto release = [](napi_env, void*, void* hint) { delete static_cast<std::vector<T>*>(hint); };
+  napi_value buffer;
+  const napi_status status =
+      napi_create_external_arraybuffer(env, owned->data(), owned->size() * sizeof(T), release, owned, &buffer);
+  if (status != napi_ok) {
+    Napi::TypedArrayOf<T> copy = to_typed_array<T>(env, owned->data(), owned->size());
+    delete owned;
+    return copy;
+  }
+  return Napi::TypedArrayOf<T>::New(env, owned->size(), Napi::ArrayBuffer(env, buffer), 0);
 }
 
 }  // namespace claq::binding

@@ -20,6 +20,13 @@ constexpr int64_t kMaxCols = int64_t{1} << 16;
 constexpr int64_t kMaxTokens = int64_t{1} << 40;
 constexpr int64_t kMaxThreads = 1024;
 
+Napi::Error busy_error(Napi::Env env, const char* operation) {
+  Napi::Error error = Napi::Error::New(env, std::string(operation) +
+                                                ": a quantization is reading this Hessian; await it first");
+  error.Set("code", Napi::String::New(env, "ERR_CLAQ_BUSY"));
+  return error;
+}
+
 // Per-load tag, so an object made by another copy of the addon (or any other
 // object) is never unwrapped as a NativeHessian.
 napi_type_tag hessian_tag;
@@ -59,7 +66,7 @@ class NativeHessian : public Napi::ObjectWrap<NativeHessian> {
   }
 
   Napi::Value samples(const Napi::CallbackInfo& info) {
-    std::lock_guard<std::mutex> lock(state_->mutex);
+    std::shared_lock<std::shared_mutex> lock(state_->mutex);
     return Napi::Number::New(info.Env(), static_cast<double>(state_->accumulator.samples()));
   }
 
@@ -72,7 +79,10 @@ class NativeHessian : public Napi::ObjectWrap<NativeHessian> {
     Napi::Float32Array activations =
         read_typed_array<float>(info[0], "Hessian.add: activations", napi_float32_array, "Float32Array", length);
 
-    std::lock_guard<std::mutex> lock(state_->mutex);
+    // A quantization may hold the lock for seconds: fail at once rather
+    // than block the JavaScript thread.
+    std::unique_lock<std::shared_mutex> lock(state_->mutex, std::try_to_lock);
+    if (!lock.owns_lock()) throw busy_error(env, "Hessian.add");
     Status status;
     try {
       status = state_->accumulator.add(activations.Data(), tokens, threads);
@@ -94,7 +104,8 @@ class NativeHessian : public Napi::ObjectWrap<NativeHessian> {
         read_typed_array<double>(info[0], "Hessian.fromGram: gram", napi_float64_array, "Float64Array", cols * cols);
     const int64_t samples = read_integer(info[1], "Hessian.fromGram: samples", 1, kMaxTokens);
 
-    std::lock_guard<std::mutex> lock(state_->mutex);
+    std::unique_lock<std::shared_mutex> lock(state_->mutex, std::try_to_lock);
+    if (!lock.owns_lock()) throw busy_error(env, "Hessian.fromGram");
     throw_if_error(env, state_->accumulator.add_gram(gram.Data(), samples));
     return env.Undefined();
   }
@@ -103,7 +114,7 @@ class NativeHessian : public Napi::ObjectWrap<NativeHessian> {
   Napi::Value hessian(const Napi::CallbackInfo& info) {
     const int64_t cols = state_->accumulator.cols();
     Napi::Float64Array out = Napi::Float64Array::New(info.Env(), static_cast<size_t>(cols * cols));
-    std::lock_guard<std::mutex> lock(state_->mutex);
+    std::shared_lock<std::shared_mutex> lock(state_->mutex);
     state_->accumulator.hessian(out.Data());
     return out;
   }
@@ -114,7 +125,7 @@ class NativeHessian : public Napi::ObjectWrap<NativeHessian> {
     const int64_t cols = state_->accumulator.cols();
     Napi::Float64Array out = Napi::Float64Array::New(info.Env(), static_cast<size_t>(cols * cols));
     double* full = out.Data();
-    std::lock_guard<std::mutex> lock(state_->mutex);
+    std::shared_lock<std::shared_mutex> lock(state_->mutex);
     const std::vector<double>& gram = state_->accumulator.gram();
     for (int64_t i = 0; i < cols; ++i) {
       for (int64_t j = 0; j <= i; ++j) {
@@ -145,7 +156,7 @@ class AddWorker : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
-    std::lock_guard<std::mutex> lock(state_->mutex);
+    std::unique_lock<std::shared_mutex> lock(state_->mutex);
     try {
       status_ = state_->accumulator.add(activations_.data(), tokens_, threads_);
     } catch (const std::bad_alloc&) {
@@ -198,6 +209,16 @@ std::shared_ptr<HessianState> unwrap_hessian(const Napi::Value& value, const cha
     throw Napi::TypeError::New(value.Env(), std::string(what) + " must be a Hessian, received " + describe(value));
   }
   return NativeHessian::Unwrap(value.As<Napi::Object>())->state();
+}
+
+std::shared_lock<std::shared_mutex> lock_symmetric(HessianState& state) {
+  for (;;) {
+    std::shared_lock<std::shared_mutex> shared(state.mutex);
+    if (state.accumulator.symmetric()) return shared;
+    shared.unlock();
+    std::unique_lock<std::shared_mutex> exclusive(state.mutex);
+    state.accumulator.make_symmetric();
+  }
 }
 
 void register_hessian(Napi::Env env, Napi::Object exports) {

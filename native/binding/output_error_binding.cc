@@ -35,7 +35,7 @@ Napi::Value relative_output_error_sync(const Napi::CallbackInfo& info) {
   }
 
   double result = 0;
-  std::lock_guard<std::mutex> lock(hessian->mutex);
+  std::shared_lock<std::shared_mutex> lock(hessian->mutex);
   throw_if_error(env, relative_output_error(weight.Data(), quantized.Data(), rows, cols,
                                             hessian->accumulator.gram().data(), threads, &result));
   return Napi::Number::New(env, result);

@@ -190,8 +190,8 @@ export class Hessian {
   }
 
   /**
-   * Marks the start of a quantization that reads the matrix in place; the
-   * returned function marks its end. Later addAsync calls wait for it. @internal
+   * Marks the start of a quantization that reads the matrix in place and
+   * returns the function that marks its end. Later addAsync calls wait for it. @internal
    */
   beginRead(): () => void {
     this.#readers++;

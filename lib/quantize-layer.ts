@@ -59,7 +59,7 @@ export function quantizeLayer(weight: WeightMatrix, hessian: Hessian | null,
 
 // Starts the native worker and wires the signal and progress events to it.
 // Unless `finiteChecked`, the addon checks the weights for NaN and infinities
-// while it copies them, and a bad value throws here, synchronously; every
+// while it copies them, and a bad value throws here, synchronously. Every
 // other failure rejects.
 function dispatch(operation: string, weight: WeightMatrix, hessian: Hessian | null,
   normalized: NormalizedQuantizeOptions, context: Error, finiteChecked: boolean): Promise<QuantizedLayer> {
@@ -93,8 +93,8 @@ function dispatch(operation: string, weight: WeightMatrix, hessian: Hessian | nu
     return Promise.reject(converted);
   }
 
-  // The engine reads the Hessian in place until the promise settles; the
-  // mark ends before the caller's await resumes, so an add right after works.
+  // The engine reads the Hessian in place until the promise settles. The read
+  // ends before the caller's await resumes, so an add right after it works.
   const endRead = hessian?.beginRead();
   const onAbort = (): void => run.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -147,8 +147,8 @@ export function quantizeLayerSync(weight: WeightMatrix, hessian: Hessian | null,
   }
 }
 
-// Checks the shape; `finite` also scans the values (quantizeLayer leaves that
-// to the addon's copy when it dispatches at once).
+// Checks the shape, and the values when `finite` is set (quantizeLayer leaves
+// that to the addon's copy when it dispatches at once).
 function checkWeight(operation: string, weight: WeightMatrix, finite = true): void {
   if (weight === null || typeof weight !== 'object') {
     throw new TypeError(`${operation}: weight must be an object { data, rows, cols }, received ${describeValue(weight)}`);

@@ -12,10 +12,10 @@
 
 namespace claq::binding {
 
-// One accumulator and its lock. Adds hold the lock alone; readers share it,
-// so several quantizations read one Hessian at once, in place, while an add
-// waits for them (lib/hessian.ts orders the calls so that nothing waits on
-// the JavaScript thread).
+// One accumulator and its lock. Adds hold the lock alone and readers share
+// it, so several quantizations read one Hessian at once, in place, while an
+// add waits for them. lib/hessian.ts orders the calls so that the JavaScript
+// thread never waits for the lock.
 struct HessianState {
   explicit HessianState(int64_t cols) : accumulator(cols) {}
 

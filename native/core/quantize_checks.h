@@ -8,7 +8,7 @@
 namespace claq {
 
 // Returns InvalidArgument naming the first non-finite weight or Hessian entry
-// by row and column, in row-major order. `hessian` may be null; its entries
+// by row and column, in row-major order. `hessian` may be null. Its entries
 // are checked times `hessian_scale`, as quantize_layer reads them.
 Status check_finite_inputs(const float* weight, int64_t rows, int64_t cols, const double* hessian,
                            double hessian_scale);

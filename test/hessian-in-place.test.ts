@@ -107,6 +107,17 @@ describe('a Hessian read by a running quantization', () => {
     await run;
   });
 
+  test('a Gram matrix that overflows once scaled is rejected', async () => {
+    // One sample gives the scale 2, so the finite entry 1e308 becomes Infinity.
+    const gram = new Float64Array(cols * cols);
+    for (let j = 0; j < cols; j++) gram[j * cols + j] = 1;
+    gram[3 * cols + 3] = 1e308;
+    const hessian = Hessian.fromGram(gram, cols, 1);
+    const error: unknown = await quantizeLayer(weight, hessian, options).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(RangeError);
+    expect((error as Error).message).toMatch(/hessian must be finite, found inf at row 3, column 3/);
+  });
+
   test('a quantization called after addAsync sees its batch', async () => {
     const hessian = new Hessian(cols).add(first, 200);
     const adding = hessian.addAsync(second, 150);

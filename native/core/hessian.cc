@@ -161,16 +161,32 @@ void HessianAccumulator::make_symmetric() {
   constexpr int64_t kMirrorTile = 64;
   const int64_t n = cols_;
   double* g = gram_.data();
+  // The copy also finds the largest magnitude, so a reader can skip its own
+  // scan for NaN and Inf. A NaN fails the <= test, like an infinity.
+  double largest = 0;
+  bool finite = true;
   for (int64_t i0 = 0; i0 < n; i0 += kMirrorTile) {
     const int64_t i1 = std::min(i0 + kMirrorTile, n);
     for (int64_t j0 = 0; j0 <= i0; j0 += kMirrorTile) {
-      // Upper row j gets lower column j of the rows i in the tile, i > j.
+      // Upper row j gets lower column j of the rows i in the tile, i >= j.
       for (int64_t j = j0; j < std::min(j0 + kMirrorTile, i1); ++j) {
-        for (int64_t i = std::max(i0, j + 1); i < i1; ++i) g[j * n + i] = g[i * n + j];
+        for (int64_t i = std::max(i0, j); i < i1; ++i) {
+          const double value = g[i * n + j];
+          g[j * n + i] = value;
+          const double magnitude = std::fabs(value);
+          largest = std::max(largest, magnitude);
+          finite &= magnitude <= std::numeric_limits<double>::max();
+        }
       }
     }
   }
+  largest_ = finite ? largest : std::numeric_limits<double>::infinity();
   symmetric_ = true;
+}
+
+bool HessianAccumulator::finite_when_scaled(double scale) const {
+  // Rounding is monotonic, so no entry overflows when the largest does not.
+  return std::isfinite(scale * largest_);
 }
 
 void HessianAccumulator::hessian(double* out) const {

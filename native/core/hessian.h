@@ -40,6 +40,9 @@ class HessianAccumulator {
   void make_symmetric();
   // True until the next add or add_gram after make_symmetric (and when new).
   bool symmetric() const { return symmetric_; }
+  // True when every entry of scale * gram() is finite, judged from the
+  // largest magnitude that make_symmetric records. Valid while symmetric().
+  bool finite_when_scaled(double scale) const;
 
  private:
   // add() after its checks: may throw std::bad_alloc or std::system_error.
@@ -49,6 +52,7 @@ class HessianAccumulator {
   int64_t samples_ = 0;
   std::vector<double> gram_;  // full [cols, cols]; only the lower triangle is accumulated
   bool symmetric_ = true;     // the upper triangle mirrors the lower one
+  double largest_ = 0;        // max |gram| at make_symmetric, infinity for a NaN or Inf entry
 };
 
 }  // namespace claq

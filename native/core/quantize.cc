@@ -355,8 +355,10 @@ Status quantize_layer(const float* weight, int64_t rows, int64_t cols, const dou
   }
   Status status = validate_quantize_options(options, rows, cols, hessian != nullptr);
   if (!status.ok()) return status;
-  status = check_finite_inputs(weight, rows, cols, hessian, hessian_scale);
-  if (!status.ok()) return status;
+  if (!control.inputs_finite) {
+    status = check_finite_inputs(weight, rows, cols, hessian, hessian_scale);
+    if (!status.ok()) return status;
+  }
 
   try {
     return quantize_checked(weight, rows, cols, hessian, hessian_scale, options, control, out);

@@ -85,6 +85,9 @@ struct QuantizeControl {
   const std::atomic<bool>* abort = nullptr;
   // Called from the calling thread after each block with columns done and total.
   std::function<void(int64_t done, int64_t total)> progress;
+  // Set by a caller that has already found the weights and hessian_scale *
+  // hessian finite: quantize_layer then skips its own scan of both.
+  bool inputs_finite = false;
 };
 
 // Quantizes W. `hessian` is H = (2/n) sum x x^T, [cols, cols] row-major in

@@ -1,6 +1,7 @@
 // The Gram matrix read in place: make_symmetric mirrors the accumulated lower
-// triangle, and quantize_layer with the scale 2 / n gives the same bytes as
-// with the scaled copy that HessianAccumulator::hessian writes.
+// triangle and records whether it is finite, and quantize_layer with the
+// scale 2 / n gives the same bytes as with the scaled copy that
+// HessianAccumulator::hessian writes.
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -76,6 +77,28 @@ CLAQ_TEST(make_symmetric_mirrors_the_lower_triangle) {
   CHECK_EQ(acc.gram()[0 * cols + 0], before[0] + 1.0);
   CHECK(acc.add_gram(before.data(), 1).ok());
   CHECK(!acc.symmetric());
+}
+
+CLAQ_TEST(make_symmetric_records_whether_scaled_entries_are_finite) {
+  HessianAccumulator fresh(2);
+  CHECK(fresh.finite_when_scaled(2.0));
+
+  // Entries in the lower triangle only: the strict upper one is never read.
+  const double big = std::numeric_limits<double>::max() / 1.5;
+  const std::vector<double> large = {1, 0, big, 1};
+  HessianAccumulator acc(2);
+  CHECK(acc.add_gram(large.data(), 1).ok());
+  acc.make_symmetric();
+  CHECK(acc.finite_when_scaled(1.0));
+  CHECK(!acc.finite_when_scaled(2.0));
+
+  for (double bad : {std::nan(""), std::numeric_limits<double>::infinity()}) {
+    const std::vector<double> gram = {1, 0, 0, bad};
+    HessianAccumulator with_bad(2);
+    CHECK(with_bad.add_gram(gram.data(), 1).ok());
+    with_bad.make_symmetric();
+    CHECK(!with_bad.finite_when_scaled(0.5));
+  }
 }
 
 CLAQ_TEST(quantize_layer_on_the_gram_matrix_equals_the_scaled_copy) {

@@ -44,10 +44,16 @@ const UNMEASURED: MeasuredStats = {
  * - each reserved outlier as a float16 value plus int32 row and column (80 bits);
  * - per column, the int32 permutation entry, the uint8 bit width and the
  *   uint32 codebook offset (plus one final offset).
+ * A row-grid layer (`rowScales`) stores no codebooks and no offsets but a
+ * float16 scale and a uint8 zero per row.
  */
 export function storageBits(parts: QuantizedParts): number {
   let bytes = 0;
   for (let j = 0; j < parts.cols; j++) bytes += Math.ceil((parts.rows * parts.bitsPerColumn[j]) / 8);
+  if (parts.rowScales !== undefined) {
+    bytes += (2 + 1) * parts.rows + (4 + 1) * parts.cols;
+    return (8 * bytes) / (parts.rows * parts.cols);
+  }
   bytes += 2 * parts.codebooks.length;
   bytes += 10 * parts.outlierValues.length;
   bytes += (4 + 1 + 4) * parts.cols + 4;

@@ -25,4 +25,14 @@ export interface QuantizedParts {
   outlierCols: Int32Array;
   /** Values of the reserved outliers (exactly float16 values); each replaces the centroid at its position. */
   outlierValues: Float32Array;
+  /**
+   * Per-row scale of the uniform grid of the `gptq` and `rtn` methods; length
+   * `rows`, finite, > 0 and exactly float16 values. Present together with
+   * `rowZeros`. Such a layer has one bit width for every column, no
+   * outliers, and the identity codebooks 0, 1, …, 2^bits − 1, so
+   * `W_q[i][j] = rowScales[i] · (codebook_j[code_ij] − rowZeros[i])`.
+   */
+  rowScales?: Float32Array;
+  /** Per-row zero point of the uniform grid: integers in [0, 2^bits − 1]; length `rows`. */
+  rowZeros?: Float32Array;
 }

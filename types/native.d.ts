@@ -97,6 +97,8 @@ export interface NativeQuantizedParts {
   outlierRows: Int32Array;
   outlierCols: Int32Array;
   outlierValues: Float32Array;
+  rowScales?: Float32Array;
+  rowZeros?: Float32Array;
 }
 
 export interface NativePackedInfo {

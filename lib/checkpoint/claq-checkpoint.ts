@@ -20,7 +20,7 @@ export const CLAQ_FORMAT_VERSION = '1';
 /** `__metadata__` key of the JSON object `{ "<layer>": { "rows": R, "cols": C } }`. */
 export const CLAQ_LAYERS_KEY = 'claq_layers';
 
-/** The tensors of one quantized layer, `<layer>.claq.<part>`, with their dtypes. */
+/** The tensors of one quantized layer with codebooks, `<layer>.claq.<part>`, with their dtypes. */
 export const LAYER_PARTS: Readonly<Record<string, Dtype>> = {
   bits: 'U8',
   permutation: 'I32',
@@ -32,6 +32,24 @@ export const LAYER_PARTS: Readonly<Record<string, Dtype>> = {
   outlier_values: 'F16',
 };
 
+/**
+ * The tensors of a row-grid layer (the gptq and rtn grid): no codebooks, no
+ * offsets and no outliers, but a float16 scale and a uint8 zero point per
+ * row. The codebooks are the identity levels 0 .. 2^bits - 1, rebuilt on load.
+ */
+export const ROW_GRID_PARTS: Readonly<Record<string, Dtype>> = {
+  bits: 'U8',
+  permutation: 'I32',
+  codes: 'U8',
+  row_scales: 'F16',
+  row_zeros: 'U8',
+};
+
+/** The part tensors of a layer of either kind. */
+export function layerParts(rowGrid: boolean): Readonly<Record<string, Dtype>> {
+  return rowGrid ? ROW_GRID_PARTS : LAYER_PARTS;
+}
+
 /** Name of one part tensor of a layer, e.g. ('model.layers.0.mlp.up_proj', 'codes'). */
 export function partTensorName(layer: string, part: string): string {
   return `${layer}.claq.${part}`;
@@ -40,6 +58,8 @@ export function partTensorName(layer: string, part: string): string {
 export interface LayerShape {
   rows: number;
   cols: number;
+  /** True for a row-grid layer (ROW_GRID_PARTS); set by ClaqCheckpoint.open. */
+  rowGrid?: boolean;
 }
 
 /**
@@ -51,9 +71,20 @@ export interface LayerShape {
 export function quantizedLayerTensors(layer: string, parts: QuantizedParts): TensorToWrite[] {
   const context: PartsContext = { file: '<memory>', tensorOf: (part) => partTensorName(layer, part) };
   validateQuantizedParts(parts, context);
+  const codeBytes = packedCodeBytes(parts.rows, parts.bitsPerColumn);
+  if (parts.rowScales !== undefined && parts.rowZeros !== undefined) {
+    const data: TensorToWrite['data'][] = [
+      parts.bitsPerColumn,
+      parts.permutation,
+      () => packCodes(parts.codes, parts.rows, parts.bitsPerColumn),
+      exactFloat16(parts.rowScales, 'row_scales', context),
+      Uint8Array.from(parts.rowZeros),
+    ];
+    const shapes = rowGridLayerShapes(layer, parts.rows, codeBytes, parts.cols);
+    return shapes.map((tensor, index) => ({ ...tensor, data: data[index] }));
+  }
   const codebooks = exactFloat16(parts.codebooks, 'codebooks', context);
   const outlierValues = exactFloat16(parts.outlierValues, 'outlier_values', context);
-  const codeBytes = packedCodeBytes(parts.rows, parts.bitsPerColumn);
   const data: TensorToWrite['data'][] = [
     parts.bitsPerColumn,
     parts.permutation,
@@ -82,6 +113,8 @@ export interface LazyQuantizedLayer {
   codebookCount: number;
   /** Number of reserved outliers. */
   outlierCount: number;
+  /** True when the parts have a row grid (rowScales, rowZeros); default false. */
+  rowGrid?: boolean;
   /** Produces the parts; called once, when the writer reaches the layer. */
   load(): QuantizedParts | Promise<QuantizedParts>;
 }
@@ -111,15 +144,20 @@ export function lazyQuantizedLayerTensors(layer: string, lazy: LazyQuantizedLaye
     const parts = await lazy.load();
     validateQuantizedParts(parts, context);
     const matches = parts.rows === rows && parts.cols === cols && parts.codebooks.length === codebookCount &&
-      parts.outlierValues.length === outlierCount && parts.bitsPerColumn.every((bits, j) => bits === bitsPerColumn[j]);
+      parts.outlierValues.length === outlierCount && parts.bitsPerColumn.every((bits, j) => bits === bitsPerColumn[j]) &&
+      (parts.rowScales !== undefined) === (lazy.rowGrid ?? false);
     if (!matches) {
       throw new SafetensorsError('bad-checkpoint', context.file, layer,
-        'the loaded parts do not match the rows, cols, bits per column, codebook count or outlier count declared for the layer');
+        'the loaded parts do not match the rows, cols, bits per column, codebook count, outlier count or row grid ' +
+        'declared for the layer');
     }
     return quantizedLayerTensors(layer, parts);
   })());
 
-  const eager = quantizedLayerShapes(layer, rows, packedCodeBytes(rows, bitsPerColumn), cols, codebookCount, outlierCount);
+  const codeBytes = packedCodeBytes(rows, bitsPerColumn);
+  const eager = lazy.rowGrid
+    ? rowGridLayerShapes(layer, rows, codeBytes, cols)
+    : quantizedLayerShapes(layer, rows, codeBytes, cols, codebookCount, outlierCount);
   return eager.map((tensor, index) => ({
     ...tensor,
     data: async () => {
@@ -146,6 +184,14 @@ function quantizedLayerShapes(
     ['outlier_values', outlierCount],
   ];
   return shapes.map(([part, length]) => ({ name: partTensorName(layer, part), dtype: LAYER_PARTS[part], shape: [length] }));
+}
+
+// The five tensors of a row-grid layer without data, in file order.
+function rowGridLayerShapes(layer: string, rows: number, codeBytes: number, cols: number): Omit<TensorToWrite, 'data'>[] {
+  const shapes: [string, number][] = [
+    ['bits', cols], ['permutation', cols], ['codes', codeBytes], ['row_scales', rows], ['row_zeros', rows],
+  ];
+  return shapes.map(([part, length]) => ({ name: partTensorName(layer, part), dtype: ROW_GRID_PARTS[part], shape: [length] }));
 }
 
 function exactFloat16(values: Float32Array, part: string, context: PartsContext): Uint8Array {
@@ -314,20 +360,38 @@ function parseLayerShapes(text: string | undefined, file: string): Map<string, L
 // Checks, before any data is read, that each part tensor exists with its
 // dtype and the length that rows and cols imply. This bounds every read and
 // allocation of loadLayer by the sizes in the file.
-function checkLayerTensors(reader: TensorReader, layer: string, { rows, cols }: LayerShape): void {
+// A layer with a row_scales tensor is a row-grid layer; the tensors of the
+// other kind must then be absent, and the other way round.
+function checkLayerTensors(reader: TensorReader, layer: string, shape: LayerShape): void {
+  const { rows, cols } = shape;
+  const rowGrid = reader.has(partTensorName(layer, 'row_scales'));
+  if (rowGrid) shape.rowGrid = true;
+  const parts = layerParts(rowGrid);
+  for (const part of Object.keys(layerParts(!rowGrid))) {
+    const name = partTensorName(layer, part);
+    if (!(part in parts) && reader.has(name)) {
+      throw new SafetensorsError('bad-checkpoint', reader.path, name,
+        `does not belong in a ${rowGrid ? 'row-grid layer (it has row_scales)' : 'layer with codebooks (it has no row_scales)'}`);
+    }
+  }
   const expectVector = (part: string, length?: number): number => {
     const name = partTensorName(layer, part);
     if (!reader.has(name)) throw new SafetensorsError('bad-checkpoint', reader.path, name, 'the layer tensor is missing');
     const info = reader.info(name);
-    if (info.dtype !== LAYER_PARTS[part] || info.shape.length !== 1 || (length !== undefined && info.shape[0] !== length)) {
+    if (info.dtype !== parts[part] || info.shape.length !== 1 || (length !== undefined && info.shape[0] !== length)) {
       throw new SafetensorsError('bad-checkpoint', reader.path, name,
-        `is ${info.dtype} [${info.shape.join(', ')}]; expected ${LAYER_PARTS[part]} [${length ?? 'n'}]`);
+        `is ${info.dtype} [${info.shape.join(', ')}]; expected ${parts[part]} [${length ?? 'n'}]`);
     }
     return info.shape[0];
   };
   expectVector('bits', cols);
   expectVector('permutation', cols);
   expectVector('codes');
+  if (rowGrid) {
+    expectVector('row_scales', rows);
+    expectVector('row_zeros', rows);
+    return;
+  }
   expectVector('codebook_offsets', cols + 1);
   expectVector('codebooks');
   const outliers = expectVector('outlier_values');
@@ -339,7 +403,7 @@ function checkLayerTensors(reader: TensorReader, layer: string, { rows, cols }: 
   }
 }
 
-async function readLayer(reader: TensorReader, layer: string, { rows, cols }: LayerShape): Promise<QuantizedParts> {
+async function readLayer(reader: TensorReader, layer: string, { rows, cols, rowGrid }: LayerShape): Promise<QuantizedParts> {
   const context: PartsContext = { file: reader.path, tensorOf: (part) => partTensorName(layer, part) };
   const read = (part: string) => reader.readBytes(partTensorName(layer, part));
 
@@ -365,11 +429,19 @@ async function readLayer(reader: TensorReader, layer: string, { rows, cols }: La
 
   // NOTE: the integer parts are viewed in host byte order, which matches the
   // file's little-endian data only on little-endian hosts (x86-64, AArch64).
+  const permutation = new Int32Array((await read('permutation')).buffer);
+  if (rowGrid) {
+    const parts = rowGridParts(rows, cols, bitsPerColumn, permutation, codes, context);
+    parts.rowScales = float16BytesToFloat32(await read('row_scales'));
+    parts.rowZeros = Float32Array.from(await read('row_zeros'));
+    validateQuantizedParts(parts, context);
+    return parts;
+  }
   const parts: QuantizedParts = {
     rows,
     cols,
     bitsPerColumn,
-    permutation: new Int32Array((await read('permutation')).buffer),
+    permutation,
     codes,
     codebookOffsets: new Uint32Array((await read('codebook_offsets')).buffer),
     codebooks: float16BytesToFloat32(await read('codebooks')),
@@ -379,6 +451,27 @@ async function readLayer(reader: TensorReader, layer: string, { rows, cols }: La
   };
   validateQuantizedParts(parts, context);
   return parts;
+}
+
+// The parts of a row-grid layer with its identity codebooks rebuilt. The bits
+// must be one width (checked here, before the codebooks are sized by it).
+function rowGridParts(rows: number, cols: number, bitsPerColumn: Uint8Array, permutation: Int32Array,
+  codes: Uint8Array, context: PartsContext): QuantizedParts {
+  const bits = bitsPerColumn[0];
+  const mixed = bitsPerColumn.findIndex((b) => b !== bits);
+  if (mixed >= 0) {
+    throw new SafetensorsError('bad-checkpoint', context.file, context.tensorOf('bits'),
+      `column ${mixed} has ${bitsPerColumn[mixed]} bits and column 0 has ${bits}; a row-grid layer has one width`);
+  }
+  const levels = 2 ** bits;
+  return {
+    rows, cols, bitsPerColumn, permutation, codes,
+    codebookOffsets: Uint32Array.from({ length: cols + 1 }, (_, j) => j * levels),
+    codebooks: Float32Array.from({ length: cols * levels }, (_, k) => k % levels),
+    outlierRows: new Int32Array(0),
+    outlierCols: new Int32Array(0),
+    outlierValues: new Float32Array(0),
+  };
 }
 
 /**

@@ -4,6 +4,8 @@ export {
   CLAQ_LAYERS_KEY,
   ClaqCheckpoint,
   LAYER_PARTS,
+  layerParts,
+  ROW_GRID_PARTS,
   lazyQuantizedLayerTensors,
   loadQuantizedParts,
   partTensorName,

@@ -182,7 +182,7 @@ std::unique_ptr<LlamaLinear> read_packed(const Napi::Object& parts, const std::s
         read_part<float>(parts, "rowZeros", napi_float32_array, "Float32Array", what);
   }
   auto layer = std::make_shared<PackedLayer>();
-  auto grid = std::make_shared<RowGrid>();
+  auto grid = std::make_shared<PackedRowGrid>();
   throw_if_error(parts.Env(), pack_layer(view, layer.get(), grid.get()));
   return std::make_unique<PackedLlamaLinear>(std::move(layer), std::move(grid));
 }

@@ -30,7 +30,7 @@ constexpr napi_type_tag kPackedLayerTag = {0x6c61712d7061636bULL, 0x2d6c61796572
 // work. So packedRelease during a matmulAsync frees the data when the work ends.
 struct PackedBox {
   std::shared_ptr<const PackedLayer> layer;
-  std::shared_ptr<const RowGrid> row_grid;  // empty grid for a layer without one
+  std::shared_ptr<const PackedRowGrid> row_grid;  // empty grid for a layer without one
 };
 
 Napi::Error type_error(Napi::Env env, const std::string& message) { return Napi::TypeError::New(env, message); }
@@ -113,11 +113,11 @@ Napi::Value pack_layer_binding(const Napi::CallbackInfo& info) {
   read_row_grid(env, parts, &view);
 
   std::shared_ptr<PackedLayer> layer;
-  std::shared_ptr<RowGrid> grid;
+  std::shared_ptr<PackedRowGrid> grid;
   PackedBox* box = nullptr;
   try {
     layer = std::make_shared<PackedLayer>();
-    grid = std::make_shared<RowGrid>();
+    grid = std::make_shared<PackedRowGrid>();
     throw_if_error(env, pack_layer(view, layer.get(), grid.get()));
     box = new PackedBox{std::move(layer), std::move(grid)};
   } catch (const std::bad_alloc&) {
@@ -144,7 +144,7 @@ Napi::Value packed_info(const Napi::CallbackInfo& info) {
 // The checked arguments of a matmul call.
 struct MatmulCall {
   std::shared_ptr<const PackedLayer> layer;
-  std::shared_ptr<const RowGrid> row_grid;
+  std::shared_ptr<const PackedRowGrid> row_grid;
   const float* x = nullptr;
   float* y = nullptr;
   int64_t tokens = 0;

@@ -16,7 +16,7 @@ Status DenseLinear::forward(const float* x, int64_t rows, float* y, ThreadPool* 
   return Status::Ok();
 }
 
-PackedLlamaLinear::PackedLlamaLinear(std::shared_ptr<const PackedLayer> layer, std::shared_ptr<const RowGrid> row_grid)
+PackedLlamaLinear::PackedLlamaLinear(std::shared_ptr<const PackedLayer> layer, std::shared_ptr<const PackedRowGrid> row_grid)
     : layer_(std::move(layer)), row_grid_(std::move(row_grid)) {}
 
 Status PackedLlamaLinear::forward(const float* x, int64_t rows, float* y, ThreadPool* pool) const {

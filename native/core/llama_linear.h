@@ -10,7 +10,7 @@
 
 #include "core/status.h"
 #include "kernels/packed_layout.h"
-#include "kernels/row_grid.h"
+#include "kernels/row_grid_epilogue.h"
 
 namespace claq {
 
@@ -56,7 +56,7 @@ class DenseLinear final : public LlamaLinear {
 // then the per-row grid of a gptq or rtn layer (empty for claq layers).
 class PackedLlamaLinear final : public LlamaLinear {
  public:
-  PackedLlamaLinear(std::shared_ptr<const PackedLayer> layer, std::shared_ptr<const RowGrid> row_grid);
+  PackedLlamaLinear(std::shared_ptr<const PackedLayer> layer, std::shared_ptr<const PackedRowGrid> row_grid);
 
   int64_t in_features() const override { return layer_->cols; }
   int64_t out_features() const override { return layer_->rows; }
@@ -64,7 +64,7 @@ class PackedLlamaLinear final : public LlamaLinear {
 
  private:
   std::shared_ptr<const PackedLayer> layer_;
-  std::shared_ptr<const RowGrid> row_grid_;
+  std::shared_ptr<const PackedRowGrid> row_grid_;
 };
 
 }  // namespace claq

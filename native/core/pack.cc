@@ -302,13 +302,13 @@ Status pack_layer(const QuantizedPartsView& parts, PackedLayer* out) {
     *out = PackedLayer();
     return invalid("the layer has a row grid (rowScales, rowZeros); pack it with its grid");
   }
-  RowGrid none;
+  PackedRowGrid none;
   return pack_layer(parts, out, &none);
 }
 
-Status pack_layer(const QuantizedPartsView& parts, PackedLayer* out, RowGrid* grid) {
+Status pack_layer(const QuantizedPartsView& parts, PackedLayer* out, PackedRowGrid* grid) {
   *out = PackedLayer();
-  *grid = RowGrid();
+  *grid = PackedRowGrid();
   Status status = validate_parts(parts);
   if (!status.ok()) return status;
 
@@ -332,7 +332,7 @@ Status pack_layer(const QuantizedPartsView& parts, PackedLayer* out, RowGrid* gr
     grid->scales.assign(parts.row_scales, parts.row_scales + parts.row_scales_length);
     grid->zeros.assign(parts.row_zeros, parts.row_zeros + parts.row_zeros_length);
   } catch (const std::bad_alloc&) {
-    *grid = RowGrid();
+    *grid = PackedRowGrid();
     return Status::OutOfMemory("packLayer: out of memory packing a " + std::to_string(parts.rows) + " x " +
                                std::to_string(parts.cols) + " layer");
   }

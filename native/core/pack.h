@@ -7,7 +7,7 @@
 #include "core/quantize.h"
 #include "core/status.h"
 #include "kernels/packed_layout.h"
-#include "kernels/row_grid.h"
+#include "kernels/row_grid_epilogue.h"
 
 namespace claq {
 
@@ -25,7 +25,7 @@ struct QuantizedPartsView {
   const int32_t* outlier_rows = nullptr;     size_t outlier_rows_length = 0;
   const int32_t* outlier_cols = nullptr;     size_t outlier_cols_length = 0;
   const float* outlier_values = nullptr;     size_t outlier_values_length = 0;
-  // Per-row grid of the gptq and rtn methods (row_grid.h): both empty, or
+  // Per-row grid of the gptq and rtn methods (row_grid_epilogue.h): both empty, or
   // both of length rows.
   const float* row_scales = nullptr;         size_t row_scales_length = 0;
   const float* row_zeros = nullptr;          size_t row_zeros_length = 0;
@@ -48,7 +48,7 @@ Status validate_parts(const QuantizedPartsView& parts);
 
 // Validates the parts, then builds the packed layer and its row grid (empty
 // unless the parts have one). On error `out` and `grid` are left empty.
-Status pack_layer(const QuantizedPartsView& parts, PackedLayer* out, RowGrid* grid);
+Status pack_layer(const QuantizedPartsView& parts, PackedLayer* out, PackedRowGrid* grid);
 
 // The same for parts without a row grid; returns InvalidArgument for a
 // row-grid layer, whose product would be wrong without the grid.

@@ -236,7 +236,7 @@ Status check_arguments(const PackedLayer& layer, const float* x, int64_t tokens,
   }
   if (tokens < 1) return Status::InvalidArgument("matmul: tokens must be >= 1, received " + std::to_string(tokens));
   if (x == nullptr || y == nullptr) return Status::InvalidArgument("matmul: x and y must not be null");
-  const RowGrid* grid = options.row_grid;
+  const PackedRowGrid* grid = options.row_grid;
   if (grid != nullptr && !grid->empty() &&
       (static_cast<int64_t>(grid->scales.size()) != layer.rows || grid->zeros.size() != grid->scales.size())) {
     return Status::InvalidArgument("matmul: the row grid has " + std::to_string(grid->scales.size()) + " scales and " +

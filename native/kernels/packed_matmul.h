@@ -3,7 +3,7 @@
 // by dequantized panels and a float32 micro-kernel (packed_gemm.h) for
 // batches, and the reserved outliers as a sparse product (GEMV) or folded
 // into the panels (GEMM). A row-grid layer (gptq, rtn) gets its per-row scales
-// and zero points applied last (row_grid.h).
+// and zero points applied last (row_grid_epilogue.h).
 //
 // The SIMD level is read once per call from active_simd_level(). The work is
 // split over row panels (GEMV) or row tiles (GEMM) between the pool's threads.
@@ -15,7 +15,7 @@
 
 #include "core/status.h"
 #include "kernels/packed_layout.h"
-#include "kernels/row_grid.h"
+#include "kernels/row_grid_epilogue.h"
 
 namespace claq {
 
@@ -31,7 +31,7 @@ struct PackedMatmulOptions {
   int64_t gemm_min_tokens = 0;
   // The layer's per-row grid, applied after the product; null or empty for a
   // layer without one. Must have layer.rows entries.
-  const RowGrid* row_grid = nullptr;
+  const PackedRowGrid* row_grid = nullptr;
 };
 
 // x: [tokens, layer.cols] row-major float32 in the original column order.

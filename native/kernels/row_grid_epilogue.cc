@@ -1,8 +1,8 @@
-#include "kernels/row_grid.h"
+#include "kernels/row_grid_epilogue.h"
 
 namespace claq {
 
-void apply_row_grid(const RowGrid& grid, const float* x, int64_t tokens, int64_t cols, int64_t rows, float* y) {
+void apply_row_grid(const PackedRowGrid& grid, const float* x, int64_t tokens, int64_t cols, int64_t rows, float* y) {
   const float* scales = grid.scales.data();
   const float* zeros = grid.zeros.data();
   for (int64_t t = 0; t < tokens; ++t) {

@@ -20,7 +20,7 @@
 #include "core/pack.h"
 #include "core/thread_pool.h"
 #include "kernels/packed_matmul.h"
-#include "kernels/row_grid.h"
+#include "kernels/row_grid_epilogue.h"
 #include "kernels/simd_level.h"
 #include "test/packed_parts_fixture.h"
 #include "test/test_framework.h"
@@ -62,7 +62,7 @@ RowGridParts make_row_grid_parts(int64_t rows, int64_t cols, int bits, test::Rng
 
 struct Packed {
   PackedLayer layer;
-  RowGrid grid;
+  PackedRowGrid grid;
 };
 
 Packed pack_or_fail(const RowGridParts& parts) {
@@ -168,7 +168,7 @@ CLAQ_TEST(row_grid_matmul_stays_accurate_with_1e30_activations) {
 
 CLAQ_TEST(apply_row_grid_computes_the_hand_worked_case) {
   // Two rows, two tokens, three columns: sums 6 and -1.5.
-  RowGrid grid;
+  PackedRowGrid grid;
   grid.scales = {0.5f, 2.0f};
   grid.zeros = {1.0f, 3.0f};
   const float x[] = {1, 2, 3, -0.5f, 0, -1};

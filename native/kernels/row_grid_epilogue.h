@@ -17,7 +17,7 @@
 namespace claq {
 
 // Per-row scales and zero points; both empty for a layer without a row grid.
-struct RowGrid {
+struct PackedRowGrid {
   std::vector<float> scales;  // [rows], finite, > 0
   std::vector<float> zeros;   // [rows], integers in [0, 2^bits - 1]
 
@@ -29,6 +29,6 @@ struct RowGrid {
 // y[t][i] = s_i * (y[t][i] - z_i * sum_j x[t][j]), x being [tokens, cols]. The
 // token sums are accumulated in float64, so their only error is the final
 // rounding to float32.
-void apply_row_grid(const RowGrid& grid, const float* x, int64_t tokens, int64_t cols, int64_t rows, float* y);
+void apply_row_grid(const PackedRowGrid& grid, const float* x, int64_t tokens, int64_t cols, int64_t rows, float* y);
 
 }  // namespace claq

@@ -285,6 +285,8 @@ QuantizedPartsView view_of(const QuantizedLayerData& d) {
   v.outlier_rows = d.outlier_rows.data();       v.outlier_rows_length = d.outlier_rows.size();
   v.outlier_cols = d.outlier_cols.data();       v.outlier_cols_length = d.outlier_cols.size();
   v.outlier_values = d.outlier_values.data();   v.outlier_values_length = d.outlier_values.size();
+  v.row_scales = d.row_scales.data();           v.row_scales_length = d.row_scales.size();
+  v.row_zeros = d.row_zeros.data();             v.row_zeros_length = d.row_zeros.size();
   return v;
 }
 

@@ -130,6 +130,12 @@ const corruptions: Corruption[] = [
     { name: named('codebooks'), dtype: 'F16', shape: [8], data: new Uint16Array(8) }], rule: /does not belong in a row-grid layer/ },
   { name: 'outliers beside the grid', part: 'outlier_values', tensors: (tensors) => [...tensors,
     { name: named('outlier_values'), dtype: 'F16', shape: [0], data: new Uint16Array(0) }], rule: /does not belong/ },
+  { name: 'five bits', part: 'bits', tensors: (tensors) => tensors.map((t) => {
+    if (t.name === named('bits')) return { ...t, data: new Uint8Array(6).fill(5) };
+    if (t.name !== named('codes')) return t;
+    const fiveBits = new Uint8Array(6).fill(5);
+    return { ...t, shape: [packedCodeBytes(41, fiveBits)], data: () => packCodes(new Uint8Array(41 * 6), 41, fiveBits) };
+  }), rule: /a row-grid layer has 5 bits; expected 1 to 4/ },
   { name: 'zeros without scales', part: 'row_zeros', tensors: (tensors) => tensors.filter((t) => t.name !== named('row_scales')),
     rule: /does not belong in a layer with codebooks/ },
   { name: 'mixed bits', part: 'bits', tensors: (tensors) => tensors.map((t) => {

@@ -11,7 +11,7 @@ import type { TensorInfo } from '../safetensors/header.js';
 import { JsonSyntaxError, parseStrictJson, safeNonNegativeInteger } from '../safetensors/strict-json.js';
 import { type TensorToWrite, writeSafetensors } from '../safetensors/writer.js';
 import { packCodes, packedCodeBytes, unpackCodes } from './code-packing.js';
-import { type PartsContext, validateQuantizedParts } from './validate.js';
+import { MAX_ROW_GRID_BITS, type PartsContext, validateQuantizedParts } from './validate.js';
 
 /** `__metadata__.format` of a claq checkpoint. */
 export const CLAQ_FORMAT = 'claq';
@@ -454,7 +454,9 @@ async function readLayer(reader: TensorReader, layer: string, { rows, cols, rowG
 }
 
 // The parts of a row-grid layer with its identity codebooks rebuilt. The bits
-// must be one width (checked here, before the codebooks are sized by it).
+// must be one width of at most 4 (checked here, before the codebooks are sized
+// by it), so the rebuilt codebooks take at most 64 bytes per column, about 10
+// times the column's at least 6 bytes in the file.
 function rowGridParts(rows: number, cols: number, bitsPerColumn: Uint8Array, permutation: Int32Array,
   codes: Uint8Array, context: PartsContext): QuantizedParts {
   const bits = bitsPerColumn[0];
@@ -462,6 +464,10 @@ function rowGridParts(rows: number, cols: number, bitsPerColumn: Uint8Array, per
   if (mixed >= 0) {
     throw new SafetensorsError('bad-checkpoint', context.file, context.tensorOf('bits'),
       `column ${mixed} has ${bitsPerColumn[mixed]} bits and column 0 has ${bits}; a row-grid layer has one width`);
+  }
+  if (bits > MAX_ROW_GRID_BITS) {
+    throw new SafetensorsError('bad-checkpoint', context.file, context.tensorOf('bits'),
+      `a row-grid layer has ${bits} bits; expected 1 to ${MAX_ROW_GRID_BITS}`);
   }
   const levels = 2 ** bits;
   return {

@@ -7,6 +7,9 @@ import { SafetensorsError } from '../safetensors/errors.js';
 /** Largest code width accepted: codes are stored one byte each in memory. */
 export const MAX_CODE_BITS = 8;
 
+/** Largest code width of a row-grid layer (the gptq and rtn grid; the quantizer uses 2 to 4). */
+export const MAX_ROW_GRID_BITS = 4;
+
 /** Names the file and tensor that a failed check points at. */
 export interface PartsContext {
   file: string;
@@ -170,6 +173,7 @@ function checkRowGrid(parts: QuantizedParts, fail: Fail): void {
 
   const bits = parts.bitsPerColumn[0];
   const levels = 2 ** bits;
+  if (bits > MAX_ROW_GRID_BITS) fail('bits', `a row-grid layer has ${bits} bits; expected 1 to ${MAX_ROW_GRID_BITS}`);
   for (let j = 0; j < cols; ++j) {
     if (parts.bitsPerColumn[j] !== bits) {
       fail('bits', `column ${j} has ${parts.bitsPerColumn[j]} bits and column 0 has ${bits}; a row-grid layer has one width`);

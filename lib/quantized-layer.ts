@@ -45,13 +45,13 @@ const UNMEASURED: MeasuredStats = {
  * - per column, the int32 permutation entry, the uint8 bit width and the
  *   uint32 codebook offset (plus one final offset).
  * A row-grid layer (`rowScales`) stores no codebooks and no offsets but a
- * float16 scale and a uint8 zero per row.
+ * float16 scale per row and the zero points bit-packed at the layer's width.
  */
 export function storageBits(parts: QuantizedParts): number {
   let bytes = 0;
   for (let j = 0; j < parts.cols; j++) bytes += Math.ceil((parts.rows * parts.bitsPerColumn[j]) / 8);
   if (parts.rowScales !== undefined) {
-    bytes += (2 + 1) * parts.rows + (4 + 1) * parts.cols;
+    bytes += 2 * parts.rows + Math.ceil((parts.rows * parts.bitsPerColumn[0]) / 8) + (4 + 1) * parts.cols;
     return (8 * bytes) / (parts.rows * parts.cols);
   }
   bytes += 2 * parts.codebooks.length;

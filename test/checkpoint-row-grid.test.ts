@@ -64,7 +64,7 @@ describe('row-grid layers in a claq checkpoint', () => {
     const layerTensors = file.tensors().filter((t) => t.name.startsWith('layer.claq.'));
     expect(layerTensors.map((t) => [t.name, t.dtype, t.shape])).toEqual([
       ['layer.claq.bits', 'U8', [40]], ['layer.claq.permutation', 'I32', [40]], ['layer.claq.codes', 'U8', [64 * 40 * 4 / 8]],
-      ['layer.claq.row_scales', 'F16', [64]], ['layer.claq.row_zeros', 'U8', [64]],
+      ['layer.claq.row_scales', 'F16', [64]], ['layer.claq.row_zeros', 'U8', [64 * 4 / 8]],
     ]);
     const bytes = layerTensors.reduce((sum, t) => sum + t.byteLength, 0);
     await file.close();
@@ -82,6 +82,7 @@ describe('row-grid layers in a claq checkpoint', () => {
       ['row_scales', (p) => { (p.rowScales as Float32Array)[1] = 0.1; }, /not exactly representable in float16/],
       ['row_scales', (p) => { (p.rowScales as Float32Array)[1] = -0.5; }, /row 1 has scale -0.5/],
       ['row_zeros', (p) => { (p.rowZeros as Float32Array)[2] = 8; }, /row 2 has zero point 8/],
+      ['row_zeros', (p) => { (p.rowZeros as Float32Array)[2] = 1.5; }, /row 2 has zero point 1.5/],
       ['row_zeros', (p) => { p.rowZeros = undefined; }, /rowZeros must be a Float32Array/],
       ['codebooks', (p) => { p.codebooks[3] = 2.5; }, /a row grid has the levels 0 \.\. 7/],
       ['outlier_values', (p) => {
@@ -114,16 +115,18 @@ const mixedBits = Uint8Array.of(3, 3, 2, 3, 3, 3);
 const scaleBytes = (half: number) => replace('row_scales', { data: new Uint16Array(41).fill(0x3c00).fill(half, 5, 6) });
 
 const corruptions: Corruption[] = [
-  { name: 'zero point at 2^bits', part: 'row_zeros', tensors: replace('row_zeros', { data: new Uint8Array(41).fill(8, 3, 4) }),
-    rule: /row 3 has zero point 8; expected an integer in \[0, 7\]/ },
+  { name: 'zero points one byte short', part: 'row_zeros', tensors: replace('row_zeros', { shape: [15], data: new Uint8Array(15) }),
+    rule: /has 15 bytes; 41 zero points of 3 bits need 16/ },
+  { name: 'zero point padding bits', part: 'row_zeros', tensors: replace('row_zeros', { data: new Uint8Array(16).fill(0x80, 15) }),
+    rule: /non-zero padding bits after the last zero point/ },
   { name: 'scale NaN', part: 'row_scales', tensors: scaleBytes(0x7e00), rule: /row 5 has scale NaN/ },
   { name: 'scale infinite', part: 'row_scales', tensors: scaleBytes(0x7c00), rule: /row 5 has scale Infinity/ },
   { name: 'scale zero', part: 'row_scales', tensors: scaleBytes(0x0000), rule: /row 5 has scale 0/ },
   { name: 'scale negative', part: 'row_scales', tensors: scaleBytes(0xbc00), rule: /row 5 has scale -1/ },
   { name: 'scales one short', part: 'row_scales', tensors: replace('row_scales', { shape: [40], data: new Uint16Array(40) }),
     rule: /expected F16 \[41\]/ },
-  { name: 'zeros as F16', part: 'row_zeros', tensors: replace('row_zeros', { dtype: 'F16', data: new Uint16Array(41) }),
-    rule: /expected U8 \[41\]/ },
+  { name: 'zeros as F16', part: 'row_zeros', tensors: replace('row_zeros', { dtype: 'F16', shape: [8], data: new Uint16Array(8) }),
+    rule: /expected U8 \[n\]/ },
   { name: 'zeros missing', part: 'row_zeros', tensors: (tensors) => tensors.filter((t) => t.name !== named('row_zeros')),
     rule: /missing/ },
   { name: 'codebooks beside the grid', part: 'codebooks', tensors: (tensors) => [...tensors,
@@ -157,7 +160,7 @@ describe('claq checkpoint loader rejects corrupt row-grid layers', () => {
       { name: named('permutation'), dtype: 'I32', shape: [6], data: parts.permutation },
       { name: named('codes'), dtype: 'U8', shape: [6 * 16], data: () => packCodes(parts.codes, 41, parts.bitsPerColumn) },
       { name: named('row_scales'), dtype: 'F16', shape: [41], data: new Uint16Array(41).fill(0x3c00) },
-      { name: named('row_zeros'), dtype: 'U8', shape: [41], data: new Uint8Array(41) },
+      { name: named('row_zeros'), dtype: 'U8', shape: [16], data: new Uint8Array(16) },
     ];
     const path = join(folder.path, `${corruption.name.replace(/\W+/g, '-')}.safetensors`);
     await writeSafetensors(path, corruption.tensors(valid), { metadata: {

@@ -140,8 +140,8 @@ describe('PackedLinear with a row grid', () => {
     const layer = PackedLinear.fromParts(parts, { threads: 1 });
     const plain = PackedLinear.fromParts({ ...parts, rowScales: undefined, rowZeros: undefined }, { threads: 1 });
     expect(layer.bytes - plain.bytes).toBe(64 * 2 * 4);
-    // codes + float16 scale and uint8 zero per row + uint8 width and int32 permutation entry per column.
-    const bytes = 48 * (64 * 4) / 8 + 3 * 64 + 5 * 48;
+    // Codes, a float16 scale per row, 4-bit zero points, a uint8 width and int32 permutation entry per column.
+    const bytes = 48 * (64 * 4) / 8 + 2 * 64 + (64 * 4) / 8 + 5 * 48;
     expect(layer.bitsPerWeight).toBeCloseTo((8 * bytes) / (64 * 48), 12);
     expect(storageBits(parts)).toBeCloseTo(layer.bitsPerWeight, 12);
     layer.release();

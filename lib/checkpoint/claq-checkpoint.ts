@@ -34,8 +34,9 @@ export const LAYER_PARTS: Readonly<Record<string, Dtype>> = {
 
 /**
  * The tensors of a row-grid layer (the gptq and rtn grid): no codebooks, no
- * offsets and no outliers, but a float16 scale and a uint8 zero point per
- * row. The codebooks are the identity levels 0 .. 2^bits - 1, rebuilt on load.
+ * offsets and no outliers, but a float16 scale and a zero point per row, the
+ * zero points bit-packed at the layer's width like one column of codes. The
+ * codebooks are the identity levels 0 .. 2^bits - 1, rebuilt on load.
  */
 export const ROW_GRID_PARTS: Readonly<Record<string, Dtype>> = {
   bits: 'U8',
@@ -78,9 +79,9 @@ export function quantizedLayerTensors(layer: string, parts: QuantizedParts): Ten
       parts.permutation,
       () => packCodes(parts.codes, parts.rows, parts.bitsPerColumn),
       exactFloat16(parts.rowScales, 'row_scales', context),
-      Uint8Array.from(parts.rowZeros),
+      packCodes(Uint8Array.from(parts.rowZeros), parts.rows, parts.bitsPerColumn.subarray(0, 1)),
     ];
-    const shapes = rowGridLayerShapes(layer, parts.rows, codeBytes, parts.cols);
+    const shapes = rowGridLayerShapes(layer, parts.rows, codeBytes, parts.cols, parts.bitsPerColumn[0]);
     return shapes.map((tensor, index) => ({ ...tensor, data: data[index] }));
   }
   const codebooks = exactFloat16(parts.codebooks, 'codebooks', context);
@@ -156,7 +157,7 @@ export function lazyQuantizedLayerTensors(layer: string, lazy: LazyQuantizedLaye
 
   const codeBytes = packedCodeBytes(rows, bitsPerColumn);
   const eager = lazy.rowGrid
-    ? rowGridLayerShapes(layer, rows, codeBytes, cols)
+    ? rowGridLayerShapes(layer, rows, codeBytes, cols, bitsPerColumn[0])
     : quantizedLayerShapes(layer, rows, codeBytes, cols, codebookCount, outlierCount);
   return eager.map((tensor, index) => ({
     ...tensor,
@@ -187,9 +188,11 @@ function quantizedLayerShapes(
 }
 
 // The five tensors of a row-grid layer without data, in file order.
-function rowGridLayerShapes(layer: string, rows: number, codeBytes: number, cols: number): Omit<TensorToWrite, 'data'>[] {
+function rowGridLayerShapes(layer: string, rows: number, codeBytes: number, cols: number,
+  bits: number): Omit<TensorToWrite, 'data'>[] {
   const shapes: [string, number][] = [
-    ['bits', cols], ['permutation', cols], ['codes', codeBytes], ['row_scales', rows], ['row_zeros', rows],
+    ['bits', cols], ['permutation', cols], ['codes', codeBytes], ['row_scales', rows],
+    ['row_zeros', Math.ceil((rows * bits) / 8)],
   ];
   return shapes.map(([part, length]) => ({ name: partTensorName(layer, part), dtype: ROW_GRID_PARTS[part], shape: [length] }));
 }
@@ -389,7 +392,7 @@ function checkLayerTensors(reader: TensorReader, layer: string, shape: LayerShap
   expectVector('codes');
   if (rowGrid) {
     expectVector('row_scales', rows);
-    expectVector('row_zeros', rows);
+    expectVector('row_zeros');
     return;
   }
   expectVector('codebook_offsets', cols + 1);
@@ -433,7 +436,7 @@ async function readLayer(reader: TensorReader, layer: string, { rows, cols, rowG
   if (rowGrid) {
     const parts = rowGridParts(rows, cols, bitsPerColumn, permutation, codes, context);
     parts.rowScales = float16BytesToFloat32(await read('row_scales'));
-    parts.rowZeros = Float32Array.from(await read('row_zeros'));
+    parts.rowZeros = await readRowZeros(await read('row_zeros'), rows, bitsPerColumn.subarray(0, 1), reader.path, context);
     validateQuantizedParts(parts, context);
     return parts;
   }
@@ -451,6 +454,22 @@ async function readLayer(reader: TensorReader, layer: string, { rows, cols, rowG
   };
   validateQuantizedParts(parts, context);
   return parts;
+}
+
+// Unpacks the zero points, packed like one column of codes at the layer's width.
+function readRowZeros(packed: Uint8Array, rows: number, width: Uint8Array, file: string,
+  context: PartsContext): Float32Array {
+  const expectedBytes = packedCodeBytes(rows, width);
+  if (packed.length !== expectedBytes) {
+    throw new SafetensorsError('bad-checkpoint', file, context.tensorOf('row_zeros'),
+      `has ${packed.length} bytes; ${rows} zero points of ${width[0]} bits need ${expectedBytes}`);
+  }
+  const { codes, badPaddingColumn } = unpackCodes(packed, rows, width);
+  if (badPaddingColumn >= 0) {
+    throw new SafetensorsError('bad-checkpoint', file, context.tensorOf('row_zeros'),
+      'has non-zero padding bits after the last zero point');
+  }
+  return Float32Array.from(codes);
 }
 
 // The parts of a row-grid layer with its identity codebooks rebuilt. The bits

@@ -166,13 +166,13 @@ Status check_row_grid(const QuantizedPartsView& p) {
 // column, centroids float16, each outlier an int32 row, an int32 column and
 // a float16 value, and each column has a uint8 width, an int32 permutation
 // entry and a uint32 codebook offset (plus the final offset). A row-grid
-// layer stores no codebooks and no offsets but a float16 scale and a uint8
-// zero per row.
+// layer stores no codebooks and no offsets but a float16 scale per row and
+// the zero points bit-packed at the layer's width.
 double storage_bits(const QuantizedPartsView& p) {
   double bytes = 0;
   for (int64_t j = 0; j < p.cols; ++j) bytes += static_cast<double>((p.rows * p.bits_per_column[j] + 7) / 8);
   if (has_row_grid(p)) {
-    bytes += 3.0 * p.rows + 5.0 * p.cols;
+    bytes += 2.0 * p.rows + static_cast<double>((p.rows * p.bits_per_column[0] + 7) / 8) + 5.0 * p.cols;
     return 8 * bytes / (double(p.rows) * double(p.cols));
   }
   bytes += 2.0 * p.codebooks_length;

@@ -43,6 +43,14 @@ Ranking parse_ranking(const Napi::Value& value) {
                                            "received '" + name + "'");
 }
 
+Grid parse_grid(const Napi::Value& value) {
+  const std::string name = read_string(value, "quantizeLayer: options.grid");
+  if (name == "row") return Grid::kRow;
+  if (name == "column") return Grid::kColumn;
+  throw Napi::RangeError::New(value.Env(), "quantizeLayer: options.grid must be 'row' or 'column', received '" +
+                                               name + "'");
+}
+
 // Copies the normalised options object (see NormalizedQuantizeOptions in
 // types/native.d.ts) into the engine's struct.
 QuantizeOptions read_options(const Napi::Value& value) {
@@ -52,6 +60,7 @@ QuantizeOptions read_options(const Napi::Value& value) {
   Napi::Object object = value.As<Napi::Object>();
   QuantizeOptions options;
   options.method = parse_method(object.Get("method"));
+  options.grid = parse_grid(object.Get("grid"));
   options.low_bits = static_cast<int>(read_integer(object.Get("lowBits"), "quantizeLayer: options.lowBits", 1, 8));
   options.high_bits = static_cast<int>(read_integer(object.Get("highBits"), "quantizeLayer: options.highBits", 1, 8));
   options.target_bits = read_number(object.Get("targetBits"), "quantizeLayer: options.targetBits", 1, 8);
@@ -152,6 +161,10 @@ Napi::Object to_js(Napi::Env env, const QuantizedLayerData& data) {
   result.Set("outlierRows", to_typed_array<int32_t>(env, data.outlier_rows.data(), data.outlier_rows.size()));
   result.Set("outlierCols", to_typed_array<int32_t>(env, data.outlier_cols.data(), data.outlier_cols.size()));
   result.Set("outlierValues", to_typed_array<float>(env, data.outlier_values.data(), data.outlier_values.size()));
+  if (!data.row_scales.empty()) {
+    result.Set("rowScales", to_typed_array<float>(env, data.row_scales.data(), data.row_scales.size()));
+    result.Set("rowZeros", to_typed_array<float>(env, data.row_zeros.data(), data.row_zeros.size()));
+  }
 
   Napi::Object stats = Napi::Object::New(env);
   stats.Set("loss", data.stats.loss);

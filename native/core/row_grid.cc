@@ -37,7 +37,8 @@ RowGrid fit_row_grid(const float* weight, int64_t rows, int64_t cols, int bits, 
       const UniformGrid fitted = fit_uniform_grid(*lo, *hi, bits);
       const float scale = round_to_float16(static_cast<float>(fitted.scale));
       grid.scales[i] = std::max(scale, kMinScale);
-      grid.zeros[i] = static_cast<float>(std::clamp(fitted.zero, 0.0, static_cast<double>(top)));
+      // Adding 0.0 turns the -0 of an all-positive row into +0.
+      grid.zeros[i] = static_cast<float>(std::clamp(fitted.zero, 0.0, static_cast<double>(top)) + 0.0);
     }
   });
   return grid;

@@ -90,22 +90,26 @@ function checkRowGrid(parts: QuantizedParts, rows: number): void {
   }
   checkLength('rowScales', rowScales, rows);
   checkLength('rowZeros', rowZeros, rows);
+
   if (parts.outlierRows.length > 0) {
     throw new RangeError(`packLayer: parts.outlierRows has ${parts.outlierRows.length} entries; ` +
       'a row-grid layer (rowScales, rowZeros) cannot have outliers');
   }
+
   const bits = parts.bitsPerColumn[0];
   const mixed = parts.bitsPerColumn.findIndex((b) => b !== bits);
   if (mixed >= 0) {
     throw new RangeError(`packLayer: parts.bitsPerColumn[${mixed}] = ${parts.bitsPerColumn[mixed]} differs from ` +
       `column 0's ${bits}; a row-grid layer has one bit width`);
   }
+
   for (let i = 0; i < rows; i++) {
     const scale = rowScales[i];
     if (!(Number.isFinite(scale) && scale > 0)) {
       throw new RangeError(`packLayer: parts.rowScales[${i}] = ${scale} is not a finite float16 value > 0`);
     }
   }
+
   const asFloat16 = float16BytesToFloat32(float32ToFloat16Bytes(rowScales));
   for (let i = 0; i < rows; i++) {
     const scale = rowScales[i];
@@ -157,9 +161,9 @@ export class PackedLinear {
   /**
    * Storage bits per weight: the bytes of the layer in a claq checkpoint
    * (codes, float16 codebooks, outliers as row, column and float16 value,
-   * bit widths, permutation and codebook offsets; for a row-grid layer the
-   * codes, bit widths, permutation, float16 row scales and uint8 row zeros)
-   * × 8 / (rows · cols), the same figure as `storageBits(parts)`.
+   * bit widths, permutation and codebook offsets) × 8 / (rows · cols), the
+   * same figure as `storageBits(parts)`. A row-grid layer stores no
+   * codebooks but a float16 scale and a bit-packed zero point per row.
    */
   readonly bitsPerWeight: number;
   /** Threads `matmul` uses. */

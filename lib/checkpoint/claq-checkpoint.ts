@@ -34,9 +34,9 @@ export const LAYER_PARTS: Readonly<Record<string, Dtype>> = {
 
 /**
  * The tensors of a row-grid layer (the gptq and rtn grid): no codebooks, no
- * offsets and no outliers, but a float16 scale and a zero point per row, the
- * zero points bit-packed at the layer's width like one column of codes. The
- * codebooks are the identity levels 0 .. 2^bits - 1, rebuilt on load.
+ * offsets and no outliers, but a float16 scale and a zero point per row. The
+ * zero points are bit-packed at the layer's width like one column of codes.
+ * The codebooks are the identity levels 0 .. 2^bits - 1, rebuilt on load.
  */
 export const ROW_GRID_PARTS: Readonly<Record<string, Dtype>> = {
   bits: 'U8',
@@ -46,7 +46,7 @@ export const ROW_GRID_PARTS: Readonly<Record<string, Dtype>> = {
   row_zeros: 'U8',
 };
 
-/** The part tensors of a layer of either kind. */
+/** Returns the part tensors of a row-grid layer or of a layer with codebooks. */
 export function layerParts(rowGrid: boolean): Readonly<Record<string, Dtype>> {
   return rowGrid ? ROW_GRID_PARTS : LAYER_PARTS;
 }
@@ -473,9 +473,9 @@ function readRowZeros(packed: Uint8Array, rows: number, width: Uint8Array, file:
 }
 
 // The parts of a row-grid layer with its identity codebooks rebuilt. The bits
-// must be one width of at most 4 (checked here, before the codebooks are sized
-// by it), so the rebuilt codebooks take at most 64 bytes per column, about 10
-// times the column's at least 6 bytes in the file.
+// are checked here, before they size the codebooks: one width of at most 4.
+// So the codebooks take at most 64 bytes per column, about 10 times the
+// column's 6 or more bytes in the file.
 function rowGridParts(rows: number, cols: number, bitsPerColumn: Uint8Array, permutation: Int32Array,
   codes: Uint8Array, context: PartsContext): QuantizedParts {
   const bits = bitsPerColumn[0];

@@ -47,9 +47,9 @@ struct RowGridParts {
 };
 
 RowGridParts make_row_grid_parts(int64_t rows, int64_t cols, int bits, test::Rng& rng) {
-  const test::BitsMix mix = bits == 2 ? test::BitsMix::k2 : bits == 3 ? test::BitsMix::k3 : test::BitsMix::k4;
+  const test::BitsMix widths[] = {test::BitsMix::k2, test::BitsMix::k3, test::BitsMix::k4};
   RowGridParts p;
-  p.data = test::make_parts(rows, cols, mix, 0.0, rng);
+  p.data = test::make_parts(rows, cols, widths[bits - 2], 0.0, rng);
   for (int64_t j = 0; j < cols; ++j) {
     for (int level = 0; level < (1 << bits); ++level) p.data.codebooks[p.data.codebook_offsets[j] + level] = level;
   }

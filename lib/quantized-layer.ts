@@ -46,18 +46,18 @@ const UNMEASURED: MeasuredStats = {
  *   uint32 codebook offset (plus one final offset).
  *
  * A row-grid layer (`rowScales`, the gptq and rtn default) counts the codes,
- * the int32 permutation entry and uint8 bit width per column, a float16
- * scale per row and the zero points bit-packed at the column width `b`
- * (`⌈rows · b / 8⌉` bytes); it has no codebooks, codebook offsets or
- * outliers. That is `b + (16 + b) / cols + 40 / rows` bits per weight when
- * rows · b is a multiple of 8.
+ * the int32 permutation entry and uint8 bit width per column, and per row a
+ * float16 scale (16 bits) and a zero point of `b` bits, the column width; it
+ * has no codebooks, codebook offsets or outliers. That is
+ * `b + (16 + b) / cols + 40 / rows` bits per weight when rows · b is a
+ * multiple of 8.
  */
 export function storageBits(parts: QuantizedParts): number {
   let bytes = 0;
   for (let j = 0; j < parts.cols; j++) bytes += Math.ceil((parts.rows * parts.bitsPerColumn[j]) / 8);
   if (parts.rowScales !== undefined) {
-    bytes += 2 * parts.rows + Math.ceil((parts.rows * parts.bitsPerColumn[0]) / 8) + (4 + 1) * parts.cols;
-    return (8 * bytes) / (parts.rows * parts.cols);
+    const rowBits = parts.rows * (16 + parts.bitsPerColumn[0]);
+    return (8 * (bytes + (4 + 1) * parts.cols) + rowBits) / (parts.rows * parts.cols);
   }
   bytes += 2 * parts.codebooks.length;
   bytes += 10 * parts.outlierValues.length;

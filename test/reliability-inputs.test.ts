@@ -234,7 +234,8 @@ describe('non-finite values', () => {
     const folder = mkdtempSync(join(tmpdir(), 'claq-reliability-'));
     try {
       const weight = { data: randomMatrix(12, 5 * 3), rows: 5, cols: 3 };
-      const layer = quantizeLayerSync(weight, null, { method: 'rtn', bits: 2 });
+      // The column grid keeps per-column codebooks, which the checkpoint stores.
+      const layer = quantizeLayerSync(weight, null, { method: 'rtn', bits: 2, grid: 'column' });
       const good = join(folder, 'good.safetensors');
       await saveQuantizedParts(good, layer, { name: 'blk.0.q' });
 

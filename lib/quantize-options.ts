@@ -9,11 +9,11 @@ import type { NativeQuantizeOptions } from '../types/native.js';
 
 export type QuantizeMethod = 'claq' | 'gptq' | 'rtn';
 export type ColumnRanking = 'outlier-order' | 'hessian';
-export type QuantizeGrid = 'row' | 'column';
+export type UniformGrid = 'row' | 'column';
 
 export const QUANTIZE_METHODS: readonly QuantizeMethod[] = ['claq', 'gptq', 'rtn'];
 export const COLUMN_RANKINGS: readonly ColumnRanking[] = ['outlier-order', 'hessian'];
-export const QUANTIZE_GRIDS: readonly QuantizeGrid[] = ['row', 'column'];
+export const UNIFORM_GRIDS: readonly UniformGrid[] = ['row', 'column'];
 
 /**
  * Outlier reservation (OR) fractions. The top `columnFraction` of columns by
@@ -61,7 +61,7 @@ export interface QuantizeOptions {
    * `targetBits` and `outliers`. Not an option of 'claq', whose codebooks are
    * per column.
    */
-  grid?: QuantizeGrid;
+  grid?: UniformGrid;
   /**
    * Code width of every column: 2, 3 or 4. Alone it gives a uniform width.
    * With `targetBits` it is the base width of adaptive precision and the high
@@ -166,9 +166,9 @@ export function normalizeQuantizeOptions(operation: string, options: unknown,
 }
 
 // 'row' by default for gptq and rtn; claq has no grid and always sends 'column'.
-function normalizeGrid(operation: string, grid: unknown, method: QuantizeMethod): QuantizeGrid {
+function normalizeGrid(operation: string, grid: unknown, method: QuantizeMethod): UniformGrid {
   if (grid === undefined) return method === 'claq' ? 'column' : 'row';
-  const checked = checkChoice(operation, 'options.grid', grid, QUANTIZE_GRIDS);
+  const checked = checkChoice(operation, 'options.grid', grid, UNIFORM_GRIDS);
   if (method === 'claq') {
     throw new RangeError(`${operation}: options.grid applies to methods 'gptq' and 'rtn', not 'claq', ` +
       'whose K-Means codebooks are per column');
@@ -185,7 +185,7 @@ function rowGridLimit(method: QuantizeMethod): string {
 // bits alone: uniform. targetBits alone: the paper's pairs {2, 4} below 3 and
 // {3, 4} from 3 on. Both: bits is the base width, 4 the high width.
 function normalizeBits(operation: string, bits: unknown, target: unknown,
-  method: QuantizeMethod, grid: QuantizeGrid): { lowBits: number; highBits: number; targetBits: number } {
+  method: QuantizeMethod, grid: UniformGrid): { lowBits: number; highBits: number; targetBits: number } {
   if (bits !== undefined) checkBitWidth(operation, bits);
   if (target !== undefined) checkNumber(operation, 'options.targetBits', target, 2, 4);
 
@@ -221,7 +221,7 @@ function checkBitWidth(operation: string, bits: unknown): void {
 }
 
 function normalizeOutliers(operation: string, outliers: unknown,
-  method: QuantizeMethod, grid: QuantizeGrid): Required<OutlierOptions> {
+  method: QuantizeMethod, grid: UniformGrid): Required<OutlierOptions> {
   if (outliers === undefined || outliers === false) {
     return { columnFraction: DYNAMIC_OUTLIERS.columnFraction, highFraction: 0, lowFraction: 0 };
   }

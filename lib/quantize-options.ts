@@ -53,12 +53,13 @@ export interface QuantizeOptions {
   /**
    * The uniform grid of methods 'gptq' and 'rtn'. `'row'` (default) fits one
    * asymmetric min–max grid per output row of the original weights, the
-   * standard GPTQ grid that issue 2 asks for: a float16 scale and an integer
-   * zero point per row (see {@link QuantizedParts.rowScales}). It takes one
-   * bit width for every column and no outliers. `'column'` fits a min–max
-   * grid per column inside the loop, as ../shared/DESIGN.md describes; it
-   * combines with `targetBits` and `outliers`. Not an option of 'claq', whose
-   * codebooks are per column.
+   * standard GPTQ grid that the quantizeLayer requirements name. It stores a
+   * float16 scale and an integer zero point per row (see
+   * {@link QuantizedParts.rowScales}), so it takes one bit width for every
+   * column and no outliers. `'column'` fits a min–max grid per column inside
+   * the loop, as the design notes (DESIGN.md) describe. It combines with
+   * `targetBits` and `outliers`. Not an option of 'claq', whose codebooks are
+   * per column.
    */
   grid?: UniformGrid;
   /**

@@ -45,10 +45,10 @@ const UNMEASURED: MeasuredStats = {
  * - per column, the int32 permutation entry, the uint8 bit width and the
  *   uint32 codebook offset (plus one final offset).
  *
- * A row-grid layer (`rowScales`, the gptq and rtn default) counts the codes,
- * the int32 permutation entry and uint8 bit width per column, and per row a
- * float16 scale (16 bits) and a zero point of `b` bits, the column width; it
- * has no codebooks, codebook offsets or outliers. That is
+ * A row-grid layer (`rowScales`, the gptq and rtn default) counts the codes
+ * and, per column, the int32 permutation entry and the uint8 bit width. Per
+ * row it counts a float16 scale (16 bits) and a zero point of `b` bits, the
+ * column width. It has no codebooks, codebook offsets or outliers. That is
  * `b + (16 + b) / cols + 40 / rows` bits per weight when rows · b is a
  * multiple of 8.
  */

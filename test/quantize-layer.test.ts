@@ -264,6 +264,24 @@ describe('native checks', () => {
     expect(error.message).toMatch(/lowBits \(3\) must not exceed highBits \(2\)/);
   });
 
+  test('grid checks in the addon', () => {
+    const unknown = nativeError(() => native.quantizeLayerSync(small.weight, 96, 160, handle,
+      { ...options, grid: 'group' as never }));
+    expect(unknown.name).toBe('RangeError');
+    expect(unknown.message).toMatch(/options\.grid must be 'row' or 'column', received 'group'/);
+
+    const claq = nativeError(() => native.quantizeLayerSync(small.weight, 96, 160, handle, { ...options, grid: 'row' }));
+    expect(claq.message).toMatch(/grid 'row' applies to the gptq and rtn methods/);
+
+    const mixed = nativeError(() => native.quantizeLayerSync(small.weight, 96, 160, handle,
+      { ...options, method: 'gptq', grid: 'row', highBits: 4, targetBits: 2.5 }));
+    expect(mixed.message).toMatch(/grid 'row' needs one bit width for every column/);
+
+    const reserved = nativeError(() => native.quantizeLayerSync(small.weight, 96, 160, handle,
+      { ...options, method: 'rtn', grid: 'row', outlierLowFraction: 0.01 }));
+    expect(reserved.message).toMatch(/grid 'row' does not combine with outlier reservation/);
+  });
+
   test('a missing option', () => {
     const error = nativeError(() => native.quantizeLayerSync(small.weight, 96, 160, handle,
       { ...options, damping: undefined } as never));

@@ -69,10 +69,11 @@ describe('quantize options', () => {
     expect(normalize({}).grid).toBe('column');
   });
 
-  test('quantizeLayer and quantizeLayerSync reject the row grid with AP or outliers before any work', () => {
+  test('public calls reject row grid with AP', () => {
     expect(() => quantizeLayerSync(weight, null, { method: 'rtn', bits: 2, targetBits: 2.5 })).toThrow(RangeError);
     expect(() => quantizeLayer(weight, null, { method: 'rtn', outliers: true })).toThrow(/row grid/);
-    expect(() => quantizeLayer(weight, null, { grid: 'row' })).toThrow(TypeError);  // claq needs a Hessian first
+    expect(() => quantizeLayerSync(weight, null, { method: 'rtn', grid: 'row', outliers: { lowFraction: 0.01 } }))
+      .toThrow(RangeError);
   });
 
   test('grid is not an option of claq', () => {

@@ -1,7 +1,7 @@
-// The row grid of the gptq and rtn baselines through the public API: RTN
-// against a float64 reference written here (exact scales, zero points, codes
-// and values), GPTQ sharing the grid of the original rows, the storage bits,
-// and the checks of QuantizedLayer.fromParts on row-grid parts.
+// The row grid of the gptq and rtn baselines through the public API. RTN is
+// checked against a float64 reference written here (exact scales, zero
+// points, codes and values). GPTQ must share the grid of the original rows.
+// Also covered: the storage bits and fromParts checks on row-grid parts.
 import { Hessian, QuantizedLayer, quantizeLayerSync, relativeOutputError } from '../lib/index.js';
 import type { QuantizedParts } from '../lib/index.js';
 import { syntheticLayer } from '../lib/cli/synthetic-layer.js';

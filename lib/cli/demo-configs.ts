@@ -1,8 +1,8 @@
 // The configurations that the demo, the benchmark and the real-data test
 // compare: the RTN and GPTQ baselines and CLAQ at 2, 3 and 4 bits, then
 // CLAQ's adaptive precision (AP) and outlier reservation (OR) near 2 bits.
-// The baselines use the row grid, the standard GPTQ grid that issue 2 asks
-// for (one min-max grid per output row), not DESIGN.md's grid per column.
+// The baselines use the row grid (one min-max grid per output row, the
+// standard GPTQ grid), not the design notes' grid per column.
 import type { QuantizeOptions } from '../quantize-options.js';
 
 export interface DemoConfig {

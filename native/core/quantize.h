@@ -16,11 +16,11 @@ enum class Method { kClaq, kGptq, kRtn };
 enum class Ranking { kOutlierOrder, kHessian };
 
 // The uniform grid of the GPTQ and RTN baselines. kRow is one min-max grid per
-// output row of the original W, the standard GPTQ grid that issue 2 asks for
-// (core/row_grid.h); it needs one bit width for every column and no OR.
-// kColumn is a min-max grid per column, as DESIGN.md describes, fit on the
-// current column inside the loop (core/uniform_grid.h); it combines with AP
-// and OR. CLAQ fits its own codebooks per column and accepts only kColumn.
+// output row of the original W, the standard GPTQ grid that the quantizeLayer
+// requirements name (core/row_grid.h). It needs one bit width for every
+// column and no OR. kColumn is a min-max grid per column, as the design notes
+// describe, fit on the current column inside the loop (core/uniform_grid.h).
+// It combines with AP and OR. CLAQ fits its own codebooks per column and accepts only kColumn.
 // The TypeScript API defaults to kRow for gptq and rtn; this struct defaults
 // to kColumn, the one value every method accepts.
 enum class Grid { kColumn, kRow };

@@ -54,19 +54,27 @@ double quantize_row_grid_column(const float* w, const RowGrid& grid, uint8_t* co
   // Clamping w / scale to [-levels, levels] first changes no code (the zero
   // lies in [0, levels - 1]) and keeps the rounding trick in range. The
   // comparisons send NaN, which only an overflowed feedback makes, to a
-  // finite value, so the cast below stays defined.
+  // finite value, so the cast below stays defined. The loop has no branches,
+  // so it vectorizes; the squared error is summed in a second pass.
   const int64_t rows = static_cast<int64_t>(grid.scales.size());
+  const float* scales = grid.scales.data();
+  const float* zeros = grid.zeros.data();
   const double bound = levels;
-  double sum = 0;
   for (int64_t i = 0; i < rows; ++i) {
-    const double scale = grid.scales[i];
-    const double zero = grid.zeros[i];
+    const double scale = scales[i];
+    const double zero = zeros[i];
     double ratio = static_cast<double>(w[i]) / scale;
     ratio = ratio > -bound ? ratio : -bound;
     ratio = ratio < bound ? ratio : bound;
-    const double code = std::clamp(round_half_even(ratio) + zero, 0.0, top);
-    codes[i] = static_cast<uint8_t>(code);
+    double code = round_half_even(ratio) + zero;
+    code = code > 0.0 ? code : 0.0;
+    code = code < top ? code : top;
+    codes[i] = static_cast<uint8_t>(static_cast<int32_t>(code));
     quantized[i] = static_cast<float>(scale * (code - zero));
+  }
+
+  double sum = 0;
+  for (int64_t i = 0; i < rows; ++i) {
     const double error = static_cast<double>(w[i]) - quantized[i];
     sum += error * error;
   }

@@ -76,6 +76,18 @@ describe('row-grid layers in a claq checkpoint', () => {
     })]);
   });
 
+  test('lazy row-grid layers declare the grid', async () => {
+    const path = join(folder.path, 'lazy.safetensors');
+    const parts = makeRowGridParts(5, 20, 9, 2);
+    const declared = {
+      rows: 20, cols: 9, bitsPerColumn: parts.bitsPerColumn, codebookCount: 9 * 4, outlierCount: 0, load: () => parts,
+    };
+    await saveClaqCheckpoint(path, { layers: [['g', { ...declared, rowGrid: true }]] });
+    expectSameParts(await loadQuantizedParts(path), parts);
+    await expect(saveClaqCheckpoint(path, { layers: [['g', declared]], overwrite: true }))
+      .rejects.toMatchObject({ reason: 'bad-checkpoint', message: expect.stringMatching(/or row grid declared/) });
+  });
+
   test('save rejects a grid that does not fit its contract', async () => {
     const path = join(folder.path, 'invalid.safetensors');
     const cases: [string, (p: QuantizedParts) => void, RegExp][] = [

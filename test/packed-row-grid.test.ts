@@ -9,7 +9,7 @@
 // s_i · (2^b − 1) · Σ_j |x_j| · (2 · cols + 14) · 2^-24. The bound follows
 // Σ|x| rather than |y| because acc and z_i · Σx cancel.
 import {
-  PackedLinear, setSimdLevel, simdLevel, storageBits, supportedSimdLevels,
+  PackedLinear, quantizeLayerSync, setSimdLevel, simdLevel, storageBits, supportedSimdLevels,
 } from '../lib/index.js';
 import type { QuantizedParts } from '../lib/index.js';
 import { normal, rng } from './seeded-random.js';
@@ -133,6 +133,19 @@ describe('PackedLinear with a row grid', () => {
         layer.release();
       }
     });
+  });
+
+  test('QuantizedLayer.pack of an rtn layer', () => {
+    const random = rng(5);
+    const weight = { data: Float32Array.from({ length: 40 * 70 }, () => normal(random)), rows: 40, cols: 70 };
+    const layer = quantizeLayerSync(weight, null, { method: 'rtn', bits: 3 });
+    expect(layer.rowScales).toBeInstanceOf(Float32Array);
+    const packed = layer.pack({ threads: 1 });
+    for (const tokens of [1, 20]) {
+      const x = randomX(tokens, 70, 1, tokens);
+      expect(countMismatches(layer, packed.matmul(x, tokens), x, tokens)).toBe(0);
+    }
+    packed.release();
   });
 
   test('counts the row arrays in bytes and bitsPerWeight', () => {

@@ -7,7 +7,7 @@ export { quantizeLayer, quantizeLayerSync } from './quantize-layer.js';
 export type { WeightMatrix } from './quantize-layer.js';
 export { DYNAMIC_OUTLIERS } from './quantize-options.js';
 export type {
-  ColumnRanking, OutlierOptions, QuantizeMethod, QuantizeOptions, QuantizeProgressEvent,
+  ColumnRanking, OutlierOptions, QuantizeMethod, QuantizeOptions, QuantizeProgressEvent, UniformGrid,
 } from './quantize-options.js';
 export { QuantizedLayer, codeBits, storageBits } from './quantized-layer.js';
 export type { MeasuredStats, QuantizeStats } from './quantized-layer.js';

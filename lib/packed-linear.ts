@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { ClaqError, fromNativeError } from './errors.js';
 import { native } from './native.js';
 import type { QuantizedParts } from './quantized-parts.js';
+import { float16BytesToFloat32, float32ToFloat16Bytes } from './safetensors/convert.js';
 import type { PackedHandle } from '../types/native.js';
 
 /** Options of {@link PackedLinear.fromParts} and {@link packLayer}. */
@@ -73,6 +74,53 @@ function checkParts(parts: QuantizedParts): void {
   });
   checkFinite('packLayer', 'parts.codebooks', parts.codebooks);
   checkFinite('packLayer', 'parts.outlierValues', parts.outlierValues);
+  checkRowGrid(parts, rows);
+}
+
+// The per-row grid of gptq and rtn layers: both arrays or neither, one bit
+// width, no outliers, float16 scales > 0 and integer zeros below 2^bits.
+function checkRowGrid(parts: QuantizedParts, rows: number): void {
+  const { rowScales, rowZeros } = parts;
+  if (rowScales === undefined && rowZeros === undefined) return;
+  if (!(rowScales instanceof Float32Array)) {
+    throw new TypeError('packLayer: parts.rowScales must be a Float32Array when parts.rowZeros is given');
+  }
+  if (!(rowZeros instanceof Float32Array)) {
+    throw new TypeError('packLayer: parts.rowZeros must be a Float32Array when parts.rowScales is given');
+  }
+  checkLength('rowScales', rowScales, rows);
+  checkLength('rowZeros', rowZeros, rows);
+
+  if (parts.outlierRows.length > 0) {
+    throw new RangeError(`packLayer: parts.outlierRows has ${parts.outlierRows.length} entries; ` +
+      'a row-grid layer (rowScales, rowZeros) cannot have outliers');
+  }
+
+  const bits = parts.bitsPerColumn[0];
+  const mixed = parts.bitsPerColumn.findIndex((b) => b !== bits);
+  if (mixed >= 0) {
+    throw new RangeError(`packLayer: parts.bitsPerColumn[${mixed}] = ${parts.bitsPerColumn[mixed]} differs from ` +
+      `column 0's ${bits}; a row-grid layer has one bit width`);
+  }
+
+  for (let i = 0; i < rows; i++) {
+    const scale = rowScales[i];
+    if (!(Number.isFinite(scale) && scale > 0)) {
+      throw new RangeError(`packLayer: parts.rowScales[${i}] = ${scale} is not a finite float16 value > 0`);
+    }
+  }
+
+  const asFloat16 = float16BytesToFloat32(float32ToFloat16Bytes(rowScales));
+  for (let i = 0; i < rows; i++) {
+    const scale = rowScales[i];
+    if (asFloat16[i] !== scale) {
+      throw new RangeError(`packLayer: parts.rowScales[${i}] = ${scale} is not a finite float16 value > 0`);
+    }
+    const zero = rowZeros[i];
+    if (!(Number.isInteger(zero) && zero >= 0 && zero < 2 ** bits)) {
+      throw new RangeError(`packLayer: parts.rowZeros[${i}] = ${zero} is not an integer in [0, 2^${bits} - 1]`);
+    }
+  }
 }
 
 function checkThreads(operation: string, threads: unknown): number {
@@ -108,13 +156,14 @@ export class PackedLinear {
   readonly rows: number;
   /** Input features (columns of W). */
   readonly cols: number;
-  /** Bytes of the packed layer in memory: codes, float32 codebooks, outliers, permutation. */
+  /** Bytes of the packed layer in memory: codes, float32 codebooks, outliers, permutation, row grid. */
   readonly bytes: number;
   /**
    * Storage bits per weight: the bytes of the layer in a claq checkpoint
    * (codes, float16 codebooks, outliers as row, column and float16 value,
    * bit widths, permutation and codebook offsets) × 8 / (rows · cols), the
-   * same figure as `storageBits(parts)`.
+   * same figure as `storageBits(parts)`. A row-grid layer stores no
+   * codebooks but a float16 scale and a bit-packed zero point per row.
    */
   readonly bitsPerWeight: number;
   /** Threads `matmul` uses. */

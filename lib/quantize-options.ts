@@ -9,9 +9,11 @@ import type { NativeQuantizeOptions } from '../types/native.js';
 
 export type QuantizeMethod = 'claq' | 'gptq' | 'rtn';
 export type ColumnRanking = 'outlier-order' | 'hessian';
+export type UniformGrid = 'row' | 'column';
 
 export const QUANTIZE_METHODS: readonly QuantizeMethod[] = ['claq', 'gptq', 'rtn'];
 export const COLUMN_RANKINGS: readonly ColumnRanking[] = ['outlier-order', 'hessian'];
+export const UNIFORM_GRIDS: readonly UniformGrid[] = ['row', 'column'];
 
 /**
  * Outlier reservation (OR) fractions. The top `columnFraction` of columns by
@@ -49,6 +51,18 @@ export interface QuantizeOptions {
   /** `'claq'` (K-Means codebooks, default), `'gptq'` (uniform min–max with error feedback) or `'rtn'` (round to nearest, no Hessian). */
   method?: QuantizeMethod;
   /**
+   * The uniform grid of methods 'gptq' and 'rtn'. `'row'` (default) fits one
+   * asymmetric min–max grid per output row of the original weights, the
+   * standard GPTQ grid that the quantizeLayer requirements name. It stores a
+   * float16 scale and an integer zero point per row (see
+   * {@link QuantizedParts.rowScales}), so it takes one bit width for every
+   * column and no outliers. `'column'` fits a min–max grid per column inside
+   * the loop, as the design notes (DESIGN.md) describe. It combines with
+   * `targetBits` and `outliers`. Not an option of 'claq', whose codebooks are
+   * per column.
+   */
+  grid?: UniformGrid;
+  /**
    * Code width of every column: 2, 3 or 4. Alone it gives a uniform width.
    * With `targetBits` it is the base width of adaptive precision and the high
    * width is 4. Default: 4 when `targetBits` is absent.
@@ -59,10 +73,10 @@ export interface QuantizeOptions {
    * Without `bits`, a target in [2, 3) mixes 2- and 4-bit columns, and a
    * target in [3, 4] mixes 3- and 4-bit columns. An integer target alone is a
    * uniform width. With `bits`, it must lie in [bits, 4]. A fractional target
-   * needs method 'claq'.
+   * needs method 'claq' or grid 'column'.
    */
   targetBits?: number;
-  /** Outlier reservation (OR): `false` (default), `true` for {@link DYNAMIC_OUTLIERS}, or custom fractions. Needs method 'claq'. */
+  /** Outlier reservation (OR): `false` (default), `true` for {@link DYNAMIC_OUTLIERS}, or custom fractions. Needs method 'claq' or grid 'column'. */
   outliers?: boolean | OutlierOptions;
   /** `t` of the Outlier Order `OO[j] = #{i : |W[i][j]| ≥ t · mean|W|}`; > 0, default 13. */
   outlierThreshold?: number;
@@ -85,7 +99,7 @@ export interface QuantizeOptions {
 }
 
 const KNOWN_OPTIONS = [
-  'method', 'bits', 'targetBits', 'outliers', 'outlierThreshold', 'ranking', 'actOrder', 'blockSize',
+  'method', 'grid', 'bits', 'targetBits', 'outliers', 'outlierThreshold', 'ranking', 'actOrder', 'blockSize',
   'damping', 'threads', 'signal', 'onProgress', 'name',
 ] as const;
 const KNOWN_OUTLIER_OPTIONS = ['columnFraction', 'highFraction', 'lowFraction'] as const;
@@ -120,11 +134,13 @@ export function normalizeQuantizeOptions(operation: string, options: unknown,
     throw new TypeError(
       `${operation}: hessian must be a Hessian for method '${method}', received null (only 'rtn' works without one)`);
   }
-  const { lowBits, highBits, targetBits } = normalizeBits(operation, given.bits, given.targetBits, method);
-  const outliers = normalizeOutliers(operation, given.outliers, method);
+  const grid = normalizeGrid(operation, given.grid, method);
+  const { lowBits, highBits, targetBits } = normalizeBits(operation, given.bits, given.targetBits, method, grid);
+  const outliers = normalizeOutliers(operation, given.outliers, method, grid);
 
   const native: NativeQuantizeOptions = {
     method,
+    grid,
     lowBits,
     highBits,
     targetBits,
@@ -149,10 +165,27 @@ export function normalizeQuantizeOptions(operation: string, options: unknown,
   };
 }
 
+// 'row' by default for gptq and rtn; claq has no grid and always sends 'column'.
+function normalizeGrid(operation: string, grid: unknown, method: QuantizeMethod): UniformGrid {
+  if (grid === undefined) return method === 'claq' ? 'column' : 'row';
+  const checked = checkChoice(operation, 'options.grid', grid, UNIFORM_GRIDS);
+  if (method === 'claq') {
+    throw new RangeError(`${operation}: options.grid applies to methods 'gptq' and 'rtn', not 'claq', ` +
+      'whose K-Means codebooks are per column');
+  }
+  return checked;
+}
+
+// Why the row grid refuses AP and OR, for the messages below.
+function rowGridLimit(method: QuantizeMethod): string {
+  return `the row grid of method '${method}' stores one scale and zero point per row for all columns; ` +
+    `use method 'claq' or options.grid 'column'`;
+}
+
 // bits alone: uniform. targetBits alone: the paper's pairs {2, 4} below 3 and
 // {3, 4} from 3 on. Both: bits is the base width, 4 the high width.
 function normalizeBits(operation: string, bits: unknown, target: unknown,
-  method: QuantizeMethod): { lowBits: number; highBits: number; targetBits: number } {
+  method: QuantizeMethod, grid: UniformGrid): { lowBits: number; highBits: number; targetBits: number } {
   if (bits !== undefined) checkBitWidth(operation, bits);
   if (target !== undefined) checkNumber(operation, 'options.targetBits', target, 2, 4);
 
@@ -169,9 +202,10 @@ function normalizeBits(operation: string, bits: unknown, target: unknown,
   if (Number.isInteger(targetBits) && (bits === undefined || bits === targetBits)) {
     return { lowBits: targetBits, highBits: targetBits, targetBits };
   }
-  if (method !== 'claq') {
-    throw new RangeError(`${operation}: options.targetBits ${targetBits} asks for adaptive precision, ` +
-      `which needs method 'claq', not '${method}'`);
+  if (grid === 'row') {
+    const withBits = bits === undefined ? '' : ` with options.bits ${bits as number}`;
+    throw new RangeError(`${operation}: options.targetBits ${targetBits}${withBits} asks for adaptive precision, ` +
+      `a mix of bit widths, but ${rowGridLimit(method)}`);
   }
   const lowBits = (bits as number | undefined) ?? (targetBits < 3 ? 2 : 3);
   return { lowBits, highBits: 4, targetBits };
@@ -187,7 +221,7 @@ function checkBitWidth(operation: string, bits: unknown): void {
 }
 
 function normalizeOutliers(operation: string, outliers: unknown,
-  method: QuantizeMethod): Required<OutlierOptions> {
+  method: QuantizeMethod, grid: UniformGrid): Required<OutlierOptions> {
   if (outliers === undefined || outliers === false) {
     return { columnFraction: DYNAMIC_OUTLIERS.columnFraction, highFraction: 0, lowFraction: 0 };
   }
@@ -195,8 +229,9 @@ function normalizeOutliers(operation: string, outliers: unknown,
     throw new TypeError(
       `${operation}: options.outliers must be a boolean or an object with fractions, received ${describeValue(outliers)}`);
   }
-  if (method !== 'claq') {
-    throw new RangeError(`${operation}: options.outliers (outlier reservation) needs method 'claq', not '${method}'`);
+  if (grid === 'row') {
+    throw new RangeError(`${operation}: options.outliers (outlier reservation) does not combine with the row grid: ` +
+      rowGridLimit(method));
   }
   if (outliers === true) return { ...DYNAMIC_OUTLIERS };
 

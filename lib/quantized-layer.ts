@@ -44,10 +44,21 @@ const UNMEASURED: MeasuredStats = {
  * - each reserved outlier as a float16 value plus int32 row and column (80 bits);
  * - per column, the int32 permutation entry, the uint8 bit width and the
  *   uint32 codebook offset (plus one final offset).
+ *
+ * A row-grid layer (`rowScales`, the gptq and rtn default) counts the codes
+ * and, per column, the int32 permutation entry and the uint8 bit width. Per
+ * row it counts a float16 scale (16 bits) and a zero point of `b` bits, the
+ * column width. It has no codebooks, codebook offsets or outliers. That is
+ * `b + (16 + b) / cols + 40 / rows` bits per weight when rows · b is a
+ * multiple of 8.
  */
 export function storageBits(parts: QuantizedParts): number {
   let bytes = 0;
   for (let j = 0; j < parts.cols; j++) bytes += Math.ceil((parts.rows * parts.bitsPerColumn[j]) / 8);
+  if (parts.rowScales !== undefined) {
+    const rowBits = parts.rows * (16 + parts.bitsPerColumn[0]);
+    return (8 * (bytes + (4 + 1) * parts.cols) + rowBits) / (parts.rows * parts.cols);
+  }
   bytes += 2 * parts.codebooks.length;
   bytes += 10 * parts.outlierValues.length;
   bytes += (4 + 1 + 4) * parts.cols + 4;
@@ -64,7 +75,8 @@ export function codeBits(parts: QuantizedParts): number {
 /**
  * One quantized linear layer: per-column codebooks, one code per weight, the
  * reserved outliers and the act-order permutation, all in the original
- * column order (see {@link QuantizedParts}), plus the run's statistics.
+ * column order (see {@link QuantizedParts}), plus the run's statistics. A
+ * gptq or rtn layer on the row grid also has `rowScales` and `rowZeros`.
  *
  * @example
  * const layer = await quantizeLayer({ data, rows, cols }, hessian, { targetBits: 2.1 });
@@ -82,6 +94,10 @@ export class QuantizedLayer implements QuantizedParts {
   readonly outlierRows: Int32Array;
   readonly outlierCols: Int32Array;
   readonly outlierValues: Float32Array;
+  /** The row grid's float16 scale per row (gptq and rtn with `grid: 'row'`), else undefined. */
+  readonly rowScales?: Float32Array;
+  /** The row grid's integer zero point per row, else undefined. */
+  readonly rowZeros?: Float32Array;
   readonly stats: QuantizeStats;
 
   private constructor(parts: QuantizedParts, measured: MeasuredStats) {
@@ -95,6 +111,10 @@ export class QuantizedLayer implements QuantizedParts {
     this.outlierRows = parts.outlierRows;
     this.outlierCols = parts.outlierCols;
     this.outlierValues = parts.outlierValues;
+    if (parts.rowScales !== undefined) {
+      this.rowScales = parts.rowScales;
+      this.rowZeros = parts.rowZeros;
+    }
     this.stats = Object.freeze({
       ...measured,
       codeBits: codeBits(parts),
@@ -109,7 +129,10 @@ export class QuantizedLayer implements QuantizedParts {
    * 8, as the checkpoint format allows), the permutation, codebook offsets
    * (1 to 2^bits centroids per column), codes below the column's centroid
    * count, and finite ascending centroids. Outlier positions must be in range and sorted by
-   * column then row, without repeats. The arrays are used as given, not copied. Statistics
+   * column then row, without repeats. A row grid needs both `rowScales` and
+   * `rowZeros` (see {@link QuantizedParts.rowScales}): one bit width for all
+   * columns, identity codebooks, float16 scales > 0, integer zero points in
+   * range and no outliers. The arrays are used as given, not copied. Statistics
    * the parts do not carry are NaN unless `measured` gives them.
    *
    * @throws {TypeError} when a field has the wrong type.
@@ -136,21 +159,28 @@ export class QuantizedLayer implements QuantizedParts {
       outlierValues: new Float32Array(result.outlierValues.buffer, result.outlierValues.byteOffset,
         result.outlierValues.length),
     };
+    if (result.rowScales !== undefined && result.rowZeros !== undefined) {
+      parts.rowScales = new Float32Array(result.rowScales.buffer, result.rowScales.byteOffset, result.rowScales.length);
+      parts.rowZeros = new Float32Array(result.rowZeros.buffer, result.rowZeros.byteOffset, result.rowZeros.length);
+    }
     return new QuantizedLayer(parts, { ...result.stats });
   }
 
   /**
    * Returns the quantized weights as float32 `[rows, cols]` row-major in the
    * original column order: each weight is its column's centroid for its
-   * code, and each reserved outlier replaces its centroid.
+   * code, and each reserved outlier replaces its centroid. On a row grid the
+   * weight is `rowScales[i] · (centroid − rowZeros[i])`.
    */
   dequantize(): Float32Array {
-    const { rows, cols, codes, codebooks, codebookOffsets } = this;
+    const { rows, cols, codes, codebooks, codebookOffsets, rowScales, rowZeros } = this;
     const out = new Float32Array(rows * cols);
     for (let i = 0; i < rows; i++) {
       const base = i * cols;
+      const scale = rowScales === undefined ? 1 : rowScales[i];
+      const zero = rowZeros === undefined ? 0 : rowZeros[i];
       for (let j = 0; j < cols; j++) {
-        out[base + j] = codebooks[codebookOffsets[j] + codes[base + j]];
+        out[base + j] = scale * (codebooks[codebookOffsets[j] + codes[base + j]] - zero);
       }
     }
     for (let k = 0; k < this.outlierValues.length; k++) {
@@ -171,13 +201,18 @@ export class QuantizedLayer implements QuantizedParts {
     return PackedLinear.fromParts(this.toParts(), options);
   }
 
-  /** Returns the parts as a plain object (the same arrays, not copies). */
+  /** Returns the parts as a plain object (the same arrays, not copies), with the row grid when there is one. */
   toParts(): QuantizedParts {
-    return {
+    const parts: QuantizedParts = {
       rows: this.rows, cols: this.cols, bitsPerColumn: this.bitsPerColumn, permutation: this.permutation,
       codes: this.codes, codebookOffsets: this.codebookOffsets, codebooks: this.codebooks,
       outlierRows: this.outlierRows, outlierCols: this.outlierCols, outlierValues: this.outlierValues,
     };
+    if (this.rowScales !== undefined) {
+      parts.rowScales = this.rowScales;
+      parts.rowZeros = this.rowZeros;
+    }
+    return parts;
   }
 }
 
@@ -213,6 +248,58 @@ export function validateParts(operation: string, parts: QuantizedParts): void {
   checkPermutation(operation, parts.permutation);
   checkCodes(operation, parts);
   checkOutliers(operation, parts);
+  checkRowGrid(operation, parts);
+}
+
+// The row grid: both arrays or neither; with them, one width, identity
+// codebooks, no outliers, float16 scales > 0 and integer zeros in range.
+function checkRowGrid(operation: string, parts: QuantizedParts): void {
+  const { rows, cols, rowScales, rowZeros, bitsPerColumn, codebooks } = parts;
+  if ((rowScales === undefined) !== (rowZeros === undefined)) {
+    throw new TypeError(`${operation}: parts.rowScales and parts.rowZeros must both be present or both absent, ` +
+      `received ${rowScales === undefined ? 'only rowZeros' : 'only rowScales'}`);
+  }
+  if (rowScales === undefined || rowZeros === undefined) return;
+  checkTypedArray(operation, 'parts.rowScales', rowScales, 'Float32Array');
+  checkTypedArray(operation, 'parts.rowZeros', rowZeros, 'Float32Array');
+  checkLength(operation, 'parts.rowScales', rowScales.length, rows, 'rows');
+  checkLength(operation, 'parts.rowZeros', rowZeros.length, rows, 'rows');
+
+  const width = bitsPerColumn[0];
+  const levels = 1 << width;
+  for (let j = 0; j < cols; j++) {
+    if (bitsPerColumn[j] !== width) {
+      throw new RangeError(`${operation}: a row grid needs one bit width for every column, but ` +
+        `parts.bitsPerColumn[${j}] is ${bitsPerColumn[j]} and parts.bitsPerColumn[0] is ${width}`);
+    }
+  }
+  checkLength(operation, 'parts.codebooks', codebooks.length, cols * levels, `cols * 2^bits for a row grid`);
+  for (let k = 0; k < codebooks.length; k++) {
+    if (codebooks[k] !== k % levels) {
+      throw new RangeError(`${operation}: a row grid's codebooks must be the levels 0 .. ${levels - 1}, but ` +
+        `centroid ${k % levels} of column ${Math.floor(k / levels)} is ${codebooks[k]}`);
+    }
+  }
+  if (parts.outlierValues.length !== 0) {
+    throw new RangeError(`${operation}: a row grid has no outliers, received ${parts.outlierValues.length}`);
+  }
+  for (let i = 0; i < rows; i++) {
+    if (!isPositiveFloat16(rowScales[i])) {
+      throw new RangeError(`${operation}: parts.rowScales[${i}] must be a float16 value > 0, received ${rowScales[i]}`);
+    }
+    const zero = rowZeros[i];
+    if (!Number.isInteger(zero) || zero < 0 || zero >= levels) {
+      throw new RangeError(`${operation}: parts.rowZeros[${i}] must be an integer in [0, ${levels - 1}], received ${zero}`);
+    }
+  }
+}
+
+// True when x is a finite float16 value > 0: in [2^-24, 65504] and a whole
+// number of units in the last place of its binade (2^-24 below 2^-14).
+function isPositiveFloat16(x: number): boolean {
+  if (!(x >= 2 ** -24 && x <= 65504)) return false;
+  const exponent = Math.max(Math.floor(Math.log2(x)), -14);
+  return Number.isInteger(x / 2 ** (exponent - 10));
 }
 
 function checkBitsAndCodebooks(operation: string, parts: QuantizedParts): void {

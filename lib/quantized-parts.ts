@@ -25,4 +25,16 @@ export interface QuantizedParts {
   outlierCols: Int32Array;
   /** Values of the reserved outliers (exactly float16 values); each replaces the centroid at its position. */
   outlierValues: Float32Array;
+  /**
+   * The row grid of methods 'gptq' and 'rtn' (option `grid: 'row'`, the
+   * default there), else absent: one scale per row, length `rows`, each
+   * finite, > 0 and exactly a float16 value. With a row grid, every column
+   * has the same bit width `b`, its codebook is the levels 0, 1, …, 2^b − 1,
+   * there are no outliers, and the weight is
+   * `W[i][j] = rowScales[i] · (codebook_j[code_ij] − rowZeros[i])`.
+   * `rowScales` and `rowZeros` are both present or both absent.
+   */
+  rowScales?: Float32Array;
+  /** The zero point of each row's grid, an integer in [0, 2^b − 1]; length `rows`. See {@link rowScales}. */
+  rowZeros?: Float32Array;
 }

@@ -100,3 +100,32 @@ export function copyParts(parts: QuantizedParts): QuantizedParts {
     outlierValues: parts.outlierValues.slice(),
   };
 }
+
+/**
+ * Valid parts of a row-grid layer (the gptq and rtn grid): one width, the
+ * identity codebooks, codes over every level, float16 scales > 0 and integer
+ * zeros, no outliers.
+ */
+export function makeRowGridParts(seed: number, rows: number, cols: number, bits: number): QuantizedParts {
+  const random = new SeededRandom(seed);
+  const levels = 2 ** bits;
+  const permutation = new Int32Array(cols).map((_, k) => k);
+  for (let k = cols - 1; k > 0; --k) {
+    const other = random.int(k + 1);
+    [permutation[k], permutation[other]] = [permutation[other], permutation[k]];
+  }
+  return {
+    rows,
+    cols,
+    bitsPerColumn: new Uint8Array(cols).fill(bits),
+    permutation,
+    codes: new Uint8Array(rows * cols).map(() => random.int(levels)),
+    codebookOffsets: new Uint32Array(cols + 1).map((_, j) => j * levels),
+    codebooks: new Float32Array(cols * levels).map((_, k) => k % levels),
+    outlierRows: new Int32Array(0),
+    outlierCols: new Int32Array(0),
+    outlierValues: new Float32Array(0),
+    rowScales: new Float32Array(rows).map(() => (1 + random.int(2000)) / 4096),
+    rowZeros: new Float32Array(rows).map(() => random.int(levels)),
+  };
+}

@@ -84,9 +84,27 @@ describe('model commands', () => {
     expect(exported.stdout).toContain('35 dequantized layers');
   });
 
+  testWithStories('quantize --method rtn writes row grids that eval reads', async () => {
+    const out = join(scratch, 'rtn4');
+    const run = await claq(['quantize', join(dir as string, 'hf'), '--out', out, '--calib',
+      join(dir as string, 'calib_tokens.u16'), '--calib-samples', '2', '--seq-len', '256', '--method', 'rtn', '--bits', '4']);
+    expect(run.status).toBe(0);
+    // 4-bit codes plus 40 bits per column and 20 bits per row: 4.756 bits per weight over the 35 layers.
+    expect(run.stdout).toMatch(/all \(weighted by size\) +226560 +4\.000 +4\.756/);
+
+    const inspected = await claq(['inspect', out]);
+    expect(inspected.status).toBe(0);
+    expect(inspected.stdout.match(/ row grid /g)?.length).toBe(35);
+
+    const evaluated = await claq(['eval', out, '--tokens', join(dir as string, 'calib_tokens.u16')]);
+    expect(evaluated.status).toBe(0);
+    expect(evaluated.stdout).toMatch(/^perplexity \d/m);
+  });
+
   test('usage errors exit with status 2', async () => {
     for (const args of [['eval'], ['eval', 'model'], ['generate', 'model'], ['quantize', 'model', '--out', 'x'],
-      ['export', 'model', '--out', 'x'], ['eval', 'model', '--tokens', 'f', '--token-width', '8']]) {
+      ['export', 'model', '--out', 'x'], ['eval', 'model', '--tokens', 'f', '--token-width', '8'],
+      ['quantize', 'model', '--out', 'x', '--calib', 'f', '--grid', 'diagonal']]) {
       const run = await claq(args);
       expect(run.status).toBe(2);
       expect(run.stderr).toContain('usage: claq');

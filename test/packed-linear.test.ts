@@ -11,24 +11,9 @@ import {
   PackedLinear, packLayer, setSimdLevel, simdLevel, storageBits, supportedSimdLevels,
 } from '../lib/index.js';
 import type { QuantizedParts } from '../lib/index.js';
+import { normal, rng } from './seeded-random.js';
 
 const edgeSizes = [1, 3, 15, 16, 17, 31, 33, 127, 129];
-
-// Seeded generator (mulberry32), so a failure can be replayed from its seed.
-function rng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    return ((z ^ (z >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function normal(random: () => number): number {
-  return Math.sqrt(-2 * Math.log(random() + 1e-300)) * Math.cos(2 * Math.PI * random());
-}
 
 // Nearest float16 value (normal range, which the generator stays in).
 function roundToHalf(v: number): number {

@@ -16,6 +16,8 @@ const smallHessian = new Hessian(small.cols).add(small.activations, small.tokens
 const configs: Array<[string, QuantizeOptions]> = [
   ['rtn 3 bits', { method: 'rtn', bits: 3 }],
   ['gptq 2 bits', { method: 'gptq', bits: 2 }],
+  ['gptq 3 bits, column grid', { method: 'gptq', bits: 3, grid: 'column' }],
+  ['gptq column grid AP 2.5 + OR', { method: 'gptq', grid: 'column', targetBits: 2.5, outliers: true }],
   ['claq 4 bits', { bits: 4 }],
   ['claq AP 2.1', { targetBits: 2.1 }],
   ['claq AP 3.3 hessian ranking', { targetBits: 3.3, ranking: 'hessian' }],
@@ -32,6 +34,10 @@ function expectSameLayer(a: QuantizedLayer, b: QuantizedLayer): void {
   expect(Array.from(a.outlierRows)).toEqual(Array.from(b.outlierRows));
   expect(Array.from(a.outlierCols)).toEqual(Array.from(b.outlierCols));
   expect(Array.from(a.outlierValues)).toEqual(Array.from(b.outlierValues));
+  expect(a.rowScales === undefined ? undefined : Array.from(a.rowScales))
+    .toEqual(b.rowScales === undefined ? undefined : Array.from(b.rowScales));
+  expect(a.rowZeros === undefined ? undefined : Array.from(a.rowZeros))
+    .toEqual(b.rowZeros === undefined ? undefined : Array.from(b.rowZeros));
   expect(a.stats.loss).toBe(b.stats.loss);
   expect(a.stats.damping).toBe(b.stats.damping);
 }
@@ -42,13 +48,18 @@ function hashFill(length: number, salt: number): Float32Array {
   return out;
 }
 
-// Rebuilds W_q from the parts with no shared code: centroid per code, then
-// outliers by (row, column).
+// Rebuilds W_q from the parts with no shared code: centroid per code (on a
+// row grid scaled and shifted by the row's scale and zero), then outliers by
+// (row, column).
 function rebuild(layer: QuantizedLayer): Float64Array {
   const out = new Float64Array(layer.rows * layer.cols);
   for (let j = 0; j < layer.cols; j++) {
     const first = layer.codebookOffsets[j];
-    for (let i = 0; i < layer.rows; i++) out[i * layer.cols + j] = layer.codebooks[first + layer.codes[i * layer.cols + j]];
+    for (let i = 0; i < layer.rows; i++) {
+      const centroid = layer.codebooks[first + layer.codes[i * layer.cols + j]];
+      out[i * layer.cols + j] = layer.rowScales === undefined || layer.rowZeros === undefined
+        ? centroid : layer.rowScales[i] * (centroid - layer.rowZeros[i]);
+    }
   }
   for (let k = 0; k < layer.outlierValues.length; k++) {
     out[layer.outlierRows[k] * layer.cols + layer.outlierCols[k]] = layer.outlierValues[k];
@@ -216,7 +227,8 @@ describe('relativeOutputError', () => {
 
 describe('native checks', () => {
   const options = {
-    method: 'claq', lowBits: 2, highBits: 2, targetBits: 2, ranking: 'outlier-order', outlierColumnFraction: 0.1,
+    method: 'claq', grid: 'column', lowBits: 2, highBits: 2, targetBits: 2, ranking: 'outlier-order',
+    outlierColumnFraction: 0.1,
     outlierHighFraction: 0, outlierLowFraction: 0, outlierThreshold: 13, actOrder: true, blockSize: 128,
     damping: 0.01, threads: 1,
   } as const;
@@ -250,6 +262,24 @@ describe('native checks', () => {
       { ...options, lowBits: 3, highBits: 2 }));
     expect(error.name).toBe('RangeError');
     expect(error.message).toMatch(/lowBits \(3\) must not exceed highBits \(2\)/);
+  });
+
+  test('grid checks in the addon', () => {
+    const unknown = nativeError(() => native.quantizeLayerSync(small.weight, 96, 160, handle,
+      { ...options, grid: 'group' as never }));
+    expect(unknown.name).toBe('RangeError');
+    expect(unknown.message).toMatch(/options\.grid must be 'row' or 'column', received 'group'/);
+
+    const claq = nativeError(() => native.quantizeLayerSync(small.weight, 96, 160, handle, { ...options, grid: 'row' }));
+    expect(claq.message).toMatch(/grid 'row' applies to the gptq and rtn methods/);
+
+    const mixed = nativeError(() => native.quantizeLayerSync(small.weight, 96, 160, handle,
+      { ...options, method: 'gptq', grid: 'row', highBits: 4, targetBits: 2.5 }));
+    expect(mixed.message).toMatch(/grid 'row' needs one bit width for every column/);
+
+    const reserved = nativeError(() => native.quantizeLayerSync(small.weight, 96, 160, handle,
+      { ...options, method: 'rtn', grid: 'row', outlierLowFraction: 0.01 }));
+    expect(reserved.message).toMatch(/grid 'row' does not combine with outlier reservation/);
   });
 
   test('a missing option', () => {

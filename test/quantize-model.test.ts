@@ -12,10 +12,17 @@ import { AbortError, ClaqError } from '../lib/errors.js';
 import {
   evaluatePerplexity, exportDequantized, loadModel, quantizeModel, readTokenFile,
 } from '../lib/index.js';
+import { inspectCheckpoint } from '../lib/cli/inspect.js';
 import { storiesDir, testWithStories } from './data-dir.js';
 
 // Packed and dequantized layers differ only in float32 summation order.
 const LOGIT_TOLERANCE = 1e-4;
+// A row-grid layer computes s_i * (acc - z_i * sum x) against the dense
+// sum of s_i * (level - z_i) * x: the same product rearranged, whose float32
+// error follows (2^b - 1) * sum |x| rather than |y| (the two terms cancel).
+// An estimate, not a bound: the claq tolerance times 2^3 - 1, rounded up to
+// 1e-3 (5.2e-5 measured on 2026-12-05).
+const ROW_GRID_LOGIT_TOLERANCE = 1e-3;
 
 const dir = storiesDir();
 let scratch: string;
@@ -82,6 +89,30 @@ describe('quantizeModel on stories260K', () => {
       moved = Math.max(moved, Math.abs(packed[i] - original[i]));
     }
     expect(worst).toBeLessThan(LOGIT_TOLERANCE);
+    expect(moved).toBeGreaterThan(0.01);
+  });
+
+  testWithStories('row-grid gptq checkpoint runs packed and dequantized alike', async () => {
+    const packedDir = join(scratch, 'gptq3');
+    const result = await quantizeModel(hf(), packedDir, { calibration, calibSamples: 8, seqLen: 256, bits: 3, method: 'gptq' });
+    expect(result.layers.length).toBe(35);
+    const report = await inspectCheckpoint(join(packedDir, 'model.safetensors'), { verify: true });
+    expect(report.layers.map((layer) => layer.rowGrid)).toEqual(new Array(35).fill(true));
+    const denseDir = join(scratch, 'gptq3-dense');
+    expect((await exportDequantized(packedDir, denseDir)).layers).toBe(35);
+
+    const tokens = evalTokens.subarray(0, 200);
+    const packed = (await loadModel(packedDir)).logitsSync(tokens);
+    const dense = (await loadModel(denseDir)).logitsSync(tokens);
+    const original = (await loadModel(hf())).logitsSync(tokens);
+    let worst = 0;
+    let moved = 0;
+    for (let i = 0; i < packed.length; i++) {
+      worst = Math.max(worst, Math.abs(packed[i] - dense[i]));
+      moved = Math.max(moved, Math.abs(packed[i] - original[i]));
+    }
+    console.log(`gptq 3-bit row grid: packed vs dequantized logits differ by at most ${worst}`);
+    expect(worst).toBeLessThan(ROW_GRID_LOGIT_TOLERANCE);
     expect(moved).toBeGreaterThan(0.01);
   });
 

@@ -17,7 +17,7 @@ describe('quantize options', () => {
   test('defaults', () => {
     const options = normalize({});
     expect(options).toEqual({
-      method: 'claq', lowBits: 4, highBits: 4, targetBits: 4, ranking: 'outlier-order',
+      method: 'claq', grid: 'column', lowBits: 4, highBits: 4, targetBits: 4, ranking: 'outlier-order',
       outlierColumnFraction: 0.1, outlierHighFraction: 0, outlierLowFraction: 0, outlierThreshold: 13,
       actOrder: true, blockSize: 128, damping: 0.01, threads: options.threads,
     });
@@ -52,9 +52,36 @@ describe('quantize options', () => {
     expect(() => normalize({ bits: 3, targetBits: 2.5 })).toThrow(/options\.targetBits \(2\.5\) must be at least options\.bits \(3\)/);
   });
 
-  test('adaptive precision needs claq', () => {
+  test('adaptive precision needs claq or the column grid', () => {
     expect(() => normalize({ method: 'gptq', targetBits: 2.5 })).toThrow(RangeError);
-    expect(() => normalize({ method: 'gptq', targetBits: 2.5 })).toThrow(/adaptive precision, which needs method 'claq'/);
+    expect(() => normalize({ method: 'gptq', targetBits: 2.5 })).toThrow(
+      /options\.targetBits 2\.5 asks for adaptive precision, a mix of bit widths, but the row grid of method 'gptq'.*use method 'claq' or options\.grid 'column'/);
+    expect(() => normalize({ method: 'gptq', grid: 'row', bits: 2, targetBits: 3 })).toThrow(
+      /options\.targetBits 3 with options\.bits 2 asks for adaptive precision/);
+    expect(normalize({ method: 'gptq', grid: 'column', targetBits: 2.5 }))
+      .toMatchObject({ grid: 'column', lowBits: 2, highBits: 4, targetBits: 2.5 });
+  });
+
+  test('grid is row by default for gptq and rtn, column for claq', () => {
+    expect(normalize({ method: 'gptq' }).grid).toBe('row');
+    expect(normalize({ method: 'rtn' }, false).grid).toBe('row');
+    expect(normalize({ method: 'rtn', grid: 'column' }, false).grid).toBe('column');
+    expect(normalize({}).grid).toBe('column');
+  });
+
+  test('public calls reject row grid with AP', () => {
+    expect(() => quantizeLayerSync(weight, null, { method: 'rtn', bits: 2, targetBits: 2.5 })).toThrow(RangeError);
+    expect(() => quantizeLayer(weight, null, { method: 'rtn', outliers: true })).toThrow(/row grid/);
+    expect(() => quantizeLayerSync(weight, null, { method: 'rtn', grid: 'row', outliers: { lowFraction: 0.01 } }))
+      .toThrow(RangeError);
+  });
+
+  test('grid is not an option of claq', () => {
+    for (const grid of ['row', 'column'] as const) {
+      expect(() => normalize({ grid })).toThrow(RangeError);
+      expect(() => normalize({ method: 'claq', grid })).toThrow(
+        /options\.grid applies to methods 'gptq' and 'rtn', not 'claq', whose K-Means codebooks are per column/);
+    }
   });
 
   test('outliers true is the dynamic rule', () => {
@@ -69,8 +96,13 @@ describe('quantize options', () => {
     });
   });
 
-  test('outliers need claq', () => {
-    expect(() => normalize({ method: 'rtn', outliers: true }, false)).toThrow(/outlier reservation\) needs method 'claq'/);
+  test('outliers need claq or the column grid', () => {
+    expect(() => normalize({ method: 'rtn', outliers: true }, false)).toThrow(RangeError);
+    expect(() => normalize({ method: 'rtn', outliers: true }, false)).toThrow(
+      /options\.outliers \(outlier reservation\) does not combine with the row grid: .*use method 'claq' or options\.grid 'column'/);
+    expect(() => normalize({ method: 'gptq', grid: 'row', outliers: { lowFraction: 0.01 } })).toThrow(RangeError);
+    expect(normalize({ method: 'rtn', grid: 'column', outliers: true }, false))
+      .toMatchObject({ outlierHighFraction: 0.014, outlierLowFraction: 0.004 });
   });
 
   test('gptq and claq need a Hessian', () => {
@@ -85,6 +117,7 @@ describe('quantize options', () => {
     ['outliers', 'yes', /options\.outliers must be a boolean or an object/],
     ['outlierThreshold', '13', /options\.outlierThreshold must be a number/],
     ['ranking', true, /options\.ranking must be one of 'outlier-order', 'hessian'/],
+    ['grid', 1, /options\.grid must be one of 'row', 'column', received 1/],
     ['actOrder', 1, /options\.actOrder must be a boolean, received 1/],
     ['blockSize', '128', /options\.blockSize must be a number/],
     ['damping', {}, /options\.damping must be a number, received an object/],
@@ -99,6 +132,7 @@ describe('quantize options', () => {
 
   const rangeCases: Array<[string, unknown, RegExp]> = [
     ['method', 'awq', /options\.method must be one of 'claq', 'gptq', 'rtn', received 'awq'/],
+    ['grid', 'group', /options\.grid must be one of 'row', 'column', received 'group'/],
     ['bits', 5, /options\.bits must be 2, 3 or 4, received 5/],
     ['bits', 2.5, /options\.bits must be 2, 3 or 4, received 2\.5/],
     ['targetBits', 1.9, /options\.targetBits must be a finite number in \[2, 4\], received 1\.9/],
@@ -129,7 +163,7 @@ describe('quantize options', () => {
 
   test('unknown option names are rejected', () => {
     expect(() => normalize({ bit: 2 })).toThrow(TypeError);
-    expect(() => normalize({ bit: 2 })).toThrow(/unknown option options\.bit \(known: method, bits/);
+    expect(() => normalize({ bit: 2 })).toThrow(/unknown option options\.bit \(known: method, grid, bits/);
     expect(() => normalize({ outliers: { fraction: 0.1 } })).toThrow(/unknown option options\.outliers\.fraction/);
   });
 

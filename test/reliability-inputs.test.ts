@@ -234,7 +234,8 @@ describe('non-finite values', () => {
     const folder = mkdtempSync(join(tmpdir(), 'claq-reliability-'));
     try {
       const weight = { data: randomMatrix(12, 5 * 3), rows: 5, cols: 3 };
-      const layer = quantizeLayerSync(weight, null, { method: 'rtn', bits: 2 });
+      // The column grid keeps per-column codebooks, which the checkpoint stores.
+      const layer = quantizeLayerSync(weight, null, { method: 'rtn', bits: 2, grid: 'column' });
       const good = join(folder, 'good.safetensors');
       await saveQuantizedParts(good, layer, { name: 'blk.0.q' });
 
@@ -343,7 +344,10 @@ describe('degenerate columns and float16 limits', () => {
       data[i * cols + 0] = i % 2 === 0 ? 1e6 : -1e6;
       data[i * cols + 1] = 3e38 * (i % 3 === 0 ? 1 : -1);
     }
-    for (const options of [{ bits: 2 }, { bits: 3, outliers: { highFraction: 0.1, lowFraction: 0.1 } }, { method: 'rtn', bits: 2 }] as QuantizeOptions[]) {
+    const columnGrids = [
+      { bits: 2 }, { bits: 3, outliers: { highFraction: 0.1, lowFraction: 0.1 } }, { method: 'rtn', bits: 2, grid: 'column' },
+    ] as QuantizeOptions[];
+    for (const options of columnGrids) {
       const layer = quantizeLayerSync({ data, rows, cols }, options.method === 'rtn' ? null : identityHessian(cols), options);
       expectAllFinite(layer.codebooks, 'codebooks');
       expectAllFinite(layer.outlierValues, 'outlierValues');
@@ -353,6 +357,23 @@ describe('degenerate columns and float16 limits', () => {
         expect(Math.abs(values[i * cols + 1])).toBe(FLOAT16_MAX);
         expect(Math.sign(values[i * cols + 0])).toBe(Math.sign(data[i * cols + 0]));
       }
+    }
+  });
+
+  test('on the row grid, scales saturate at the float16 maximum and values stay finite', () => {
+    const rows = 20;
+    const cols = 3;
+    const data = randomMatrix(15, rows * cols, 1);
+    for (let i = 0; i < rows; i++) data[i * cols + 1] = 3e38 * (i % 3 === 0 ? 1 : -1);
+    for (const method of ['rtn', 'gptq'] as const) {
+      const layer = quantizeLayerSync({ data, rows, cols }, method === 'rtn' ? null : identityHessian(cols),
+        { method, bits: 2 });
+      expect(Array.from(layer.rowScales ?? [])).toEqual(new Array(rows).fill(FLOAT16_MAX));
+      const values = layer.dequantize();
+      expectAllFinite(values, 'dequantized');
+      // The grid spans 3 scales, so the largest value is 3 * 65504.
+      for (let i = 0; i < rows; i++) expect(Math.abs(values[i * cols + 1])).toBeLessThanOrEqual(3 * FLOAT16_MAX);
+      for (let i = 0; i < rows; i++) expect(Math.sign(values[i * cols + 1])).toBe(Math.sign(data[i * cols + 1]));
     }
   });
 });

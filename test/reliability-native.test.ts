@@ -65,7 +65,8 @@ describe('native objects of the wrong kind', () => {
 
   test.each(notHessian)('%s is not a Hessian', (_name, value) => {
     const options = {
-      method: 'claq', lowBits: 2, highBits: 2, targetBits: 2, ranking: 'outlier-order', outlierColumnFraction: 0.1,
+      method: 'claq', grid: 'column', lowBits: 2, highBits: 2, targetBits: 2, ranking: 'outlier-order',
+      outlierColumnFraction: 0.1,
       outlierHighFraction: 0, outlierLowFraction: 0, outlierThreshold: 13, actOrder: true, blockSize: 128,
       damping: 0.01, threads: 1,
     } as const;

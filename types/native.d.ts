@@ -27,6 +27,8 @@ export interface NativeHessianConstructor {
 /** The options object that lib/quantize-options.ts builds: every field present and already checked. */
 export interface NativeQuantizeOptions {
   method: 'claq' | 'gptq' | 'rtn';
+  /** 'row' only with gptq and rtn; claq sends 'column'. */
+  grid: 'row' | 'column';
   lowBits: number;
   highBits: number;
   targetBits: number;
@@ -72,6 +74,9 @@ export interface NativeQuantizedLayer {
   outlierRows: Int32Array;
   outlierCols: Int32Array;
   outlierValues: Float32Array;
+  /** Present only for a row grid: float16 scale and integer zero point per row. */
+  rowScales?: Float32Array;
+  rowZeros?: Float32Array;
   stats: NativeQuantizeStats;
 }
 
@@ -97,6 +102,8 @@ export interface NativeQuantizedParts {
   outlierRows: Int32Array;
   outlierCols: Int32Array;
   outlierValues: Float32Array;
+  rowScales?: Float32Array;
+  rowZeros?: Float32Array;
 }
 
 export interface NativePackedInfo {

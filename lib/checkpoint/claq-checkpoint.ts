@@ -11,7 +11,7 @@ import type { TensorInfo } from '../safetensors/header.js';
 import { JsonSyntaxError, parseStrictJson, safeNonNegativeInteger } from '../safetensors/strict-json.js';
 import { type TensorToWrite, writeSafetensors } from '../safetensors/writer.js';
 import { packCodes, packedCodeBytes, unpackCodes } from './code-packing.js';
-import { type PartsContext, validateQuantizedParts } from './validate.js';
+import { MAX_ROW_GRID_BITS, type PartsContext, validateQuantizedParts } from './validate.js';
 
 /** `__metadata__.format` of a claq checkpoint. */
 export const CLAQ_FORMAT = 'claq';
@@ -20,7 +20,7 @@ export const CLAQ_FORMAT_VERSION = '1';
 /** `__metadata__` key of the JSON object `{ "<layer>": { "rows": R, "cols": C } }`. */
 export const CLAQ_LAYERS_KEY = 'claq_layers';
 
-/** The tensors of one quantized layer, `<layer>.claq.<part>`, with their dtypes. */
+/** The tensors of one quantized layer with codebooks, `<layer>.claq.<part>`, with their dtypes. */
 export const LAYER_PARTS: Readonly<Record<string, Dtype>> = {
   bits: 'U8',
   permutation: 'I32',
@@ -32,6 +32,25 @@ export const LAYER_PARTS: Readonly<Record<string, Dtype>> = {
   outlier_values: 'F16',
 };
 
+/**
+ * The tensors of a row-grid layer (the gptq and rtn grid): no codebooks, no
+ * offsets and no outliers, but a float16 scale and a zero point per row. The
+ * zero points are bit-packed at the layer's width like one column of codes.
+ * The codebooks are the identity levels 0 .. 2^bits - 1, rebuilt on load.
+ */
+export const ROW_GRID_PARTS: Readonly<Record<string, Dtype>> = {
+  bits: 'U8',
+  permutation: 'I32',
+  codes: 'U8',
+  row_scales: 'F16',
+  row_zeros: 'U8',
+};
+
+/** Returns the part tensors of a row-grid layer or of a layer with codebooks. */
+export function layerParts(rowGrid: boolean): Readonly<Record<string, Dtype>> {
+  return rowGrid ? ROW_GRID_PARTS : LAYER_PARTS;
+}
+
 /** Name of one part tensor of a layer, e.g. ('model.layers.0.mlp.up_proj', 'codes'). */
 export function partTensorName(layer: string, part: string): string {
   return `${layer}.claq.${part}`;
@@ -40,6 +59,8 @@ export function partTensorName(layer: string, part: string): string {
 export interface LayerShape {
   rows: number;
   cols: number;
+  /** True for a row-grid layer (ROW_GRID_PARTS); set by ClaqCheckpoint.open. */
+  rowGrid?: boolean;
 }
 
 /**
@@ -51,9 +72,20 @@ export interface LayerShape {
 export function quantizedLayerTensors(layer: string, parts: QuantizedParts): TensorToWrite[] {
   const context: PartsContext = { file: '<memory>', tensorOf: (part) => partTensorName(layer, part) };
   validateQuantizedParts(parts, context);
+  const codeBytes = packedCodeBytes(parts.rows, parts.bitsPerColumn);
+  if (parts.rowScales !== undefined && parts.rowZeros !== undefined) {
+    const data: TensorToWrite['data'][] = [
+      parts.bitsPerColumn,
+      parts.permutation,
+      () => packCodes(parts.codes, parts.rows, parts.bitsPerColumn),
+      exactFloat16(parts.rowScales, 'row_scales', context),
+      packCodes(Uint8Array.from(parts.rowZeros), parts.rows, parts.bitsPerColumn.subarray(0, 1)),
+    ];
+    const shapes = rowGridLayerShapes(layer, parts.rows, codeBytes, parts.cols, parts.bitsPerColumn[0]);
+    return shapes.map((tensor, index) => ({ ...tensor, data: data[index] }));
+  }
   const codebooks = exactFloat16(parts.codebooks, 'codebooks', context);
   const outlierValues = exactFloat16(parts.outlierValues, 'outlier_values', context);
-  const codeBytes = packedCodeBytes(parts.rows, parts.bitsPerColumn);
   const data: TensorToWrite['data'][] = [
     parts.bitsPerColumn,
     parts.permutation,
@@ -82,6 +114,8 @@ export interface LazyQuantizedLayer {
   codebookCount: number;
   /** Number of reserved outliers. */
   outlierCount: number;
+  /** True when the parts have a row grid (rowScales, rowZeros); default false. */
+  rowGrid?: boolean;
   /** Produces the parts; called once, when the writer reaches the layer. */
   load(): QuantizedParts | Promise<QuantizedParts>;
 }
@@ -111,15 +145,20 @@ export function lazyQuantizedLayerTensors(layer: string, lazy: LazyQuantizedLaye
     const parts = await lazy.load();
     validateQuantizedParts(parts, context);
     const matches = parts.rows === rows && parts.cols === cols && parts.codebooks.length === codebookCount &&
-      parts.outlierValues.length === outlierCount && parts.bitsPerColumn.every((bits, j) => bits === bitsPerColumn[j]);
+      parts.outlierValues.length === outlierCount && parts.bitsPerColumn.every((bits, j) => bits === bitsPerColumn[j]) &&
+      (parts.rowScales !== undefined) === (lazy.rowGrid ?? false);
     if (!matches) {
       throw new SafetensorsError('bad-checkpoint', context.file, layer,
-        'the loaded parts do not match the rows, cols, bits per column, codebook count or outlier count declared for the layer');
+        'the loaded parts do not match the rows, cols, bits per column, codebook count, outlier count or row grid ' +
+        'declared for the layer');
     }
     return quantizedLayerTensors(layer, parts);
   })());
 
-  const eager = quantizedLayerShapes(layer, rows, packedCodeBytes(rows, bitsPerColumn), cols, codebookCount, outlierCount);
+  const codeBytes = packedCodeBytes(rows, bitsPerColumn);
+  const eager = lazy.rowGrid
+    ? rowGridLayerShapes(layer, rows, codeBytes, cols, bitsPerColumn[0])
+    : quantizedLayerShapes(layer, rows, codeBytes, cols, codebookCount, outlierCount);
   return eager.map((tensor, index) => ({
     ...tensor,
     data: async () => {
@@ -146,6 +185,16 @@ function quantizedLayerShapes(
     ['outlier_values', outlierCount],
   ];
   return shapes.map(([part, length]) => ({ name: partTensorName(layer, part), dtype: LAYER_PARTS[part], shape: [length] }));
+}
+
+// The five tensors of a row-grid layer without data, in file order.
+function rowGridLayerShapes(layer: string, rows: number, codeBytes: number, cols: number,
+  bits: number): Omit<TensorToWrite, 'data'>[] {
+  const shapes: [string, number][] = [
+    ['bits', cols], ['permutation', cols], ['codes', codeBytes], ['row_scales', rows],
+    ['row_zeros', Math.ceil((rows * bits) / 8)],
+  ];
+  return shapes.map(([part, length]) => ({ name: partTensorName(layer, part), dtype: ROW_GRID_PARTS[part], shape: [length] }));
 }
 
 function exactFloat16(values: Float32Array, part: string, context: PartsContext): Uint8Array {
@@ -314,20 +363,38 @@ function parseLayerShapes(text: string | undefined, file: string): Map<string, L
 // Checks, before any data is read, that each part tensor exists with its
 // dtype and the length that rows and cols imply. This bounds every read and
 // allocation of loadLayer by the sizes in the file.
-function checkLayerTensors(reader: TensorReader, layer: string, { rows, cols }: LayerShape): void {
+// A layer with a row_scales tensor is a row-grid layer; the tensors of the
+// other kind must then be absent, and the other way round.
+function checkLayerTensors(reader: TensorReader, layer: string, shape: LayerShape): void {
+  const { rows, cols } = shape;
+  const rowGrid = reader.has(partTensorName(layer, 'row_scales'));
+  if (rowGrid) shape.rowGrid = true;
+  const parts = layerParts(rowGrid);
+  for (const part of Object.keys(layerParts(!rowGrid))) {
+    const name = partTensorName(layer, part);
+    if (!(part in parts) && reader.has(name)) {
+      throw new SafetensorsError('bad-checkpoint', reader.path, name,
+        `does not belong in a ${rowGrid ? 'row-grid layer (it has row_scales)' : 'layer with codebooks (it has no row_scales)'}`);
+    }
+  }
   const expectVector = (part: string, length?: number): number => {
     const name = partTensorName(layer, part);
     if (!reader.has(name)) throw new SafetensorsError('bad-checkpoint', reader.path, name, 'the layer tensor is missing');
     const info = reader.info(name);
-    if (info.dtype !== LAYER_PARTS[part] || info.shape.length !== 1 || (length !== undefined && info.shape[0] !== length)) {
+    if (info.dtype !== parts[part] || info.shape.length !== 1 || (length !== undefined && info.shape[0] !== length)) {
       throw new SafetensorsError('bad-checkpoint', reader.path, name,
-        `is ${info.dtype} [${info.shape.join(', ')}]; expected ${LAYER_PARTS[part]} [${length ?? 'n'}]`);
+        `is ${info.dtype} [${info.shape.join(', ')}]; expected ${parts[part]} [${length ?? 'n'}]`);
     }
     return info.shape[0];
   };
   expectVector('bits', cols);
   expectVector('permutation', cols);
   expectVector('codes');
+  if (rowGrid) {
+    expectVector('row_scales', rows);
+    expectVector('row_zeros');
+    return;
+  }
   expectVector('codebook_offsets', cols + 1);
   expectVector('codebooks');
   const outliers = expectVector('outlier_values');
@@ -339,7 +406,7 @@ function checkLayerTensors(reader: TensorReader, layer: string, { rows, cols }: 
   }
 }
 
-async function readLayer(reader: TensorReader, layer: string, { rows, cols }: LayerShape): Promise<QuantizedParts> {
+async function readLayer(reader: TensorReader, layer: string, { rows, cols, rowGrid }: LayerShape): Promise<QuantizedParts> {
   const context: PartsContext = { file: reader.path, tensorOf: (part) => partTensorName(layer, part) };
   const read = (part: string) => reader.readBytes(partTensorName(layer, part));
 
@@ -365,11 +432,19 @@ async function readLayer(reader: TensorReader, layer: string, { rows, cols }: La
 
   // NOTE: the integer parts are viewed in host byte order, which matches the
   // file's little-endian data only on little-endian hosts (x86-64, AArch64).
+  const permutation = new Int32Array((await read('permutation')).buffer);
+  if (rowGrid) {
+    const parts = rowGridParts(rows, cols, bitsPerColumn, permutation, codes, context);
+    parts.rowScales = float16BytesToFloat32(await read('row_scales'));
+    parts.rowZeros = await readRowZeros(await read('row_zeros'), rows, bitsPerColumn.subarray(0, 1), reader.path, context);
+    validateQuantizedParts(parts, context);
+    return parts;
+  }
   const parts: QuantizedParts = {
     rows,
     cols,
     bitsPerColumn,
-    permutation: new Int32Array((await read('permutation')).buffer),
+    permutation,
     codes,
     codebookOffsets: new Uint32Array((await read('codebook_offsets')).buffer),
     codebooks: float16BytesToFloat32(await read('codebooks')),
@@ -379,6 +454,49 @@ async function readLayer(reader: TensorReader, layer: string, { rows, cols }: La
   };
   validateQuantizedParts(parts, context);
   return parts;
+}
+
+// Unpacks the zero points, packed like one column of codes at the layer's width.
+function readRowZeros(packed: Uint8Array, rows: number, width: Uint8Array, file: string,
+  context: PartsContext): Float32Array {
+  const expectedBytes = packedCodeBytes(rows, width);
+  if (packed.length !== expectedBytes) {
+    throw new SafetensorsError('bad-checkpoint', file, context.tensorOf('row_zeros'),
+      `has ${packed.length} bytes; ${rows} zero points of ${width[0]} bits need ${expectedBytes}`);
+  }
+  const { codes, badPaddingColumn } = unpackCodes(packed, rows, width);
+  if (badPaddingColumn >= 0) {
+    throw new SafetensorsError('bad-checkpoint', file, context.tensorOf('row_zeros'),
+      'has non-zero padding bits after the last zero point');
+  }
+  return Float32Array.from(codes);
+}
+
+// The parts of a row-grid layer with its identity codebooks rebuilt. The bits
+// are checked here, before they size the codebooks: one width of at most 4.
+// So the codebooks take at most 64 bytes per column, about 10 times the
+// column's 6 or more bytes in the file.
+function rowGridParts(rows: number, cols: number, bitsPerColumn: Uint8Array, permutation: Int32Array,
+  codes: Uint8Array, context: PartsContext): QuantizedParts {
+  const bits = bitsPerColumn[0];
+  const mixed = bitsPerColumn.findIndex((b) => b !== bits);
+  if (mixed >= 0) {
+    throw new SafetensorsError('bad-checkpoint', context.file, context.tensorOf('bits'),
+      `column ${mixed} has ${bitsPerColumn[mixed]} bits and column 0 has ${bits}; a row-grid layer has one width`);
+  }
+  if (bits > MAX_ROW_GRID_BITS) {
+    throw new SafetensorsError('bad-checkpoint', context.file, context.tensorOf('bits'),
+      `a row-grid layer has ${bits} bits; expected 1 to ${MAX_ROW_GRID_BITS}`);
+  }
+  const levels = 2 ** bits;
+  return {
+    rows, cols, bitsPerColumn, permutation, codes,
+    codebookOffsets: Uint32Array.from({ length: cols + 1 }, (_, j) => j * levels),
+    codebooks: Float32Array.from({ length: cols * levels }, (_, k) => k % levels),
+    outlierRows: new Int32Array(0),
+    outlierCols: new Int32Array(0),
+    outlierValues: new Float32Array(0),
+  };
 }
 
 /**

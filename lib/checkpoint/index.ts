@@ -4,6 +4,8 @@ export {
   CLAQ_LAYERS_KEY,
   ClaqCheckpoint,
   LAYER_PARTS,
+  layerParts,
+  ROW_GRID_PARTS,
   lazyQuantizedLayerTensors,
   loadQuantizedParts,
   partTensorName,
@@ -13,5 +15,5 @@ export {
 } from './claq-checkpoint.js';
 export type { LayerShape, LazyQuantizedLayer, SaveClaqCheckpointOptions } from './claq-checkpoint.js';
 export { packCodes, packedCodeBytes, unpackCodes } from './code-packing.js';
-export { MAX_CODE_BITS, memoryContext, validateQuantizedParts } from './validate.js';
+export { MAX_CODE_BITS, MAX_ROW_GRID_BITS, memoryContext, validateQuantizedParts } from './validate.js';
 export type { PartsContext } from './validate.js';

@@ -7,6 +7,9 @@ import { SafetensorsError } from '../safetensors/errors.js';
 /** Largest code width accepted: codes are stored one byte each in memory. */
 export const MAX_CODE_BITS = 8;
 
+/** Largest code width of a row-grid layer (the gptq and rtn grid; the quantizer uses 2 to 4). */
+export const MAX_ROW_GRID_BITS = 4;
+
 /** Names the file and tensor that a failed check points at. */
 export interface PartsContext {
   file: string;
@@ -23,7 +26,10 @@ export function memoryContext(layer: string): PartsContext {
  * Validates a QuantizedParts: dimensions, bits per column, the permutation,
  * the codebook offsets and ascending finite centroids, every code below both
  * 2^bits and its column's codebook size, and outliers in range, sorted by
- * column then row without repeats, with finite values.
+ * column then row without repeats, with finite values. A row grid
+ * (rowScales, rowZeros) needs one bit width, the identity codebooks
+ * 0 .. 2^bits - 1, no outliers, scales finite and > 0, and integer zeros in
+ * [0, 2^bits - 1].
  * @throws SafetensorsError with reason 'bad-checkpoint' naming the part and the rule.
  */
 export function validateQuantizedParts(parts: QuantizedParts, context: PartsContext): void {
@@ -46,6 +52,7 @@ export function validateQuantizedParts(parts: QuantizedParts, context: PartsCont
   checkCodebooks(parts, fail);
   checkCodes(parts, fail);
   checkOutliers(parts, fail);
+  checkRowGrid(parts, fail);
 }
 
 type Fail = (part: string, rule: string) => never;
@@ -143,6 +150,50 @@ function checkOutliers(parts: QuantizedParts, fail: Fail): void {
         fail('outlier_cols', `entry ${k} (row ${row}, column ${col}) does not come strictly after ` +
           `(row ${previousRow}, column ${previousCol}); outliers must be sorted by column then row, without repeats`);
       }
+    }
+  }
+}
+
+// The part names are the checkpoint's tensors: row_scales, row_zeros.
+function checkRowGrid(parts: QuantizedParts, fail: Fail): void {
+  const { rows, cols, rowScales, rowZeros } = parts;
+  if (rowScales === undefined && rowZeros === undefined) return;
+  const arrays = [[rowScales, 'row_scales', 'rowScales'], [rowZeros, 'row_zeros', 'rowZeros']] as const;
+  for (const [value, part, field] of arrays) {
+    const tag = ArrayBuffer.isView(value) ? (value as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] : typeof value;
+    if (tag !== 'Float32Array') fail(part, `${field} must be a Float32Array when the other row grid array is given, got ${tag}`);
+  }
+  const scales = rowScales as Float32Array;
+  const zeros = rowZeros as Float32Array;
+  checkLength(scales, rows, 'row_scales', fail);
+  checkLength(zeros, rows, 'row_zeros', fail);
+  if (parts.outlierValues.length > 0) {
+    fail('outlier_values', `a row-grid layer cannot have outliers; it has ${parts.outlierValues.length}`);
+  }
+
+  const bits = parts.bitsPerColumn[0];
+  const levels = 2 ** bits;
+  if (bits > MAX_ROW_GRID_BITS) fail('bits', `a row-grid layer has ${bits} bits; expected 1 to ${MAX_ROW_GRID_BITS}`);
+  for (let j = 0; j < cols; ++j) {
+    if (parts.bitsPerColumn[j] !== bits) {
+      fail('bits', `column ${j} has ${parts.bitsPerColumn[j]} bits and column 0 has ${bits}; a row-grid layer has one width`);
+    }
+    if (parts.codebookOffsets[j + 1] !== (j + 1) * levels) {
+      fail('codebook_offsets', `column ${j} does not have the ${levels} levels of a row grid`);
+    }
+  }
+  for (let k = 0; k < parts.codebooks.length; ++k) {
+    if (parts.codebooks[k] !== k % levels) {
+      fail('codebooks', `centroid ${k % levels} of column ${Math.floor(k / levels)} is ${parts.codebooks[k]}; ` +
+        `a row grid has the levels 0 .. ${levels - 1}`);
+    }
+  }
+  for (let i = 0; i < rows; ++i) {
+    if (!(Number.isFinite(scales[i]) && scales[i] > 0)) {
+      fail('row_scales', `row ${i} has scale ${scales[i]}; expected a finite value > 0`);
+    }
+    if (!(Number.isInteger(zeros[i]) && zeros[i] >= 0 && zeros[i] < levels)) {
+      fail('row_zeros', `row ${i} has zero point ${zeros[i]}; expected an integer in [0, ${levels - 1}]`);
     }
   }
 }

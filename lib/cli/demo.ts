@@ -18,7 +18,8 @@ Quantizes with rtn, gptq and claq at 2, 3 and 4 bits, claq AP 2.1, claq OR
 (2-bit) and claq AP 2.05 + OR, and prints per configuration: code bits (mean
 bits per column), storage bits (all stored bytes x 8 per weight), the
 relative output error ||XW^T - XQ^T||^2 / ||XW^T||^2 on the calibration
-tokens, and seconds.
+tokens, and seconds. rtn and gptq use one min-max grid per output row (the
+standard GPTQ grid, option grid 'row').
 
 Without --model: one generated 4096 x 4096 layer with LLaMA-like statistics
 (heavy-tailed weights with rare outliers hundreds of times mean|W|,

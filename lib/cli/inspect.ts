@@ -1,7 +1,7 @@
 // `claq inspect FILE_OR_DIR`: lists the tensors of a safetensors checkpoint
 // and, for claq checkpoints, each quantized layer's bits, outliers and
 // storage size.
-import { CLAQ_FORMAT, ClaqCheckpoint, LAYER_PARTS, partTensorName } from '../checkpoint/claq-checkpoint.js';
+import { CLAQ_FORMAT, ClaqCheckpoint, layerParts, partTensorName } from '../checkpoint/claq-checkpoint.js';
 import { openCheckpoint } from '../safetensors/checkpoint.js';
 import type { TensorReader } from '../safetensors/file.js';
 import type { TensorInfo } from '../safetensors/header.js';
@@ -16,7 +16,9 @@ export interface LayerReport {
   /** Columns per code width, e.g. { 2: 58, 4: 6 }. */
   columnsPerWidth: Record<number, number>;
   outliers: number;
-  /** Bytes of the layer's eight tensors × 8 / (rows × cols). */
+  /** True for a row-grid layer (gptq, rtn): per-row scales and zeros instead of codebooks. */
+  rowGrid: boolean;
+  /** Bytes of the layer's tensors (eight, or five for a row grid) × 8 / (rows × cols). */
   storageBits: number;
 }
 
@@ -46,9 +48,9 @@ export async function inspectCheckpoint(path: string, options: { verify?: boolea
   const checkpoint = await ClaqCheckpoint.fromReader(reader);
   try {
     const layers: LayerReport[] = [];
-    for (const [name, { rows, cols }] of checkpoint.layers) {
+    for (const [name, { rows, cols, rowGrid }] of checkpoint.layers) {
       if (options.verify) await checkpoint.loadLayer(name);
-      layers.push(await layerReport(checkpoint.reader, name, rows, cols));
+      layers.push(await layerReport(checkpoint.reader, name, rows, cols, rowGrid ?? false));
     }
     return { path, metadata: reader.metadata, tensors: reader.tensors(), layers, verified: options.verify ?? false };
   } finally {
@@ -56,7 +58,8 @@ export async function inspectCheckpoint(path: string, options: { verify?: boolea
   }
 }
 
-async function layerReport(reader: TensorReader, name: string, rows: number, cols: number): Promise<LayerReport> {
+async function layerReport(reader: TensorReader, name: string, rows: number, cols: number,
+  rowGrid: boolean): Promise<LayerReport> {
   const bits = await reader.readBytes(partTensorName(name, 'bits'));
   const columnsPerWidth: Record<number, number> = {};
   let bitSum = 0;
@@ -65,14 +68,15 @@ async function layerReport(reader: TensorReader, name: string, rows: number, col
     bitSum += width;
   }
   let bytes = 0;
-  for (const part of Object.keys(LAYER_PARTS)) bytes += reader.info(partTensorName(name, part)).byteLength;
+  for (const part of Object.keys(layerParts(rowGrid))) bytes += reader.info(partTensorName(name, part)).byteLength;
   return {
     name,
     rows,
     cols,
     codeBits: bitSum / cols,
     columnsPerWidth,
-    outliers: reader.info(partTensorName(name, 'outlier_values')).shape[0],
+    outliers: rowGrid ? 0 : reader.info(partTensorName(name, 'outlier_values')).shape[0],
+    rowGrid,
     storageBits: (bytes * 8) / (rows * cols),
   };
 }
@@ -99,11 +103,12 @@ export function formatInspectReport(report: InspectReport): string {
       `${layer.rows}x${layer.cols}`,
       layer.codeBits.toFixed(3),
       Object.entries(layer.columnsPerWidth).map(([width, count]) => `${width}:${count}`).join(' '),
+      layer.rowGrid ? 'row grid' : 'codebooks',
       String(layer.outliers),
       layer.storageBits.toFixed(3),
     ]);
-    lines.push(...table(['layer', 'shape', 'code bits', 'columns per width', 'outliers', 'storage bits'], layerRows,
-      [false, false, true, false, true, true]));
+    lines.push(...table(['layer', 'shape', 'code bits', 'columns per width', 'levels', 'outliers', 'storage bits'], layerRows,
+      [false, false, true, false, false, true, true]));
     const weights = report.layers.reduce((sum, layer) => sum + layer.rows * layer.cols, 0);
     const codeBits = report.layers.reduce((sum, layer) => sum + layer.codeBits * layer.rows * layer.cols, 0) / weights;
     const storageBits = report.layers.reduce((sum, layer) => sum + layer.storageBits * layer.rows * layer.cols, 0) / weights;
@@ -130,7 +135,8 @@ const USAGE = `usage: claq inspect [--json] [--verify] FILE_OR_DIR
 
 Lists the tensors (name, dtype, shape, bytes) of a safetensors file, a sharded
 checkpoint folder or its index file. For claq checkpoints it also lists each
-quantized layer's code bits, columns per code width, reserved outliers and
+quantized layer's code bits, columns per code width, levels (per-column
+codebooks, or the per-row grid of gptq and rtn), reserved outliers and
 storage bits per weight.
 
   --json     print the report as JSON

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { loadModel } from '../model/llama-model.js';
 import { quantizeModel, type LayerReport } from '../model/quantize-model.js';
 import { readTokenFile } from '../model/token-file.js';
-import type { QuantizeMethod } from '../quantize-options.js';
+import { UNIFORM_GRIDS, type QuantizeMethod, type UniformGrid } from '../quantize-options.js';
 import type { Command } from './main.js';
 import { parsedCommand } from './parsed-command.js';
 import { createProgress, withInterrupt } from './progress.js';
@@ -25,6 +25,8 @@ blocks before it, and writes a claq checkpoint folder that "claq eval" and
   --calib-samples N    calibration sequences (default 128, fewer if FILE is short)
   --seq-len N          tokens per sequence (default min(2048, max_position_embeddings))
   --method M           claq (default), gptq or rtn
+  --grid G             gptq and rtn: row (default, one scale and zero point per
+                       output row) or column (a min-max grid per column)
   --bits B             code width 2, 3 or 4 (default 4 without --target-bits)
   --target-bits T      adaptive precision: mean code width in [2, 4], e.g. 2.1
   --outliers           outlier reservation with the dynamic rule (1.4 % / 0.4 %)
@@ -39,6 +41,7 @@ interface QuantizeArgs {
   calibSamples?: number;
   seqLen?: number;
   method: QuantizeMethod;
+  grid?: UniformGrid;
   bits?: number;
   targetBits?: number;
   outliers: boolean;
@@ -66,6 +69,7 @@ function parseQuantizeArgs(args: string[]): QuantizeArgs | 'help' {
       'calib-samples': { type: 'string' },
       'seq-len': { type: 'string' },
       method: { type: 'string', default: 'claq' },
+      grid: { type: 'string' },
       bits: { type: 'string' },
       'target-bits': { type: 'string' },
       outliers: { type: 'boolean', default: false },
@@ -83,6 +87,9 @@ function parseQuantizeArgs(args: string[]): QuantizeArgs | 'help' {
   if (!['claq', 'gptq', 'rtn'].includes(values.method)) {
     throw new RangeError(`--method must be claq, gptq or rtn, got '${values.method}'`);
   }
+  if (values.grid !== undefined && !(UNIFORM_GRIDS as readonly string[]).includes(values.grid)) {
+    throw new RangeError(`--grid must be row or column, got '${values.grid}'`);
+  }
   return {
     modelDir: positionals[0],
     out: values.out,
@@ -91,6 +98,7 @@ function parseQuantizeArgs(args: string[]): QuantizeArgs | 'help' {
     calibSamples: parseNumber(values['calib-samples'], '--calib-samples', true),
     seqLen: parseNumber(values['seq-len'], '--seq-len', true),
     method: values.method as QuantizeMethod,
+    grid: values.grid as UniformGrid | undefined,
     bits: parseNumber(values.bits, '--bits', true),
     targetBits: parseNumber(values['target-bits'], '--target-bits', false),
     outliers: values.outliers,
@@ -136,6 +144,7 @@ async function run(options: QuantizeArgs): Promise<number> {
     calibSamples: options.calibSamples,
     seqLen: options.seqLen,
     method: options.method,
+    grid: options.grid,
     bits: options.bits,
     targetBits: options.targetBits,
     outliers: options.outliers,

@@ -15,14 +15,18 @@ const COPIED_FILES = [
 
 /**
  * Returns W [rows, cols] row-major: each weight is its column's centroid for
- * its code, and each reserved outlier its stored value.
+ * its code, and each reserved outlier its stored value. With a row grid the
+ * weight is `rowScales[i] · (centroid − rowZeros[i])`, exact in float32 (a
+ * float16 scale times an integer below 2^8).
  */
 export function dequantizeParts(parts: QuantizedParts): Float32Array {
-  const { rows, cols, codes, codebooks, codebookOffsets } = parts;
+  const { rows, cols, codes, codebooks, codebookOffsets, rowScales, rowZeros } = parts;
   const weight = new Float32Array(rows * cols);
   for (let i = 0; i < rows; i++) {
+    const scale = rowScales?.[i] ?? 1;
+    const zero = rowZeros?.[i] ?? 0;
     for (let j = 0; j < cols; j++) {
-      weight[i * cols + j] = codebooks[codebookOffsets[j] + codes[i * cols + j]];
+      weight[i * cols + j] = scale * (codebooks[codebookOffsets[j] + codes[i * cols + j]] - zero);
     }
   }
   for (let k = 0; k < parts.outlierValues.length; k++) {

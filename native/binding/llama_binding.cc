@@ -175,9 +175,16 @@ std::unique_ptr<LlamaLinear> read_packed(const Napi::Object& parts, const std::s
       read_part<int32_t>(parts, "outlierCols", napi_int32_array, "Int32Array", what);
   std::tie(view.outlier_values, view.outlier_values_length) =
       read_part<float>(parts, "outlierValues", napi_float32_array, "Float32Array", what);
+  if (!parts.Get("rowScales").IsUndefined() || !parts.Get("rowZeros").IsUndefined()) {
+    std::tie(view.row_scales, view.row_scales_length) =
+        read_part<float>(parts, "rowScales", napi_float32_array, "Float32Array", what);
+    std::tie(view.row_zeros, view.row_zeros_length) =
+        read_part<float>(parts, "rowZeros", napi_float32_array, "Float32Array", what);
+  }
   auto layer = std::make_shared<PackedLayer>();
-  throw_if_error(parts.Env(), pack_layer(view, layer.get()));
-  return std::make_unique<PackedLlamaLinear>(std::move(layer));
+  auto grid = std::make_shared<PackedRowGrid>();
+  throw_if_error(parts.Env(), pack_layer(view, layer.get(), grid.get()));
+  return std::make_unique<PackedLlamaLinear>(std::move(layer), std::move(grid));
 }
 
 // A linear from a [out, in] Float32Array (dense) or quantized parts (packed);

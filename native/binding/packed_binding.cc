@@ -3,7 +3,7 @@
 // packedRelease frees the packed data at once (the finalizer frees the rest).
 //
 // Exports (argument checks are repeated here; lib/packed-linear.ts checks first):
-//   packLayer(parts: QuantizedParts): PackedHandle
+//   packLayer(parts: QuantizedParts): PackedHandle (with the row grid, if any)
 //   packedInfo(handle): { rows, cols, bytes, storageBitsPerWeight }
 //   packedMatmul(handle, x: Float32Array, tokens, y: Float32Array, { threads }): void
 //   packedMatmulAsync(handle, x, tokens, y, { threads }): Promise<void>
@@ -30,6 +30,7 @@ constexpr napi_type_tag kPackedLayerTag = {0x6c61712d7061636bULL, 0x2d6c61796572
 // work. So packedRelease during a matmulAsync frees the data when the work ends.
 struct PackedBox {
   std::shared_ptr<const PackedLayer> layer;
+  std::shared_ptr<const PackedRowGrid> row_grid;  // empty grid for a layer without one
 };
 
 Napi::Error type_error(Napi::Env env, const std::string& message) { return Napi::TypeError::New(env, message); }
@@ -42,12 +43,12 @@ PackedBox* unwrap(const Napi::CallbackInfo& info, const char* operation) {
   return info[0].As<Napi::External<PackedBox>>().Data();
 }
 
-std::shared_ptr<const PackedLayer> live_layer(const Napi::CallbackInfo& info, const char* operation) {
+const PackedBox& live_box(const Napi::CallbackInfo& info, const char* operation) {
   PackedBox* box = unwrap(info, operation);
   if (!box->layer) {
     throw Napi::Error::New(info.Env(), std::string(operation) + ": the packed layer was released; pack it again");
   }
-  return box->layer;
+  return *box;
 }
 
 template <typename T>
@@ -70,6 +71,20 @@ int64_t integer_field(Napi::Env env, Napi::Object parts, const char* name) {
                                          value.ToString().Utf8Value());
   }
   return static_cast<int64_t>(v);
+}
+
+// rowScales and rowZeros: both absent (undefined) or both Float32Arrays.
+void read_row_grid(Napi::Env env, Napi::Object parts, QuantizedPartsView* view) {
+  const bool scales = !parts.Get("rowScales").IsUndefined(), zeros = !parts.Get("rowZeros").IsUndefined();
+  if (scales != zeros) {
+    throw type_error(env, std::string("packLayer: parts.") + (scales ? "rowZeros" : "rowScales") +
+                              " must be given with parts." + (scales ? "rowScales" : "rowZeros"));
+  }
+  if (!scales) return;
+  std::tie(view->row_scales, view->row_scales_length) =
+      typed_array<float>(env, parts, "rowScales", napi_float32_array, "Float32Array");
+  std::tie(view->row_zeros, view->row_zeros_length) =
+      typed_array<float>(env, parts, "rowZeros", napi_float32_array, "Float32Array");
 }
 
 Napi::Value pack_layer_binding(const Napi::CallbackInfo& info) {
@@ -95,13 +110,16 @@ Napi::Value pack_layer_binding(const Napi::CallbackInfo& info) {
       typed_array<int32_t>(env, parts, "outlierCols", napi_int32_array, "Int32Array");
   std::tie(view.outlier_values, view.outlier_values_length) =
       typed_array<float>(env, parts, "outlierValues", napi_float32_array, "Float32Array");
+  read_row_grid(env, parts, &view);
 
   std::shared_ptr<PackedLayer> layer;
+  std::shared_ptr<PackedRowGrid> grid;
   PackedBox* box = nullptr;
   try {
     layer = std::make_shared<PackedLayer>();
-    throw_if_error(env, pack_layer(view, layer.get()));
-    box = new PackedBox{std::move(layer)};
+    grid = std::make_shared<PackedRowGrid>();
+    throw_if_error(env, pack_layer(view, layer.get(), grid.get()));
+    box = new PackedBox{std::move(layer), std::move(grid)};
   } catch (const std::bad_alloc&) {
     throw make_error(env, Status::OutOfMemory("packLayer: out of memory while packing the layer"));
   }
@@ -113,11 +131,12 @@ Napi::Value pack_layer_binding(const Napi::CallbackInfo& info) {
 
 Napi::Value packed_info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const std::shared_ptr<const PackedLayer> layer = live_layer(info, "packedInfo");
+  const PackedBox& box = live_box(info, "packedInfo");
+  const PackedLayer* layer = box.layer.get();
   Napi::Object result = Napi::Object::New(env);
   result.Set("rows", Napi::Number::New(env, double(layer->rows)));
   result.Set("cols", Napi::Number::New(env, double(layer->cols)));
-  result.Set("bytes", Napi::Number::New(env, double(layer->bytes())));
+  result.Set("bytes", Napi::Number::New(env, double(layer->bytes() + box.row_grid->bytes())));
   result.Set("storageBitsPerWeight", Napi::Number::New(env, layer->storage_bits_per_weight));
   return result;
 }
@@ -125,6 +144,7 @@ Napi::Value packed_info(const Napi::CallbackInfo& info) {
 // The checked arguments of a matmul call.
 struct MatmulCall {
   std::shared_ptr<const PackedLayer> layer;
+  std::shared_ptr<const PackedRowGrid> row_grid;
   const float* x = nullptr;
   float* y = nullptr;
   int64_t tokens = 0;
@@ -134,7 +154,10 @@ struct MatmulCall {
 MatmulCall read_matmul(const Napi::CallbackInfo& info, const char* operation) {
   Napi::Env env = info.Env();
   MatmulCall call;
-  call.layer = live_layer(info, operation);
+  const PackedBox& box = live_box(info, operation);
+  call.layer = box.layer;
+  call.row_grid = box.row_grid;
+  call.options.row_grid = call.row_grid.get();
   const std::string op(operation);
   if (info.Length() != 5) throw type_error(env, op + ": expected (handle, x, tokens, y, options)");
   if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
@@ -222,7 +245,9 @@ Napi::Value packed_matmul_async(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value packed_release(const Napi::CallbackInfo& info) {
-  unwrap(info, "release")->layer.reset();
+  PackedBox* box = unwrap(info, "release");
+  box->layer.reset();
+  box->row_grid.reset();
   return info.Env().Undefined();
 }
 

@@ -48,6 +48,14 @@ Ranking parse_ranking(const Napi::Value& value) {
                                            "received '" + name + "'");
 }
 
+Grid parse_grid(const Napi::Value& value) {
+  const std::string name = read_string(value, "quantizeLayer: options.grid");
+  if (name == "row") return Grid::kRow;
+  if (name == "column") return Grid::kColumn;
+  throw Napi::RangeError::New(value.Env(), "quantizeLayer: options.grid must be 'row' or 'column', received '" +
+                                               name + "'");
+}
+
 // Copies the normalised options object (see NormalizedQuantizeOptions in
 // types/native.d.ts) into the engine's struct.
 QuantizeOptions read_options(const Napi::Value& value) {
@@ -57,6 +65,7 @@ QuantizeOptions read_options(const Napi::Value& value) {
   Napi::Object object = value.As<Napi::Object>();
   QuantizeOptions options;
   options.method = parse_method(object.Get("method"));
+  options.grid = parse_grid(object.Get("grid"));
   options.low_bits = static_cast<int>(read_integer(object.Get("lowBits"), "quantizeLayer: options.lowBits", 1, 8));
   options.high_bits = static_cast<int>(read_integer(object.Get("highBits"), "quantizeLayer: options.highBits", 1, 8));
   options.target_bits = read_number(object.Get("targetBits"), "quantizeLayer: options.targetBits", 1, 8);
@@ -154,6 +163,10 @@ Napi::Object to_js(Napi::Env env, QuantizedLayerData&& data) {
   result.Set("outlierRows", adopt_typed_array(env, std::move(data.outlier_rows)));
   result.Set("outlierCols", adopt_typed_array(env, std::move(data.outlier_cols)));
   result.Set("outlierValues", adopt_typed_array(env, std::move(data.outlier_values)));
+  if (!data.row_scales.empty()) {
+    result.Set("rowScales", adopt_typed_array(env, std::move(data.row_scales)));
+    result.Set("rowZeros", adopt_typed_array(env, std::move(data.row_zeros)));
+  }
 
   Napi::Object stats = Napi::Object::New(env);
   stats.Set("loss", data.stats.loss);

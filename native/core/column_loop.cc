@@ -7,6 +7,7 @@
 
 #include "core/float16.h"
 #include "core/radix_sort.h"
+#include "core/row_grid.h"
 #include "core/thread_pool.h"
 #include "core/uniform_grid.h"
 #include "kernels/gemm.h"
@@ -303,7 +304,7 @@ class BlockLoop {
       const int64_t sub_end = std::min(sub + kSubBlockColumns, block_end);
       for (int64_t k = sub; k < sub_end; ++k) {
         const Clock::time_point start = Clock::now();
-        const double squared_error = quantize_column(
+        const double squared_error = in_.row_grid != nullptr ? on_row_grid(k) : quantize_column(
             in_.weight_t + k * rows_, rows_, in_.bits[k], in_.reserved_per_tail[k],
             in_.fit_codebook, ws_, out_->codes_t.get() + k * rows_, quantized_.data(),
             out_->codebooks[k], out_->reserved[k]);
@@ -322,6 +323,13 @@ class BlockLoop {
                        block_end, nullptr);
       }
     }
+  }
+
+  // Quantizes column k on the per-row grid (GPTQ and RTN); returns sum (w - q)^2.
+  double on_row_grid(int64_t k) {
+    return quantize_row_grid_column(in_.weight_t + k * rows_, *in_.row_grid,
+                                    out_->codes_t.get() + k * rows_, quantized_.data(),
+                                    out_->codebooks[k]);
   }
 
   const ColumnLoopInput& in_;

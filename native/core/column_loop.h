@@ -25,6 +25,7 @@
 namespace claq {
 
 class ThreadPool;
+struct RowGrid;
 
 // Fits `1 << bits` ascending centroids (float64, not yet rounded) to the n
 // ascending values in `sorted`.
@@ -45,6 +46,7 @@ struct ColumnLoopInput {
   const int64_t* reserved_per_tail = nullptr;  // [cols]: OR entries at each tail
   int block_size = 128;
   CodebookFitter fit_codebook;
+  const RowGrid* row_grid = nullptr;         // non-null: the per-row grid replaces fit_codebook
   const std::atomic<bool>* abort = nullptr;
   std::function<void(int64_t done, int64_t total)> progress;
 };

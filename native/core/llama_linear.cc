@@ -16,11 +16,13 @@ Status DenseLinear::forward(const float* x, int64_t rows, float* y, ThreadPool* 
   return Status::Ok();
 }
 
-PackedLlamaLinear::PackedLlamaLinear(std::shared_ptr<const PackedLayer> layer) : layer_(std::move(layer)) {}
+PackedLlamaLinear::PackedLlamaLinear(std::shared_ptr<const PackedLayer> layer, std::shared_ptr<const PackedRowGrid> row_grid)
+    : layer_(std::move(layer)), row_grid_(std::move(row_grid)) {}
 
 Status PackedLlamaLinear::forward(const float* x, int64_t rows, float* y, ThreadPool* pool) const {
   PackedMatmulOptions options;
   options.pool = pool;
+  options.row_grid = row_grid_.get();
   return packed_matmul(*layer_, x, rows, y, options);
 }
 

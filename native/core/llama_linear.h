@@ -10,6 +10,7 @@
 
 #include "core/status.h"
 #include "kernels/packed_layout.h"
+#include "kernels/row_grid_epilogue.h"
 
 namespace claq {
 
@@ -51,10 +52,11 @@ class DenseLinear final : public LlamaLinear {
 };
 
 // A quantized layer in the packed kernel layout (packed_matmul.h): look-up
-// table GEMV for a few rows, dequantized panels and a float32 GEMM for more.
+// table GEMV for a few rows, dequantized panels and a float32 GEMM for more,
+// then the per-row grid of a gptq or rtn layer (empty for claq layers).
 class PackedLlamaLinear final : public LlamaLinear {
  public:
-  explicit PackedLlamaLinear(std::shared_ptr<const PackedLayer> layer);
+  PackedLlamaLinear(std::shared_ptr<const PackedLayer> layer, std::shared_ptr<const PackedRowGrid> row_grid);
 
   int64_t in_features() const override { return layer_->cols; }
   int64_t out_features() const override { return layer_->rows; }
@@ -62,6 +64,7 @@ class PackedLlamaLinear final : public LlamaLinear {
 
  private:
   std::shared_ptr<const PackedLayer> layer_;
+  std::shared_ptr<const PackedRowGrid> row_grid_;
 };
 
 }  // namespace claq

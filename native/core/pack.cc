@@ -3,12 +3,21 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <string>
+
+#include "core/float16.h"
 
 namespace claq {
 namespace {
 
 std::string at(size_t i) { return "[" + std::to_string(i) + "]"; }
+
+std::string number(float value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.9g", value);
+  return text;
+}
 
 Status invalid(const std::string& message) { return Status::InvalidArgument("packLayer: " + message); }
 
@@ -119,15 +128,54 @@ Status check_outliers(const QuantizedPartsView& p) {
   return Status::Ok();
 }
 
+bool has_row_grid(const QuantizedPartsView& p) { return p.row_scales_length > 0 || p.row_zeros_length > 0; }
+
+Status check_row_grid(const QuantizedPartsView& p) {
+  if (!has_row_grid(p)) return Status::Ok();
+  Status s = check_length("rowScales", p.row_scales_length, p.rows);
+  if (s.ok()) s = check_length("rowZeros", p.row_zeros_length, p.rows);
+  if (!s.ok()) return s;
+  if (p.outlier_rows_length > 0) {
+    return invalid("a row-grid layer (rowScales, rowZeros) cannot have outliers; outlierRows has " +
+                   std::to_string(p.outlier_rows_length));
+  }
+  const int bits = p.bits_per_column[0];
+  for (int64_t j = 1; j < p.cols; ++j) {
+    if (p.bits_per_column[j] != bits) {
+      return invalid("bitsPerColumn" + at(j) + " = " + std::to_string(p.bits_per_column[j]) +
+                     " differs from column 0's " + std::to_string(bits) + "; a row-grid layer has one bit width");
+    }
+  }
+  const float top = static_cast<float>((1 << bits) - 1);
+  for (int64_t i = 0; i < p.rows; ++i) {
+    const float scale = p.row_scales[i], zero = p.row_zeros[i];
+    if (!(std::isfinite(scale) && scale > 0 && round_to_float16(scale) == scale)) {
+      return invalid("rowScales" + at(i) + " = " + number(scale) + " is not a finite float16 value > 0");
+    }
+    if (!(zero >= 0 && zero <= top && std::floor(zero) == zero)) {
+      return invalid("rowZeros" + at(i) + " = " + number(zero) + " is not an integer in [0, " +
+                     std::to_string(1 << bits) + " - 1]");
+    }
+  }
+  return Status::Ok();
+}
+
 // Storage bits: the bytes of the layer's tensors in a claq checkpoint
 // (docs/FORMAT.md) x 8 / (rows * cols), the figure storageBits() in
 // lib/quantized-layer.ts and `claq inspect` report. Codes are bit-packed per
 // column, centroids float16, each outlier an int32 row, an int32 column and
 // a float16 value, and each column has a uint8 width, an int32 permutation
-// entry and a uint32 codebook offset (plus the final offset).
+// entry and a uint32 codebook offset (plus the final offset). A row-grid
+// layer stores no codebooks and no offsets but a float16 scale per row and
+// the zero points bit-packed at the layer's width, counted as 16 + b bits per
+// row (the file rounds the zero points up to whole bytes), as storageBits does.
 double storage_bits(const QuantizedPartsView& p) {
   double bytes = 0;
   for (int64_t j = 0; j < p.cols; ++j) bytes += static_cast<double>((p.rows * p.bits_per_column[j] + 7) / 8);
+  if (has_row_grid(p)) {
+    bytes += 5.0 * p.cols;
+    return (8 * bytes + double(p.rows) * (16 + p.bits_per_column[0])) / (double(p.rows) * double(p.cols));
+  }
   bytes += 2.0 * p.codebooks_length;
   bytes += 10.0 * p.outlier_rows_length;
   bytes += 9.0 * p.cols + 4;
@@ -238,6 +286,8 @@ QuantizedPartsView view_of(const QuantizedLayerData& d) {
   v.outlier_rows = d.outlier_rows.data();       v.outlier_rows_length = d.outlier_rows.size();
   v.outlier_cols = d.outlier_cols.data();       v.outlier_cols_length = d.outlier_cols.size();
   v.outlier_values = d.outlier_values.data();   v.outlier_values_length = d.outlier_values.size();
+  v.row_scales = d.row_scales.data();           v.row_scales_length = d.row_scales.size();
+  v.row_zeros = d.row_zeros.data();             v.row_zeros_length = d.row_zeros.size();
   return v;
 }
 
@@ -246,11 +296,22 @@ Status validate_parts(const QuantizedPartsView& parts) {
   if (s.ok()) s = check_columns(parts);
   if (s.ok()) s = check_codes(parts);
   if (s.ok()) s = check_outliers(parts);
+  if (s.ok()) s = check_row_grid(parts);
   return s;
 }
 
 Status pack_layer(const QuantizedPartsView& parts, PackedLayer* out) {
+  if (has_row_grid(parts)) {
+    *out = PackedLayer();
+    return invalid("the layer has a row grid (rowScales, rowZeros); pack it with its grid");
+  }
+  PackedRowGrid none;
+  return pack_layer(parts, out, &none);
+}
+
+Status pack_layer(const QuantizedPartsView& parts, PackedLayer* out, PackedRowGrid* grid) {
   *out = PackedLayer();
+  *grid = PackedRowGrid();
   Status status = validate_parts(parts);
   if (!status.ok()) return status;
 
@@ -271,7 +332,10 @@ Status pack_layer(const QuantizedPartsView& parts, PackedLayer* out) {
     layer.column_source.assign(layer.packed_columns, -1);
     for (const PackedGroup& group : layer.groups) fill_group(parts, group, members[group.format->bits - 2], &layer);
     fill_outliers(parts, &layer);
+    grid->scales.assign(parts.row_scales, parts.row_scales + parts.row_scales_length);
+    grid->zeros.assign(parts.row_zeros, parts.row_zeros + parts.row_zeros_length);
   } catch (const std::bad_alloc&) {
+    *grid = PackedRowGrid();
     return Status::OutOfMemory("packLayer: out of memory packing a " + std::to_string(parts.rows) + " x " +
                                std::to_string(parts.cols) + " layer");
   }

@@ -7,6 +7,7 @@
 #include "core/quantize.h"
 #include "core/status.h"
 #include "kernels/packed_layout.h"
+#include "kernels/row_grid_epilogue.h"
 
 namespace claq {
 
@@ -24,6 +25,10 @@ struct QuantizedPartsView {
   const int32_t* outlier_rows = nullptr;     size_t outlier_rows_length = 0;
   const int32_t* outlier_cols = nullptr;     size_t outlier_cols_length = 0;
   const float* outlier_values = nullptr;     size_t outlier_values_length = 0;
+  // Per-row grid of the gptq and rtn methods (row_grid_epilogue.h): both empty, or
+  // both of length rows.
+  const float* row_scales = nullptr;         size_t row_scales_length = 0;
+  const float* row_zeros = nullptr;          size_t row_zeros_length = 0;
 };
 
 // The view of a QuantizedLayerData (valid while `data` lives).
@@ -35,11 +40,18 @@ constexpr int64_t kMaxPackedDimension = int64_t{1} << 30;
 // Checks every size, index and value of the parts: shapes and lengths, bits in
 // {2, 3, 4}, a true permutation, codebook offsets giving each column 1 to
 // 2^bits finite centroids, codes below their column's centroid count,
-// outliers in range, sorted by column then row without repeats, finite.
+// outliers in range, sorted by column then row without repeats, finite. A
+// row grid needs one bit width for every column, no outliers, scales that are
+// finite, > 0 and float16 values, and integer zeros in [0, 2^bits - 1].
 // Returns InvalidArgument naming the first bad value.
 Status validate_parts(const QuantizedPartsView& parts);
 
-// Validates the parts, then builds the packed layer. On error `out` is left empty.
+// Validates the parts, then builds the packed layer and its row grid (empty
+// unless the parts have one). On error `out` and `grid` are left empty.
+Status pack_layer(const QuantizedPartsView& parts, PackedLayer* out, PackedRowGrid* grid);
+
+// The same for parts without a row grid; returns InvalidArgument for a
+// row-grid layer, whose product would be wrong without the grid.
 Status pack_layer(const QuantizedPartsView& parts, PackedLayer* out);
 
 }  // namespace claq

@@ -10,10 +10,12 @@
 #include <exception>
 #include <new>
 #include <numeric>
+#include <utility>
 
 #include "core/column_loop.h"
 #include "core/linalg.h"
 #include "core/outlier_order.h"
+#include "core/row_grid.h"
 #include "core/quantize_checks.h"
 #include "core/thread_pool.h"
 #include "core/work_buffer.h"
@@ -310,6 +312,13 @@ Status quantize_checked(const float* weight, int64_t rows, int64_t cols, const d
   } else {
     input.fit_codebook = kmeans_codebook_fitter();
   }
+  // The row grid comes from the original W, before dead-input zeroing, as
+  // GPTQ's reference fits it before it zeroes dead columns.
+  RowGrid row_grid;
+  if (options.grid == Grid::kRow) {
+    row_grid = fit_row_grid(weight, rows, cols, options.low_bits, &pool);
+    input.row_grid = &row_grid;
+  }
   input.abort = control.abort;
   input.progress = control.progress;
 
@@ -326,6 +335,8 @@ Status quantize_checked(const float* weight, int64_t rows, int64_t cols, const d
   }
 
   assemble_output(loop, permutation, bits, rows, cols, &pool, out);
+  out->row_scales = std::move(row_grid.scales);
+  out->row_zeros = std::move(row_grid.zeros);
   out->stats.loss = loop.loss;
   out->stats.damping = lambda_used;
   out->stats.dead_columns = diagonal.dead_count;

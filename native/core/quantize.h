@@ -15,6 +15,16 @@ namespace claq {
 enum class Method { kClaq, kGptq, kRtn };
 enum class Ranking { kOutlierOrder, kHessian };
 
+// The uniform grid of the GPTQ and RTN baselines. kRow is one min-max grid per
+// output row of the original W, the standard GPTQ grid that the quantizeLayer
+// requirements name (core/row_grid.h). It needs one bit width for every
+// column and no OR. kColumn is a min-max grid per column, as the design notes
+// describe, fit on the current column inside the loop (core/uniform_grid.h).
+// It combines with AP and OR. CLAQ fits its own codebooks per column and accepts only kColumn.
+// The TypeScript API defaults to kRow for gptq and rtn; this struct defaults
+// to kColumn, the one value every method accepts.
+enum class Grid { kColumn, kRow };
+
 // The K-Means that fits each CLAQ codebook. kExact is the globally optimal 1-D
 // K-Means; kLloyd iterates from equal-count clusters and may stop in a local
 // optimum. On 4064 normal values (one 4096-row column after OR) Lloyd was
@@ -24,6 +34,7 @@ enum class KMeansAlgorithm { kExact, kLloyd };
 
 struct QuantizeOptions {
   Method method = Method::kClaq;
+  Grid grid = Grid::kColumn;
 
   // Adaptive precision (AP): the top columns of the ranking get high_bits,
   // the rest low_bits, so that the mean code width is target_bits. Without AP
@@ -58,7 +69,13 @@ struct QuantizedLayerData {
   std::vector<uint8_t> codes;             // [rows, cols] row-major, one code per byte
   std::vector<uint32_t> codebook_offsets; // [cols + 1]: column j's centroids are
   std::vector<float> codebooks;           //   codebooks[offsets[j] .. offsets[j+1]), ascending,
-                                          //   2^bits[j] of them, each exactly a float16 value
+                                          //   2^bits[j] of them, each exactly a float16 value;
+                                          //   for a row grid, the levels 0, 1, ..., 2^bits - 1
+
+  // The row grid (Grid::kRow), else empty: [rows] each. The weight at row i
+  // with code c in column j is row_scales[i] * (codebook_j[c] - row_zeros[i]).
+  std::vector<float> row_scales;          // float16 values > 0
+  std::vector<float> row_zeros;           // integers in [0, 2^bits - 1]
 
   // Reserved outliers sorted by column, then row. The code at a reserved
   // position is still the nearest centroid; the value replaces it.

@@ -79,6 +79,26 @@ Status validate_loop_options(const QuantizeOptions& o) {
   return Status::Ok();
 }
 
+// The row grid stores one scale and zero per row for every column, so all
+// columns need the same width, and it has no place for reserved outliers.
+Status validate_grid(const QuantizeOptions& o) {
+  if (o.grid != Grid::kColumn && o.grid != Grid::kRow) return invalid("grid must be row or column");
+  if (o.grid == Grid::kColumn) return Status::Ok();
+  if (o.method == Method::kClaq) {
+    return invalid("grid 'row' applies to the gptq and rtn methods; claq fits its codebooks per column");
+  }
+  if (o.low_bits != o.high_bits || o.target_bits != o.low_bits) {
+    return invalid("grid 'row' needs one bit width for every column (targetBits " + show(o.target_bits) +
+                   " asks for adaptive precision); use grid 'column'");
+  }
+  if (o.outlier_high_fraction != 0 || o.outlier_low_fraction != 0) {
+    return invalid("grid 'row' does not combine with outlier reservation (outlierHighFraction " +
+                   show(o.outlier_high_fraction) + ", outlierLowFraction " +
+                   show(o.outlier_low_fraction) + "); use grid 'column'");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status validate_quantize_options(const QuantizeOptions& options, int64_t rows, int64_t cols,
@@ -111,6 +131,8 @@ Status validate_quantize_options(const QuantizeOptions& options, int64_t rows, i
   Status status = validate_bits(options);
   if (!status.ok()) return status;
   status = validate_reservation(options);
+  if (!status.ok()) return status;
+  status = validate_grid(options);
   if (!status.ok()) return status;
   return validate_loop_options(options);
 }

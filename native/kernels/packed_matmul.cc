@@ -236,15 +236,19 @@ Status check_arguments(const PackedLayer& layer, const float* x, int64_t tokens,
   }
   if (tokens < 1) return Status::InvalidArgument("matmul: tokens must be >= 1, received " + std::to_string(tokens));
   if (x == nullptr || y == nullptr) return Status::InvalidArgument("matmul: x and y must not be null");
+  const PackedRowGrid* grid = options.row_grid;
+  if (grid != nullptr && !grid->empty() &&
+      (static_cast<int64_t>(grid->scales.size()) != layer.rows || grid->zeros.size() != grid->scales.size())) {
+    return Status::InvalidArgument("matmul: the row grid has " + std::to_string(grid->scales.size()) + " scales and " +
+                                   std::to_string(grid->zeros.size()) + " zeros for " + std::to_string(layer.rows) +
+                                   " rows");
+  }
   return Status::Ok();
 }
 
-}  // namespace
-
-Status packed_matmul(const PackedLayer& layer, const float* x, int64_t tokens, float* y,
-                     const PackedMatmulOptions& options) {
-  Status status = check_arguments(layer, x, tokens, y, options);
-  if (!status.ok()) return status;
+// The product with the layer's codebooks, outliers included.
+Status codebook_product(const PackedLayer& layer, const float* x, int64_t tokens, float* y,
+                        const PackedMatmulOptions& options) {
   const KernelTable kernels = kernels_for(active_simd_level());
   Scratch& scratch = t_scratch;
 
@@ -279,6 +283,18 @@ Status packed_matmul(const PackedLayer& layer, const float* x, int64_t tokens, f
                                " tokens");
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status packed_matmul(const PackedLayer& layer, const float* x, int64_t tokens, float* y,
+                     const PackedMatmulOptions& options) {
+  Status status = check_arguments(layer, x, tokens, y, options);
+  if (status.ok()) status = codebook_product(layer, x, tokens, y, options);
+  if (status.ok() && options.row_grid != nullptr && !options.row_grid->empty()) {
+    apply_row_grid(*options.row_grid, x, tokens, layer.cols, layer.rows, y);
+  }
+  return status;
 }
 
 }  // namespace claq

@@ -2,7 +2,8 @@
 // to X, the dense part by table look-up GEMV (lut_gemv.h) for few tokens or
 // by dequantized panels and a float32 micro-kernel (packed_gemm.h) for
 // batches, and the reserved outliers as a sparse product (GEMV) or folded
-// into the panels (GEMM).
+// into the panels (GEMM). A row-grid layer (gptq, rtn) gets its per-row scales
+// and zero points applied last (row_grid_epilogue.h).
 //
 // The SIMD level is read once per call from active_simd_level(). The work is
 // split over row panels (GEMV) or row tiles (GEMM) between the pool's threads.
@@ -14,6 +15,7 @@
 
 #include "core/status.h"
 #include "kernels/packed_layout.h"
+#include "kernels/row_grid_epilogue.h"
 
 namespace claq {
 
@@ -27,6 +29,9 @@ struct PackedMatmulOptions {
   // 4096 x 4096 with AVX-512: 2 bits, 16 tokens, GEMV 2.7 ms vs GEMM 3.3 ms;
   // 4 bits, 8 tokens, GEMV 2.7 ms vs GEMM 1.7 ms (thread CPU time).
   int64_t gemm_min_tokens = 0;
+  // The layer's per-row grid, applied after the product; null or empty for a
+  // layer without one. Must have layer.rows entries.
+  const PackedRowGrid* row_grid = nullptr;
 };
 
 // x: [tokens, layer.cols] row-major float32 in the original column order.

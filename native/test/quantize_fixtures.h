@@ -60,14 +60,18 @@ inline QuantizeOptions gptq_options(int bits) {
   return options;
 }
 
-// Dequantized weights [rows, cols]: codebook values, replaced by the reserved
-// outliers where there are some.
+// Dequantized weights [rows, cols]: codebook values (on a row grid, scaled
+// and shifted by the row's scale and zero), replaced by the reserved outliers
+// where there are some.
 inline std::vector<double> dequantize(const QuantizedLayerData& out) {
   std::vector<double> w(static_cast<size_t>(out.rows * out.cols));
+  const bool row_grid = !out.row_scales.empty();
   for (int64_t i = 0; i < out.rows; ++i) {
     for (int64_t j = 0; j < out.cols; ++j) {
       const uint8_t code = out.codes[i * out.cols + j];
-      w[i * out.cols + j] = out.codebooks[out.codebook_offsets[j] + code];
+      const double level = out.codebooks[out.codebook_offsets[j] + code];
+      w[i * out.cols + j] =
+          row_grid ? static_cast<double>(out.row_scales[i]) * (level - out.row_zeros[i]) : level;
     }
   }
   for (size_t t = 0; t < out.outlier_values.size(); ++t) {

@@ -88,6 +88,46 @@ inline std::vector<double> reference_grid(const std::vector<float>& sorted, int 
   return values;
 }
 
+// The per-row grid of GPTQ's reference quantizer without groups, from the
+// rows of the original W: scale rounded to float16 (through float32), zero
+// point from the unrounded scale, ties to even.
+struct ReferenceRowGrid {
+  int bits = 0;
+  std::vector<double> scales;
+  std::vector<double> zeros;
+};
+
+inline ReferenceRowGrid reference_row_grid(const std::vector<float>& weight, int64_t rows,
+                                           int64_t cols, int bits) {
+  ReferenceRowGrid grid;
+  grid.bits = bits;
+  for (int64_t i = 0; i < rows; ++i) {
+    double lo = 0, hi = 0;
+    for (int64_t j = 0; j < cols; ++j) {
+      lo = std::min<double>(lo, weight[i * cols + j]);
+      hi = std::max<double>(hi, weight[i * cols + j]);
+    }
+    if (lo == 0 && hi == 0) {
+      lo = -1;
+      hi = 1;
+    }
+    const double scale = (hi - lo) / ((1 << bits) - 1);
+    grid.scales.push_back(round_to_float16(static_cast<float>(scale)));
+    grid.zeros.push_back(std::nearbyint(-lo / scale));
+  }
+  return grid;
+}
+
+// The code of `value` in row i: clamp(round(value / scale) + zero, 0, 2^bits - 1).
+inline double reference_row_code(const ReferenceRowGrid& grid, int64_t i, double value) {
+  const double code = std::nearbyint(value / grid.scales[i]) + grid.zeros[i];
+  return std::min<double>(std::max(code, 0.0), (1 << grid.bits) - 1);
+}
+
+inline double reference_row_value(const ReferenceRowGrid& grid, int64_t i, double value) {
+  return grid.scales[i] * (reference_row_code(grid, i, value) - grid.zeros[i]);
+}
+
 // Exact K-Means by trying every split into 2^bits runs (small columns only).
 inline std::vector<double> reference_kmeans(const std::vector<float>& sorted, int bits) {
   const int k = 1 << bits;
@@ -135,11 +175,13 @@ inline std::vector<double> reference_kmeans(const std::vector<float>& sorted, in
 }
 
 // The quantizer on W [rows, cols] with Hessian h, every column at `bits`,
-// `per_tail` reserved entries at each tail, act order on or off.
+// `per_tail` reserved entries at each tail, act order on or off. With a
+// `row_grid`, each weight goes to its row's grid instead of the codebook.
 inline bool reference_quantize(const std::vector<float>& weight, int64_t rows, int64_t cols,
                                std::vector<double> h, int bits, int64_t per_tail, bool act_order,
                                double lambda, const ReferenceCodebook& codebook_of,
-                               ReferenceResult* result) {
+                               ReferenceResult* result,
+                               const ReferenceRowGrid* row_grid = nullptr) {
   std::vector<double> w(weight.begin(), weight.end());
   for (int64_t j = 0; j < cols; ++j) {
     if (h[j * cols + j] == 0) {
@@ -203,6 +245,7 @@ inline bool reference_quantize(const std::vector<float>& weight, int64_t rows, i
         if (std::fabs(value - c) < std::fabs(value - q)) q = c;
       }
       if (reserved[i]) q = round_to_float16(static_cast<float>(value));
+      if (row_grid != nullptr) q = reference_row_value(*row_grid, i, value);
       result->dequantized[i * cols + perm[k]] = q;
       result->loss += (value - q) * (value - q) / (2 * d * d);
       error[i] = (value - q) / d;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { DTYPES, DTYPE_SIZES, saveClaqCheckpoint, writeSafetensors } from '../../lib/index.js';
-import { makeParts } from '../checkpoint-helpers.js';
+import { makeParts, makeRowGridParts } from '../checkpoint-helpers.js';
 
 const root = fileURLToPath(new URL('../../../fuzz/corpus/', import.meta.url));
 
@@ -42,6 +42,12 @@ async function main(): Promise<void> {
   await saveClaqCheckpoint(join(claq, 'two-layers.safetensors'), {
     layers: [['q', makeParts(3, 4, 4, [2])], ['k', makeParts(4, 3, 5, [3, 4])]],
     metadata: { source: 'seed' },
+  });
+  await saveClaqCheckpoint(join(claq, 'row-grid-and-codebooks.safetensors'), {
+    layers: [['g', makeRowGridParts(5, 7, 5, 3)], ['c', makeParts(6, 4, 3, [2])]],
+  });
+  await saveClaqCheckpoint(join(claq, 'row-grid-2-bit.safetensors'), {
+    layers: [['layer', makeRowGridParts(6, 9, 4, 2)]],
   });
 
   for (const folder of [plain, claq]) {

@@ -154,12 +154,29 @@ function checkLoadedParts(parts: QuantizedParts, inputSize: number): void {
       expect(index < parts.codebooks.length, `code at ${i}, ${j} is past the codebooks`);
     }
   }
+  if (parts.rowScales !== undefined || parts.rowZeros !== undefined) checkRowGrid(parts, inputSize);
   for (let k = 0; k < parts.outlierValues.length; ++k) {
     expect(parts.outlierRows[k] >= 0, `outlier ${k} has a negative row`);
     expect(parts.outlierRows[k] < rows, `outlier ${k} row is past the last row`);
     expect(parts.outlierCols[k] >= 0, `outlier ${k} has a negative column`);
     expect(parts.outlierCols[k] < cols, `outlier ${k} column is past the last column`);
     expect(Number.isFinite(parts.outlierValues[k]), 'outlier value');
+  }
+}
+
+// A loaded row grid: one scale and zero per row, scales finite and > 0,
+// integer zeros below the level count, no outliers, codebooks bounded.
+function checkRowGrid(parts: QuantizedParts, inputSize: number): void {
+  const { rows, rowScales, rowZeros } = parts;
+  expect(rowScales?.length === rows && rowZeros?.length === rows, 'row grid lengths');
+  expect(parts.outlierValues.length === 0, 'a row-grid layer has outliers');
+  expect(parts.codebooks.length * 4 <= 16 * inputSize, `codebooks take ${parts.codebooks.length * 4} bytes from ${inputSize}`);
+  const levels = parts.codebookOffsets[1];
+  for (let i = 0; i < rows; ++i) {
+    const scale = (rowScales as Float32Array)[i];
+    const zero = (rowZeros as Float32Array)[i];
+    expect(Number.isFinite(scale) && scale > 0, `row ${i} scale ${scale}`);
+    expect(Number.isInteger(zero) && zero >= 0 && zero < levels, `row ${i} zero ${zero}`);
   }
 }
 

@@ -68,13 +68,12 @@ inline __m512 sum_nibbles(__m512i word, const __m512* tables, std::index_sequenc
                        _mm512_add_ps(_mm512_add_ps(looked[4], looked[5]), _mm512_add_ps(looked[6], looked[7])));
 }
 
-// The 32 tables are read from L1 as memory operands of vpermps: loads issue
-// beside the permutes, and one pass over the tile's three words suffices.
-template <size_t... S>
-inline __m512 sum_3bit(__m512i w0, __m512i w1, __m512i w2, const float* tables, std::index_sequence<S...>) {
+// Sum over columns First + S of a 3-bit tile row, tables in registers.
+template <size_t First, size_t... S>
+inline __m512 sum_3bit(__m512i w0, __m512i w1, __m512i w2, const __m512* tables, std::index_sequence<S...>) {
   __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-  ((acc[S & 3] = _mm512_add_ps(
-        acc[S & 3], _mm512_permutexvar_ps(window_3bit<S>(w0, w1, w2), _mm512_load_ps(tables + 16 * S)))),
+  ((acc[S & 3] = _mm512_add_ps(acc[S & 3],
+                               _mm512_permutexvar_ps(window_3bit<First + S>(w0, w1, w2), tables[S]))),
    ...);
   return _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
 }
@@ -88,23 +87,36 @@ void sweep_nibbles(const uint32_t* tiles, const __m512* tables, int64_t count, f
   }
 }
 
-void sweep_3bit(const uint32_t* tiles, const float* tables, int64_t count, float* y) {
+// Columns [First, Last) of a 3-bit block over `count` tiles. The tables and
+// the window controls of the part stay in registers: a zmm load issues at
+// about one per cycle here, so 32 table loads per tile would cost more than
+// the look-ups. The first part streams the block from memory (with prefetch),
+// the later ones find it in L1.
+template <size_t First, size_t Last>
+void sweep_3bit_part(const uint32_t* tiles, const float* block_tables, int64_t count, float* y) {
+  __m512 tables[Last - First];
+  for (size_t s = 0; s < Last - First; ++s) tables[s] = _mm512_load_ps(block_tables + 16 * (First + s));
   for (int64_t t = 0; t < count; ++t) {
     const uint32_t* tile = tiles + t * 48;
-    for (int line = 0; line < 3; ++line) {
-      _mm_prefetch(reinterpret_cast<const char*>(tile + 16 * line + kPrefetchWords), _MM_HINT_T0);
+    if constexpr (First == 0) {
+      for (int line = 0; line < 3; ++line) {
+        _mm_prefetch(reinterpret_cast<const char*>(tile + 16 * line + kPrefetchWords), _MM_HINT_T0);
+      }
     }
     const __m512i w0 = _mm512_load_si512(tile);
     const __m512i w1 = _mm512_load_si512(tile + 16);
     const __m512i w2 = _mm512_load_si512(tile + 32);
-    const __m512 sum = sum_3bit(w0, w1, w2, tables, std::make_index_sequence<32>());
+    const __m512 sum = sum_3bit<First>(w0, w1, w2, tables, std::make_index_sequence<Last - First>());
     _mm512_storeu_ps(y + t * 16, _mm512_add_ps(_mm512_loadu_ps(y + t * 16), sum));
   }
 }
 
 void run_block(const PackedGroup& group, const uint32_t* tiles, const float* block_tables, int64_t count, float* y) {
   if (group.format->bits == 3) {
-    sweep_3bit(tiles, block_tables, count, y);
+    // Parts by word: columns 0-9 lie in w0, 11-20 in w1, 22-31 in w2.
+    sweep_3bit_part<0, 10>(tiles, block_tables, count, y);
+    sweep_3bit_part<10, 21>(tiles, block_tables, count, y);
+    sweep_3bit_part<21, 32>(tiles, block_tables, count, y);
     return;
   }
   __m512 tables[8];

@@ -6,7 +6,7 @@
 //                             [--levels scalar,avx2,avx512] [--threads 1,2] [--tokens 1,8,32,128]
 //                             [--clock wall|cpu] [--gemv]
 //
-// --gemv runs only the GEMV rows of the speed acceptance (issue 3): every
+// --gemv runs only the GEMV rows of the packed-kernel speed targets: every
 // shape, 2, 3 and 4 bits, the best SIMD level, 1 and 2 threads, 1 token.
 // The other options still override it.
 //
@@ -54,6 +54,9 @@ function parseArgs(argv: string[]): Args {
   const shapes = (value('shapes') ?? (quick ? '4096x4096' : '4096x4096,11008x4096,4096x11008'))
     .split(',').map((s) => s.split('x').map(Number) as [number, number]);
   const supported = supportedSimdLevels();
+  let defaultTokens = '1,8,32,128';
+  if (gemv) defaultTokens = '1';
+  else if (quick) defaultTokens = '1,128';
   return {
     quick,
     shapes,
@@ -61,7 +64,7 @@ function parseArgs(argv: string[]): Args {
     levels: (value('levels')?.split(',') as SimdLevelName[] | undefined) ??
       (gemv ? [supported[supported.length - 1]] : supported),
     threads: (value('threads') ?? '1,2').split(',').map(Number),
-    tokens: (value('tokens') ?? (gemv ? '1' : quick ? '1,128' : '1,8,32,128')).split(',').map(Number),
+    tokens: (value('tokens') ?? defaultTokens).split(',').map(Number),
     clock: value('clock') === 'cpu' ? 'cpu' : 'wall',
   };
 }

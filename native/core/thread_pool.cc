@@ -16,7 +16,7 @@ thread_local const ThreadPool* t_running_pool = nullptr;
 // to back, so the next job usually arrives within the spin.
 constexpr std::chrono::microseconds kSpinTime{100};
 
-// Calls done() until it returns true or kSpinTime passes; returns its last answer.
+// Calls done() until it returns true or kSpinTime passes; returns its last result.
 template <typename Done>
 bool spin_until(Done&& done) {
   const auto deadline = std::chrono::steady_clock::now() + kSpinTime;

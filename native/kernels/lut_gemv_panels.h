@@ -1,7 +1,7 @@
-// The panel loop that every table look-up GEMV (lut_gemv_*.cc) shares: for
-// each row panel, zero its slice of y, then run the ISA's block kernel over
-// every column block of every group, so the panel's codes stream front to
-// back (packed_layout.h).
+// The panel loop that every table look-up GEMV (lut_gemv_*.cc) shares. For
+// each row panel it zeroes the panel's slice of y and runs the ISA's block
+// kernel over every column block of every group, so the panel's codes stream
+// front to back (packed_layout.h).
 //
 // The template sits in an unnamed namespace on purpose: each ISA file
 // compiles its own copy with its own flags. A shared inline instance could be

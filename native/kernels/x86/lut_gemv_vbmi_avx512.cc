@@ -6,7 +6,7 @@
 //
 // vpmultishiftqb copies, into each byte of a 64-bit lane, the 8 bits that
 // start at that byte's offset in the control (rotating within the lane). A
-// lane holds the words of two rows, so the control puts offset `shift` into
+// 64-bit lane contains the words of two rows, so the control puts offset `shift` into
 // byte 0 and `32 + shift` into byte 4: the low byte of each 32-bit lane then
 // holds bits [shift, shift + 8) of its own row, and vpermps reads the low 4.
 // Only the two 3-bit columns that straddle words take the shift-and-or path.

@@ -7,14 +7,13 @@
 // vpmultishiftqb copies, into each byte of a 64-bit lane, the 8 bits that
 // start at that byte's offset in the control (rotating within the lane). A
 // 64-bit lane contains the words of two rows, so the control puts offset `shift` into
-// byte 0 and `32 + shift` into byte 4: the low byte of each 32-bit lane then
-// holds bits [shift, shift + 8) of its own row, and vpermps reads the low 4.
+// byte 0 and `32 + shift` into byte 4. The low byte of each 32-bit lane then
+// contains bits [shift, shift + 8) of its own row, and vpermps reads the low 4.
 // Only the two 3-bit columns that straddle words take the shift-and-or path.
 //
 // Callers check cpu_has_avx512_vbmi() first (simd_level.h).
 #include <immintrin.h>
 
-#pragma GCC target("avx512vbmi")
 // GCC 12's AVX-512 intrinsics fill unused lanes with _mm512_undefined_ps(),
 // which -Wmaybe-uninitialized reports at every inlined call.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -26,6 +25,11 @@
 #include "kernels/lut_gemv.h"
 #include "kernels/lut_gemv_panels.h"
 #include "kernels/x86/code_windows_avx512.h"
+
+// VBMI for the code below only. The shared headers above compile as in the
+// other AVX-512 files, so their inline functions are the same in every file
+// and the linker cannot keep a VBMI copy for code that runs without VBMI.
+#pragma GCC target("avx512vbmi")
 
 namespace claq {
 namespace {

@@ -1,14 +1,15 @@
-// AVX-512 table look-up GEMV for CPUs with AVX512-VBMI. Same tables and loop
-// as lut_gemv_avx512.cc, but each window comes from one vpmultishiftqb
-// instead of a 32-bit shift. On Zen 5 the shift and vpermps compete for the
-// same pipes, while vpmultishiftqb issues beside vpermps: a 2-bit tile row
-// (8 look-ups) takes about 7 cycles instead of 11 in L1.
+// AVX-512 table look-up GEMV for CPUs with AVX512-VBMI. It uses the tables
+// of lut_gemv_avx512.cc, but each window comes from one vpmultishiftqb
+// instead of a 32-bit shift. On Zen 5 (measured in L1) the shift competes
+// with vpermps for the same pipes, while vpmultishiftqb issues beside it: a
+// 2-bit tile row (8 look-ups) takes about 7 cycles instead of 11.
 //
 // vpmultishiftqb copies, into each byte of a 64-bit lane, the 8 bits that
 // start at that byte's offset in the control (rotating within the lane). A
-// 64-bit lane contains the words of two rows, so the control puts offset `shift` into
-// byte 0 and `32 + shift` into byte 4. The low byte of each 32-bit lane then
-// contains bits [shift, shift + 8) of its own row, and vpermps reads the low 4.
+// 64-bit lane contains the words of two rows, so the control puts offset
+// `shift` into byte 0 and `32 + shift` into byte 4. The low byte of each
+// 32-bit lane then contains bits [shift, shift + 8) of its own row, and
+// vpermps reads the low 4.
 // Only the two 3-bit columns that straddle words take the shift-and-or path.
 //
 // Callers check cpu_has_avx512_vbmi() first (simd_level.h).

@@ -67,8 +67,13 @@ inline __m512 sum_3bit(__m512i w0, __m512i w1, __m512i w2, const __m512* tables,
   return _mm512_add_ps(acc[0], acc[1]);
 }
 
+// Software prefetch distance in words (16 KiB). Prefetching past the end of
+// the codes is harmless: a prefetch never faults.
+constexpr int64_t kPrefetchWords = 4096;
+
 void sweep_nibbles(const uint32_t* tiles, const __m512* tables, int64_t count, float* y) {
   for (int64_t t = 0; t < count; ++t) {
+    _mm_prefetch(reinterpret_cast<const char*>(tiles + t * 16 + kPrefetchWords), _MM_HINT_T0);
     const __m512i word = _mm512_load_si512(tiles + t * 16);
     const __m512 sum = sum_nibbles(word, tables, std::make_index_sequence<8>());
     _mm512_storeu_ps(y + t * 16, _mm512_add_ps(_mm512_loadu_ps(y + t * 16), sum));
@@ -81,6 +86,11 @@ template <size_t Offset>
 void sweep_3bit_half(const uint32_t* tiles, const __m512* tables, int64_t count, float* y) {
   for (int64_t t = 0; t < count; ++t) {
     const uint32_t* tile = tiles + t * 48;
+    if constexpr (Offset == 0) {
+      for (int line = 0; line < 3; ++line) {
+        _mm_prefetch(reinterpret_cast<const char*>(tile + 16 * line + kPrefetchWords), _MM_HINT_T0);
+      }
+    }
     const __m512i w0 = _mm512_load_si512(tile);
     const __m512i w1 = _mm512_load_si512(tile + 16);
     const __m512i w2 = _mm512_load_si512(tile + 32);

@@ -4,7 +4,11 @@
 //
 //   node dist/bench/packed.js [--quick] [--shapes 4096x4096,...] [--configs 2,3,4,ap2.1,ap2.05+or]
 //                             [--levels scalar,avx2,avx512] [--threads 1,2] [--tokens 1,8,32,128]
-//                             [--clock wall|cpu]
+//                             [--clock wall|cpu] [--gemv]
+//
+// --gemv runs only the GEMV rows of the packed-kernel speed targets: every
+// shape, 2, 3 and 4 bits, the best SIMD level, 1 and 2 threads, 1 token.
+// The other options still override it.
 //
 // Each figure is the fastest of several calls. With --clock cpu a call's time
 // is the process CPU time it used divided by its thread count, which leaves
@@ -46,15 +50,21 @@ function parseArgs(argv: string[]): Args {
     return i >= 0 ? argv[i + 1] : undefined;
   };
   const quick = argv.includes('--quick');
+  const gemv = argv.includes('--gemv');
   const shapes = (value('shapes') ?? (quick ? '4096x4096' : '4096x4096,11008x4096,4096x11008'))
     .split(',').map((s) => s.split('x').map(Number) as [number, number]);
+  const supported = supportedSimdLevels();
+  let defaultTokens = '1,8,32,128';
+  if (gemv) defaultTokens = '1';
+  else if (quick) defaultTokens = '1,128';
   return {
     quick,
     shapes,
-    configs: (value('configs') ?? '2,3,4,ap2.1,ap2.05+or').split(','),
-    levels: (value('levels')?.split(',') as SimdLevelName[] | undefined) ?? supportedSimdLevels(),
+    configs: (value('configs') ?? (gemv ? '2,3,4' : '2,3,4,ap2.1,ap2.05+or')).split(','),
+    levels: (value('levels')?.split(',') as SimdLevelName[] | undefined) ??
+      (gemv ? [supported[supported.length - 1]] : supported),
     threads: (value('threads') ?? '1,2').split(',').map(Number),
-    tokens: (value('tokens') ?? (quick ? '1,128' : '1,8,32,128')).split(',').map(Number),
+    tokens: (value('tokens') ?? defaultTokens).split(',').map(Number),
     clock: value('clock') === 'cpu' ? 'cpu' : 'wall',
   };
 }

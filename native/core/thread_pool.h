@@ -3,6 +3,7 @@
 // contiguous chunks of an index range to the workers and the calling thread.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -42,6 +43,10 @@ class ThreadPool {
   };
 
   void worker_loop();
+
+  // Spins for a short while until a job newer than `seen` is published;
+  // returns at once when one is, or after the spin time.
+  void spin_for_job(uint64_t seen) const;
   // Claims and runs chunks of the current job until none is left; returns how
   // many this thread ran.
   int64_t run_chunks(const Job& job);
@@ -55,6 +60,8 @@ class ThreadPool {
   std::condition_variable done_;
   bool stopping_ = false;
   uint64_t generation_ = 0;
+  // generation_, readable without the mutex by spinning workers.
+  std::atomic<uint64_t> published_generation_{0};
   Job job_;
   int64_t next_chunk_ = 0;
   int64_t chunks_done_ = 0;

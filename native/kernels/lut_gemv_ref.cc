@@ -42,6 +42,7 @@ void lut_gemv_ref(const PackedLayer& layer, const float* x_packed, const float*,
                   int64_t panel_end, float* y) {
   const int64_t tile_begin = panel_begin * kPanelTiles;
   const int64_t tile_end = std::min(layer.row_tiles, panel_end * kPanelTiles);
+  if (tile_begin >= tile_end) return;
   std::fill(y + tile_begin * kPackedTileRows, y + tile_end * kPackedTileRows, 0.0f);
   for (const PackedGroup& group : layer.groups) {
     const PackedTileFormat& format = *group.format;

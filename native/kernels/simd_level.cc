@@ -29,6 +29,7 @@ unsigned long long read_xcr0() {
 struct X86Features {
   bool avx2 = false;
   bool avx512 = false;
+  bool avx512_vbmi = false;
 };
 
 X86Features detect_x86() {
@@ -56,6 +57,7 @@ X86Features detect_x86() {
 
   f.avx2 = ymm_state && avx2 && fma && f16c;
   f.avx512 = f.avx2 && zmm_state && avx512f && avx512bw && avx512dq && avx512vl;
+  f.avx512_vbmi = f.avx512 && (ecx & bit_AVX512VBMI);
   return f;
 }
 
@@ -75,9 +77,16 @@ bool compiled_in(SimdLevel level) {
   }
 }
 
+#if defined(__x86_64__) || defined(_M_X64)
+const X86Features& x86_features() {
+  static const X86Features features = detect_x86();
+  return features;
+}
+#endif
+
 bool cpu_has(SimdLevel level) {
 #if defined(__x86_64__) || defined(_M_X64)
-  static const X86Features features = detect_x86();
+  const X86Features& features = x86_features();
   if (level == SimdLevel::kAvx2) return features.avx2;
   if (level == SimdLevel::kAvx512) return features.avx512;
 #endif
@@ -140,6 +149,14 @@ bool parse_simd_level(const std::string& name, SimdLevel* level) {
 }
 
 bool simd_level_supported(SimdLevel level) { return compiled_in(level) && cpu_has(level); }
+
+bool cpu_has_avx512_vbmi() {
+#if defined(__x86_64__) || defined(_M_X64)
+  return x86_features().avx512_vbmi;
+#else
+  return false;
+#endif
+}
 
 std::vector<SimdLevel> supported_simd_levels() {
   std::vector<SimdLevel> levels;

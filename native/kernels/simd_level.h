@@ -19,6 +19,10 @@ bool parse_simd_level(const std::string& name, SimdLevel* level);
 // True when the level is compiled into this build and the CPU and OS support it.
 bool simd_level_supported(SimdLevel level);
 
+// True when the CPU and OS run AVX-512 (the kAvx512 level) and AVX512-VBMI.
+// Kernels of the kAvx512 level check it to pick a VBMI version.
+bool cpu_has_avx512_vbmi();
+
 // Every supported level, scalar first.
 std::vector<SimdLevel> supported_simd_levels();
 

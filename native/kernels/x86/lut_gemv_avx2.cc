@@ -5,10 +5,10 @@
 // operands.
 #include <immintrin.h>
 
-#include <algorithm>
 #include <utility>
 
 #include "kernels/lut_gemv.h"
+#include "kernels/lut_gemv_panels.h"
 #include "kernels/x86/code_windows_avx2.h"
 
 namespace claq {
@@ -102,18 +102,7 @@ void lut_build_tables_avx2(const PackedLayer& layer, const float* x_packed, floa
 
 void lut_gemv_avx2(const PackedLayer& layer, const float*, const float* tables, int64_t panel_begin,
                    int64_t panel_end, float* y) {
-  for (int64_t panel = panel_begin; panel < panel_end; ++panel) {
-    const int64_t first = panel * kPanelTiles;
-    const int64_t count = std::min(kPanelTiles, layer.row_tiles - first);
-    float* y_panel = y + first * kPackedTileRows;
-    std::fill(y_panel, y_panel + count * kPackedTileRows, 0.0f);
-    for (const PackedGroup& group : layer.groups) {
-      for (int64_t block = 0; block < group.blocks; ++block) {
-        const float* block_tables = tables + (group.slot_offset + block * group.format->slots) * 16;
-        run_block(group, packed_tile(layer, group, block, first), block_tables, count, y_panel);
-      }
-    }
-  }
+  lut_gemv_panels(layer, tables, panel_begin, panel_end, y, run_block);
 }
 
 }  // namespace claq

@@ -8,10 +8,10 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 
-#include <algorithm>
 #include <utility>
 
 #include "kernels/lut_gemv.h"
+#include "kernels/lut_gemv_panels.h"
 #include "kernels/x86/code_windows_avx512.h"
 
 namespace claq {
@@ -67,8 +67,13 @@ inline __m512 sum_3bit(__m512i w0, __m512i w1, __m512i w2, const __m512* tables,
   return _mm512_add_ps(acc[0], acc[1]);
 }
 
+// Software prefetch distance in words (16 KiB). Prefetching past the end of
+// the codes is harmless: a prefetch never faults.
+constexpr int64_t kPrefetchWords = 4096;
+
 void sweep_nibbles(const uint32_t* tiles, const __m512* tables, int64_t count, float* y) {
   for (int64_t t = 0; t < count; ++t) {
+    _mm_prefetch(reinterpret_cast<const char*>(tiles + t * 16 + kPrefetchWords), _MM_HINT_T0);
     const __m512i word = _mm512_load_si512(tiles + t * 16);
     const __m512 sum = sum_nibbles(word, tables, std::make_index_sequence<8>());
     _mm512_storeu_ps(y + t * 16, _mm512_add_ps(_mm512_loadu_ps(y + t * 16), sum));
@@ -81,6 +86,11 @@ template <size_t Offset>
 void sweep_3bit_half(const uint32_t* tiles, const __m512* tables, int64_t count, float* y) {
   for (int64_t t = 0; t < count; ++t) {
     const uint32_t* tile = tiles + t * 48;
+    if constexpr (Offset == 0) {
+      for (int line = 0; line < 3; ++line) {
+        _mm_prefetch(reinterpret_cast<const char*>(tile + 16 * line + kPrefetchWords), _MM_HINT_T0);
+      }
+    }
     const __m512i w0 = _mm512_load_si512(tile);
     const __m512i w1 = _mm512_load_si512(tile + 16);
     const __m512i w2 = _mm512_load_si512(tile + 32);
@@ -127,18 +137,7 @@ void lut_build_tables_avx512(const PackedLayer& layer, const float* x_packed, fl
 
 void lut_gemv_avx512(const PackedLayer& layer, const float*, const float* tables, int64_t panel_begin,
                      int64_t panel_end, float* y) {
-  for (int64_t panel = panel_begin; panel < panel_end; ++panel) {
-    const int64_t first = panel * kPanelTiles;
-    const int64_t count = std::min(kPanelTiles, layer.row_tiles - first);
-    float* y_panel = y + first * kPackedTileRows;
-    std::fill(y_panel, y_panel + count * kPackedTileRows, 0.0f);
-    for (const PackedGroup& group : layer.groups) {
-      for (int64_t block = 0; block < group.blocks; ++block) {
-        const float* block_tables = tables + (group.slot_offset + block * group.format->slots) * 16;
-        run_block(group, packed_tile(layer, group, block, first), block_tables, count, y_panel);
-      }
-    }
-  }
+  lut_gemv_panels(layer, tables, panel_begin, panel_end, y, run_block);
 }
 
 }  // namespace claq

@@ -31,48 +31,10 @@ bool fill_distinct_values(const float* sorted, int64_t n, int k, double* centroi
   return true;
 }
 
-// Prefix sums of (value - shift) and its square. The shift (the median) keeps
-// the float64 sums small, so the differences in the cost lose few digits.
-void build_prefix_sums(const float* sorted, int64_t n, KMeansWorkspace& ws) {
-  ws.prefix_sum.resize(static_cast<size_t>(n) + 1);
-  ws.prefix_square_sum.resize(static_cast<size_t>(n) + 1);
-  const double shift = sorted[n / 2];
-  double* s1 = ws.prefix_sum.data();
-  double* s2 = ws.prefix_square_sum.data();
-
-  // Four independent running sums over four quarters, then each quarter is
-  // offset by the totals before it: four short add chains instead of one of
-  // length n (float64 add latency bounds a single chain).
-  constexpr int kChains = 4;
-  const int64_t quarter = (n + kChains - 1) / kChains;
-  double total1[kChains] = {}, total2[kChains] = {};
-  s1[0] = 0;
-  s2[0] = 0;
-  for (int64_t t = 0; t < quarter; ++t) {
-    for (int c = 0; c < kChains; ++c) {
-      const int64_t i = c * quarter + t;
-      if (i >= n) continue;
-      const double v = static_cast<double>(sorted[i]) - shift;
-      total1[c] += v;
-      total2[c] += v * v;
-      s1[i + 1] = total1[c];
-      s2[i + 1] = total2[c];
-    }
-  }
-  double offset1 = 0, offset2 = 0;
-  for (int c = 1; c < kChains; ++c) {
-    offset1 += total1[c - 1];
-    offset2 += total2[c - 1];
-    const int64_t end = std::min(n, (c + 1) * quarter);
-    for (int64_t i = c * quarter; i < end; ++i) {
-      s1[i + 1] += offset1;
-      s2[i + 1] += offset2;
-    }
-  }
-
-  // 1/c replaces a division per cost evaluation by a multiplication. The
-  // table keeps kInversePadding zeros below count 1 and entries up to n + 16,
-  // as the kernels require. It only grows, so columns of one layer share it.
+// 1/c replaces a division per cost evaluation by a multiplication. The table
+// keeps kInversePadding zeros below count 1 and entries up to n + 16, as the
+// kernels require. It only grows, so columns of one layer share it.
+void grow_inverse_counts(int64_t n, KMeansWorkspace& ws) {
   const size_t needed = static_cast<size_t>(n) + 17 + kInversePadding;
   if (ws.inverse_count.size() < needed) {
     const size_t old_size = ws.inverse_count.size();
@@ -82,6 +44,19 @@ void build_prefix_sums(const float* sorted, int64_t n, KMeansWorkspace& ws) {
       ws.inverse_count[t] = 1.0 / static_cast<double>(t - kInversePadding);
     }
   }
+}
+
+// Prefix sums of (value - shift) and its square, and the one-cluster layer
+// into ws.previous_layer. The shift (the median) keeps the float64 sums
+// small, so the differences in the cost lose few digits.
+void build_prefix_sums(const float* sorted, int64_t n, const KMeansDpKernels& kernels,
+                       KMeansWorkspace& ws) {
+  grow_inverse_counts(n, ws);
+  ws.prefix_sum.resize(static_cast<size_t>(n) + 1);
+  ws.prefix_square_sum.resize(static_cast<size_t>(n) + 1);
+  ws.previous_layer.resize(static_cast<size_t>(n) + 1);
+  kernels.prefix(sorted, n, sorted[n / 2], ws.inverse_count.data() + kInversePadding,
+                 ws.prefix_sum.data(), ws.prefix_square_sum.data(), ws.previous_layer.data());
 }
 
 // Solves one DP layer for the rows i in [i_lo, i_hi]: next[i] is the lowest
@@ -157,27 +132,131 @@ void means_of_runs(const double* s1, double shift, const int64_t* boundaries, in
   }
 }
 
+// Four clusters by their middle boundary b: the best split is the lowest
+// P(b) + Q(b), where P(b) is the best two-cluster cost of the values [0, b)
+// and Q(b) that of [b, n). Q is P of the mirrored values (negated, reversed),
+// so one scan kernel serves both. P never decreases and Q never increases
+// with b, so between two evaluated rows b0 < b1 every P(b) + Q(b) is at least
+// P(b0) + Q(b1); an interval whose bound exceeds the best evaluated row is
+// dropped, the others are bisected. The inner splits of P and Q move
+// monotonically with b, so each evaluation scans only between the splits of
+// its evaluated neighbours. On column data few intervals survive, so a column
+// costs a few full scans instead of two full layers.
+class MiddleSplitSearch {
+ public:
+  MiddleSplitSearch(const float* sorted, int64_t n, KMeansWorkspace& ws)
+      : n_(n), ws_(ws), kernels_(select_kmeans_dp_kernels()) {
+    build_prefix_sums(sorted, n, kernels_, ws);
+    ws.mirrored_sum.resize(static_cast<size_t>(n) + 1);
+    ws.mirrored_square_sum.resize(static_cast<size_t>(n) + 1);
+    ws.next_layer.resize(static_cast<size_t>(n) + 1);
+    const double* inverse_count = ws.inverse_count.data() + kInversePadding;
+    kernels_.mirror(ws.prefix_sum.data(), ws.prefix_square_sum.data(), n, inverse_count,
+                    ws.mirrored_sum.data(), ws.mirrored_square_sum.data(), ws.next_layer.data());
+    prefix_ = {ws.prefix_sum.data(), ws.prefix_square_sum.data(), ws.previous_layer.data(),
+               inverse_count, n};
+    suffix_ = {ws.mirrored_sum.data(), ws.mirrored_square_sum.data(), ws.next_layer.data(),
+               inverse_count, n};
+
+    // Differences below this are rounding noise of the prefix sums; an
+    // interval is dropped only when its bound is worse by more.
+    margin_ = 1e-9 * (ws.prefix_square_sum[n] + 1e-300);
+  }
+
+  // Writes the five boundaries 0 = b[0] < b[1] < ... < b[4] = n.
+  void solve(int64_t* boundaries) {
+    std::vector<MiddleRow>& rows = ws_.middle_rows;
+    std::vector<MiddleRow>& next = ws_.middle_scratch;
+    // Two sentinel rows outside [2, n - 2] bound the search: P(1) >= 0 with
+    // no upper limit on the splits to their right, and Q(n - 1) >= 0 likewise.
+    // Their totals are infinite, so they never win.
+    constexpr double kInfinity = std::numeric_limits<double>::infinity();
+    rows.clear();
+    rows.push_back({1, 1, n_, 0.0, kInfinity});
+    rows.push_back({n_ - 1, n_, 1, kInfinity, 0.0});
+
+    for (bool split = true; split;) {
+      double best = std::numeric_limits<double>::infinity();
+      for (const MiddleRow& row : rows) best = std::min(best, row.prefix_cost + row.suffix_cost);
+
+      split = false;
+      next.clear();
+      for (size_t t = 0; t + 1 < rows.size(); ++t) {
+        const MiddleRow& lo = rows[t];
+        const MiddleRow& hi = rows[t + 1];
+        next.push_back(lo);
+        if (hi.b - lo.b >= 2 && lo.prefix_cost + hi.suffix_cost <= best + margin_) {
+          next.push_back(evaluate(lo.b + (hi.b - lo.b) / 2, lo.prefix_split, hi.prefix_split,
+                                  hi.suffix_split, lo.suffix_split));
+          split = true;
+        }
+      }
+      next.push_back(rows.back());
+      std::swap(rows, next);
+    }
+
+    // The lowest total, the first row on ties.
+    const MiddleRow* winner = &rows[1];
+    for (const MiddleRow& row : rows) {
+      if (row.prefix_cost + row.suffix_cost < winner->prefix_cost + winner->suffix_cost) {
+        winner = &row;
+      }
+    }
+    boundaries[0] = 0;
+    boundaries[1] = winner->prefix_split;
+    boundaries[2] = winner->b;
+    boundaries[3] = n_ - winner->suffix_split;
+    boundaries[4] = n_;
+  }
+
+ private:
+  // P and Q at the middle boundary b, with the inner split of P searched in
+  // [p_lo, p_hi] and that of Q (counted from the top) in [q_lo, q_hi], both
+  // clamped to the non-empty clusters.
+  MiddleRow evaluate(int64_t b, int64_t p_lo, int64_t p_hi, int64_t q_lo, int64_t q_hi) const {
+    MiddleRow row;
+    row.b = b;
+    row.prefix_split = scan(prefix_, b, p_lo, p_hi, &row.prefix_cost);
+    row.suffix_split = scan(suffix_, n_ - b, q_lo, q_hi, &row.suffix_cost);
+    return row;
+  }
+
+  int64_t scan(const KMeansDpArrays& arrays, int64_t i, int64_t lo, int64_t hi,
+               double* cost) const {
+    lo = std::max<int64_t>(lo, 1);
+    hi = std::max(lo, std::min(hi, i - 1));
+    return kernels_.scan(arrays, i, lo, hi, cost);
+  }
+
+  const int64_t n_;
+  KMeansWorkspace& ws_;
+  const KMeansDpKernels kernels_;
+  KMeansDpArrays prefix_{};
+  KMeansDpArrays suffix_{};
+  double margin_ = 0;
+};
+
 }  // namespace
 
 void kmeans1d_exact(const float* sorted, int64_t n, int k, KMeansWorkspace& ws, double* centroids) {
   if (fill_distinct_values(sorted, n, k, centroids)) return;
 
   // Here n > k, because there are more than k distinct values.
-  build_prefix_sums(sorted, n, ws);
+  if (k == 4) {
+    int64_t boundaries[5];
+    MiddleSplitSearch(sorted, n, ws).solve(boundaries);
+    means_of_runs(ws.prefix_sum.data(), sorted[n / 2], boundaries, k, centroids);
+    return;
+  }
+  const KMeansDpKernels kernels = select_kmeans_dp_kernels();
+  build_prefix_sums(sorted, n, kernels, ws);
   const double* s1 = ws.prefix_sum.data();
   const double* s2 = ws.prefix_square_sum.data();
   const double* inverse_count = ws.inverse_count.data() + kInversePadding;
-  const KMeansDpKernels kernels = select_kmeans_dp_kernels();
 
-  ws.previous_layer.resize(static_cast<size_t>(n) + 1);
   ws.next_layer.resize(static_cast<size_t>(n) + 1);
   ws.splits.resize(static_cast<size_t>(k) * static_cast<size_t>(n + 1));
 
-  // Layer 1: one cluster [0, i).
-  ws.previous_layer[0] = 0;
-  for (int64_t i = 1; i <= n; ++i) {
-    ws.previous_layer[i] = s2[i] - s1[i] * s1[i] * inverse_count[i];
-  }
 
   // Layers 2 .. k - 1 over every prefix that leaves one value for each later
   // cluster; the last layer needs only i = n.
@@ -208,7 +287,7 @@ void kmeans1d_lloyd(const float* sorted, int64_t n, int k, int max_iterations,
                     KMeansWorkspace& ws, double* centroids) {
   if (fill_distinct_values(sorted, n, k, centroids)) return;
 
-  build_prefix_sums(sorted, n, ws);
+  build_prefix_sums(sorted, n, select_kmeans_dp_kernels(), ws);
   const double shift = sorted[n / 2];
   const double* s1 = ws.prefix_sum.data();
 

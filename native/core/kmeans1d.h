@@ -26,6 +26,15 @@
 
 namespace claq {
 
+// One evaluated middle boundary of the four-cluster search (kmeans1d.cc).
+struct MiddleRow {
+  int64_t b;
+  int64_t prefix_split;   // the boundary inside [0, b)
+  int64_t suffix_split;   // the size of the top cluster of [b, n)
+  double prefix_cost;
+  double suffix_cost;
+};
+
 // Reusable buffers, so that fitting a column allocates nothing after warm-up.
 struct KMeansWorkspace {
   std::vector<double> prefix_sum;          // S1, of values minus a shift
@@ -35,6 +44,10 @@ struct KMeansWorkspace {
   std::vector<double> next_layer;
   std::vector<int32_t> splits;             // [k, n + 1]: leftmost optimal j per layer and i
   std::vector<int64_t> anchors;
+  std::vector<double> mirrored_sum;         // S1 and S2 of the negated values, top first
+  std::vector<double> mirrored_square_sum;
+  std::vector<MiddleRow> middle_rows;
+  std::vector<MiddleRow> middle_scratch;
 };
 
 // Writes k ascending centroids for the n ascending values in `sorted`. With

@@ -124,7 +124,7 @@ double quantize_column(const float* w, int64_t rows, int bits, int64_t per_tail,
                        float* quantized, std::vector<float>& codebook,
                        std::vector<ReservedEntry>& reserved) {
   ws.sorted.resize(static_cast<size_t>(rows));
-  radix_sort_f32(w, rows, ws.sorted.data(), ws.radix);
+  sort_column_f32(w, rows, ws.sorted.data(), ws.radix);
   find_reserved(w, rows, per_tail, ws.sorted.data(), ws.flags, ws.reserved_rows);
 
   const int levels = 1 << bits;

@@ -29,7 +29,12 @@ void radix_sort_f32(const float* values, int64_t n, float* sorted, RadixSortWork
   if (n <= 0) return;
   if (n <= kSmallSort) {
     std::copy(values, values + n, sorted);
-    std::sort(sorted, sorted + n);
+    std::sort(sorted, sorted + n, [](float a, float b) {
+      uint32_t a_bits, b_bits;
+      std::memcpy(&a_bits, &a, sizeof a_bits);
+      std::memcpy(&b_bits, &b, sizeof b_bits);
+      return float_sort_key(a_bits) < float_sort_key(b_bits);  // -0 before +0
+    });
     return;
   }
 

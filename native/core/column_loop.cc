@@ -9,6 +9,7 @@
 #include "core/radix_sort.h"
 #include "core/thread_pool.h"
 #include "core/uniform_grid.h"
+#include "kernels/codebook_assign.h"
 #include "kernels/gemm.h"
 
 namespace claq {
@@ -97,25 +98,6 @@ void find_reserved(const float* w, int64_t rows, int64_t per_tail, const float* 
   }
 }
 
-// Sum of (w - q)^2 in float64 over eight interleaved partial sums, a fixed
-// order that does not depend on the build.
-double squared_error(const float* w, const float* q, int64_t rows) {
-  double partial[8] = {};
-  int64_t i = 0;
-  for (; i + 8 <= rows; i += 8) {
-    for (int l = 0; l < 8; ++l) {
-      const double d = static_cast<double>(w[i + l]) - q[i + l];
-      partial[l] += d * d;
-    }
-  }
-  for (; i < rows; ++i) {
-    const double d = static_cast<double>(w[i]) - q[i];
-    partial[0] += d * d;
-  }
-  return ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
-         ((partial[4] + partial[5]) + (partial[6] + partial[7]));
-}
-
 // Quantizes one column w [rows]: writes its codes, the quantized values q
 // (float16 centroids, or the float16 value itself where reserved), its
 // codebook and its reserved entries. Returns sum (w - q)^2.
@@ -134,20 +116,15 @@ double quantize_column(const float* w, int64_t rows, int bits, int64_t per_tail,
   fit_codebook(ws.sorted.data() + per_tail, rows - 2 * per_tail, bits, ws.kmeans, centroids);
   round_codebook(centroids, levels, codebook.data(), thresholds);
 
-  // One pass per threshold keeps the inner loop a plain vector compare.
-  std::fill(codes, codes + rows, uint8_t{0});
-  for (int c = 0; c < levels - 1; ++c) {
-    const float threshold = thresholds[c];
-    for (int64_t i = 0; i < rows; ++i) codes[i] += w[i] > threshold ? 1 : 0;
-  }
-  for (int64_t i = 0; i < rows; ++i) quantized[i] = codebook[codes[i]];
-
+  // Reserved rows keep their own float16 value; the kernel assigns the rest
+  // and sums the squared error of all.
   reserved.reserve(ws.reserved_rows.size());
   for (int32_t i : ws.reserved_rows) {
     quantized[i] = round_to_float16(w[i]);
     reserved.push_back({i, quantized[i]});
   }
-  return squared_error(w, quantized, rows);
+  return assign_codebook(w, rows, thresholds, levels, codebook.data(),
+                         per_tail > 0 ? ws.flags.data() : nullptr, codes, quantized);
 }
 
 // Writes err = (w - q) / U[k][k] to `error` and subtracts err * U[k][k2] from

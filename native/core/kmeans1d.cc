@@ -158,6 +158,9 @@ class MiddleSplitSearch {
     suffix_ = {ws.mirrored_sum.data(), ws.mirrored_square_sum.data(), ws.next_layer.data(),
                inverse_count, n};
 
+    ws.row_costs.resize(2 * (static_cast<size_t>(n) + 1));
+    ws.row_splits.resize(2 * (static_cast<size_t>(n) + 1));
+
     // Differences below this are rounding noise of the prefix sums; an
     // interval is dropped only when its bound is worse by more.
     margin_ = 1e-9 * (ws.prefix_square_sum[n] + 1e-300);
@@ -165,47 +168,41 @@ class MiddleSplitSearch {
 
   // Writes the five boundaries 0 = b[0] < b[1] < ... < b[4] = n.
   void solve(int64_t* boundaries) {
-    std::vector<MiddleRow>& rows = ws_.middle_rows;
-    std::vector<MiddleRow>& next = ws_.middle_scratch;
     // Two sentinel rows outside [2, n - 2] bound the search: P(1) >= 0 with
     // no upper limit on the splits to their right, and Q(n - 1) >= 0 likewise.
-    // Their totals are infinite, so they never win.
     constexpr double kInfinity = std::numeric_limits<double>::infinity();
-    rows.clear();
-    rows.push_back({1, 1, n_, 0.0, kInfinity});
-    rows.push_back({n_ - 1, n_, 1, kInfinity, 0.0});
+    std::vector<MiddleInterval>& open = ws_.open_intervals;
+    std::vector<MiddleInterval>& next = ws_.next_intervals;
+    open.assign(1, {{1, 1, n_, 0.0, kInfinity}, {n_ - 1, n_, 1, kInfinity, 0.0}});
+    best_total_ = kInfinity;
 
-    for (bool split = true; split;) {
-      double best = std::numeric_limits<double>::infinity();
-      for (const MiddleRow& row : rows) best = std::min(best, row.prefix_cost + row.suffix_cost);
-
-      split = false;
+    // Breadth first, so the best total falls early. An interval is dropped
+    // when its bound exceeds the best by more than the margin; every row
+    // within the margin of the optimum is therefore evaluated, and the
+    // winner does not depend on the order of the search.
+    while (!open.empty()) {
       next.clear();
-      for (size_t t = 0; t + 1 < rows.size(); ++t) {
-        const MiddleRow& lo = rows[t];
-        const MiddleRow& hi = rows[t + 1];
-        next.push_back(lo);
-        if (hi.b - lo.b >= 2 && lo.prefix_cost + hi.suffix_cost <= best + margin_) {
-          next.push_back(evaluate(lo.b + (hi.b - lo.b) / 2, lo.prefix_split, hi.prefix_split,
-                                  hi.suffix_split, lo.suffix_split));
-          split = true;
+      for (const MiddleInterval& interval : open) {
+        const MiddleRow& lo = interval.lo;
+        const MiddleRow& hi = interval.hi;
+        if (lo.prefix_cost + hi.suffix_cost > best_total_ + margin_) continue;
+        if (hi.b - lo.b - 1 <= kGroupRows) {
+          evaluate_between(lo, hi);
+          continue;
         }
+        const MiddleRow middle = evaluate(lo.b + (hi.b - lo.b) / 2, lo.prefix_split,
+                                          hi.prefix_split, hi.suffix_split, lo.suffix_split);
+        consider(middle);
+        next.push_back({lo, middle});
+        next.push_back({middle, hi});
       }
-      next.push_back(rows.back());
-      std::swap(rows, next);
+      std::swap(open, next);
     }
 
-    // The lowest total, the first row on ties.
-    const MiddleRow* winner = &rows[1];
-    for (const MiddleRow& row : rows) {
-      if (row.prefix_cost + row.suffix_cost < winner->prefix_cost + winner->suffix_cost) {
-        winner = &row;
-      }
-    }
     boundaries[0] = 0;
-    boundaries[1] = winner->prefix_split;
-    boundaries[2] = winner->b;
-    boundaries[3] = n_ - winner->suffix_split;
+    boundaries[1] = winner_.prefix_split;
+    boundaries[2] = winner_.b;
+    boundaries[3] = n_ - winner_.suffix_split;
     boundaries[4] = n_;
   }
 
@@ -221,6 +218,37 @@ class MiddleSplitSearch {
     return row;
   }
 
+  // Every row strictly between lo and hi (at most kGroupRows of them), by the
+  // group kernel: one call for P and one for Q.
+  void evaluate_between(const MiddleRow& lo, const MiddleRow& hi) {
+    const int64_t first = lo.b + 1;
+    const int count = static_cast<int>(hi.b - lo.b - 1);
+    double* prefix_cost = ws_.row_costs.data();
+    double* suffix_cost = prefix_cost + n_ + 1;
+    int32_t* prefix_split = ws_.row_splits.data();
+    int32_t* suffix_split = prefix_split + n_ + 1;
+
+    // P at rows first .. hi.b - 1; Q at m = n - b, ascending from n - hi.b + 1.
+    const int64_t p_lo = std::max<int64_t>(lo.prefix_split, 1);
+    kernels_.group(prefix_, first, count, p_lo, std::max(p_lo, hi.prefix_split), prefix_cost,
+                   prefix_split);
+    const int64_t q_lo = std::max<int64_t>(hi.suffix_split, 1);
+    kernels_.group(suffix_, n_ - hi.b + 1, count, q_lo, std::max(q_lo, lo.suffix_split),
+                   suffix_cost, suffix_split);
+    for (int64_t b = first; b < hi.b; ++b) {
+      consider({b, prefix_split[b], suffix_split[n_ - b], prefix_cost[b], suffix_cost[n_ - b]});
+    }
+  }
+
+  // Keeps the lowest total, the lowest b on ties.
+  void consider(const MiddleRow& row) {
+    const double total = row.prefix_cost + row.suffix_cost;
+    if (total < best_total_ || (total == best_total_ && row.b < winner_.b)) {
+      best_total_ = total;
+      winner_ = row;
+    }
+  }
+
   int64_t scan(const KMeansDpArrays& arrays, int64_t i, int64_t lo, int64_t hi,
                double* cost) const {
     lo = std::max<int64_t>(lo, 1);
@@ -234,6 +262,8 @@ class MiddleSplitSearch {
   KMeansDpArrays prefix_{};
   KMeansDpArrays suffix_{};
   double margin_ = 0;
+  double best_total_ = 0;
+  MiddleRow winner_{};
 };
 
 }  // namespace

@@ -35,6 +35,12 @@ struct MiddleRow {
   double suffix_cost;
 };
 
+// Two evaluated rows with unevaluated rows between them.
+struct MiddleInterval {
+  MiddleRow lo;
+  MiddleRow hi;
+};
+
 // Reusable buffers, so that fitting a column allocates nothing after warm-up.
 struct KMeansWorkspace {
   std::vector<double> prefix_sum;          // S1, of values minus a shift
@@ -46,8 +52,10 @@ struct KMeansWorkspace {
   std::vector<int64_t> anchors;
   std::vector<double> mirrored_sum;         // S1 and S2 of the negated values, top first
   std::vector<double> mirrored_square_sum;
-  std::vector<MiddleRow> middle_rows;
-  std::vector<MiddleRow> middle_scratch;
+  std::vector<MiddleInterval> open_intervals;
+  std::vector<MiddleInterval> next_intervals;
+  std::vector<double> row_costs;            // P and Q of rows filled by the group kernel
+  std::vector<int32_t> row_splits;
 };
 
 // Writes k ascending centroids for the n ascending values in `sorted`. With

@@ -186,10 +186,14 @@ void kmeans_dp_prefix_avx512(const float* sorted, int64_t n, double shift,
                                           : static_cast<__mmask8>((1u << (n - start)) - 1);
     const __m512d x = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(valid, sorted + start));
     const __m512d v = _mm512_maskz_sub_pd(valid, x, shift_vector);
-    const __m512d a = _mm512_add_pd(carry1, block_scan(v));
-    const __m512d b = _mm512_add_pd(carry2, block_scan(_mm512_mul_pd(v, v)));
-    carry1 = _mm512_permutexvar_pd(last_lane, a);
-    carry2 = _mm512_permutexvar_pd(last_lane, b);
+    const __m512d scan1 = block_scan(v);
+    const __m512d scan2 = block_scan(_mm512_mul_pd(v, v));
+    const __m512d a = _mm512_add_pd(carry1, scan1);
+    const __m512d b = _mm512_add_pd(carry2, scan2);
+    // carry + (block total) equals the last lane of a and b, with one add on
+    // the dependency chain instead of an add and a permute.
+    carry1 = _mm512_add_pd(carry1, _mm512_permutexvar_pd(last_lane, scan1));
+    carry2 = _mm512_add_pd(carry2, _mm512_permutexvar_pd(last_lane, scan2));
     const __m512d inverse = _mm512_maskz_loadu_pd(valid, inverse_count + start + 1);
     _mm512_mask_storeu_pd(s1 + start + 1, valid, a);
     _mm512_mask_storeu_pd(s2 + start + 1, valid, b);

@@ -65,12 +65,17 @@ void build_prefix_sums(const float* sorted, int64_t n, const KMeansDpKernels& ke
 // conquer with the scan kernel; the rows between two anchors a < b then lie
 // between split[a] and split[b] (the leftmost minimiser never decreases with
 // i) and are solved together by the group kernel, one row per vector lane.
+// The previous layer's splits bound every search from below: with one more
+// cluster the last boundary of the best split of a prefix never moves left
+// (Knuth's bound, as in Ckmeans.1d.dp), and it never decreases with i, so
+// row i may use the previous layer's split at any row <= i.
 class LayerSolver {
  public:
   LayerSolver(const KMeansDpArrays& arrays, const KMeansDpKernels& kernels, int64_t j_min,
-              double* next, int32_t* split, std::vector<int64_t>& anchors)
-      : arrays_(arrays), kernels_(kernels), j_min_(j_min), next_(next), split_(split),
-        anchors_(anchors) {}
+              const int32_t* lower, int64_t lower_last, double* next, int32_t* split,
+              std::vector<int64_t>& anchors)
+      : arrays_(arrays), kernels_(kernels), j_min_(j_min), lower_(lower),
+        lower_last_(lower_last), next_(next), split_(split), anchors_(anchors) {}
 
   void solve(int64_t i_lo, int64_t i_hi) {
     anchors_.clear();
@@ -83,7 +88,9 @@ class LayerSolver {
       const int64_t a = anchors_[t];
       const int64_t b = anchors_[t + 1];
       if (b - a > 1) {
-        kernels_.group(arrays_, a + 1, static_cast<int>(b - a - 1), split_[a], split_[b], next_,
+        const int64_t j_begin = std::min<int64_t>(std::max<int64_t>(split_[a], lower_bound(a + 1)),
+                                                  split_[b]);
+        kernels_.group(arrays_, a + 1, static_cast<int>(b - a - 1), j_begin, split_[b], next_,
                        split_);
       }
     }
@@ -95,8 +102,9 @@ class LayerSolver {
       const int64_t t = t_lo + (t_hi - t_lo) / 2;
       const int64_t i = anchors_[t];
       double cost;
-      const int64_t best =
-          kernels_.scan(arrays_, i, std::max(j_lo, j_min_), std::min(j_hi, i - 1), &cost);
+      const int64_t j_end = std::min(j_hi, i - 1);
+      const int64_t j_begin = std::min(std::max({j_lo, j_min_, lower_bound(i)}), j_end);
+      const int64_t best = kernels_.scan(arrays_, i, j_begin, j_end, &cost);
       next_[i] = cost;
       split_[i] = static_cast<int32_t>(best);
 
@@ -114,9 +122,16 @@ class LayerSolver {
     }
   }
 
+  // The previous layer's split at row i, or at its last solved row below i.
+  int64_t lower_bound(int64_t i) const {
+    return lower_ == nullptr ? j_min_ : lower_[std::min(i, lower_last_)];
+  }
+
   const KMeansDpArrays& arrays_;
   const KMeansDpKernels& kernels_;
   int64_t j_min_;
+  const int32_t* lower_;  // null for layer 2: layer 1 has no splits
+  int64_t lower_last_;
   double* next_;
   int32_t* split_;
   std::vector<int64_t>& anchors_;
@@ -287,18 +302,21 @@ void kmeans1d_exact(const float* sorted, int64_t n, int k, KMeansWorkspace& ws, 
   ws.next_layer.resize(static_cast<size_t>(n) + 1);
   ws.splits.resize(static_cast<size_t>(k) * static_cast<size_t>(n + 1));
 
-
   // Layers 2 .. k - 1 over every prefix that leaves one value for each later
   // cluster; the last layer needs only i = n.
   for (int layer = 2; layer <= k; ++layer) {
     const KMeansDpArrays arrays{s1, s2, ws.previous_layer.data(), inverse_count, n};
     int32_t* split = ws.splits.data() + static_cast<size_t>(layer - 1) * (n + 1);
+    const int32_t* lower = layer > 2 ? split - (n + 1) : nullptr;
+    const int64_t lower_last = n - (k - layer) - 1;  // the previous layer's last row
     if (layer == k) {
       double cost;
-      split[n] = static_cast<int32_t>(kernels.scan(arrays, n, k - 1, n - 1, &cost));
+      const int64_t j_begin = std::max<int64_t>(k - 1, lower != nullptr ? lower[n - 1] : 0);
+      split[n] = static_cast<int32_t>(kernels.scan(arrays, n, j_begin, n - 1, &cost));
       break;
     }
-    LayerSolver solver(arrays, kernels, layer - 1, ws.next_layer.data(), split, ws.anchors);
+    LayerSolver solver(arrays, kernels, layer - 1, lower, lower_last, ws.next_layer.data(), split,
+                       ws.anchors);
     solver.solve(layer, n - (k - layer));
     std::swap(ws.previous_layer, ws.next_layer);
   }

@@ -114,6 +114,17 @@ struct RowLanes {
     best_j = _mm512_mask_mov_epi64(best_j, better, _mm512_set1_epi64(j));
   }
 
+  // Takes the other lanes' best where it is lower, or equal at a smaller
+  // split: both sets keep their leftmost minimiser, so the merge does too.
+  void merge(const RowLanes& other) {
+    const __mmask8 lower = _mm512_cmp_pd_mask(other.best, best, _CMP_LT_OQ);
+    const __mmask8 equal = _mm512_cmp_pd_mask(other.best, best, _CMP_EQ_OQ);
+    const __mmask8 earlier = _mm512_cmp_epi64_mask(other.best_j, best_j, _MM_CMPINT_LT);
+    const __mmask8 take = static_cast<__mmask8>(lower | (equal & earlier));
+    best = _mm512_mask_mov_pd(best, take, other.best);
+    best_j = _mm512_mask_mov_epi64(best_j, take, other.best_j);
+  }
+
   void store(int64_t i_begin, int count, double* next, int32_t* split) const {
     alignas(64) double costs[8];
     alignas(64) int64_t splits[8];
@@ -134,18 +145,29 @@ __mmask8 first_lanes(int count) {
 
 void kmeans_dp_group_avx512(const KMeansDpArrays& a, int64_t i_begin, int count, int64_t j_begin,
                             int64_t j_end, double* next, int32_t* split) {
-  // Two vectors of rows give two independent dependency chains per split.
+  // Two vectors of rows, each with one set of lanes for even and one for odd
+  // steps over j: four independent dependency chains.
   const int upper_count = count > 8 ? count - 8 : 0;
   RowLanes lower(a, i_begin, first_lanes(count), j_begin);
   RowLanes upper(a, i_begin + 8, first_lanes(upper_count), j_begin);
+  RowLanes lower_odd = lower;
+  RowLanes upper_odd = upper;
 
-  for (int64_t j = j_begin; j <= j_end; ++j) {
+  const auto step = [&](int64_t j, RowLanes& low_rows, RowLanes& high_rows) {
     const __m512d s1_j = _mm512_set1_pd(a.s1[j]);
     const __m512d s2_j = _mm512_set1_pd(a.s2[j]);
     const __m512d previous_j = _mm512_set1_pd(a.previous[j]);
-    lower.update(a, i_begin, j, s1_j, s2_j, previous_j);
-    if (upper_count > 0) upper.update(a, i_begin + 8, j, s1_j, s2_j, previous_j);
+    low_rows.update(a, i_begin, j, s1_j, s2_j, previous_j);
+    if (upper_count > 0) high_rows.update(a, i_begin + 8, j, s1_j, s2_j, previous_j);
+  };
+  int64_t j = j_begin;
+  for (; j + 1 <= j_end; j += 2) {
+    step(j, lower, upper);
+    step(j + 1, lower_odd, upper_odd);
   }
+  if (j <= j_end) step(j, lower, upper);
+  lower.merge(lower_odd);
+  upper.merge(upper_odd);
 
   lower.store(i_begin, count < 8 ? count : 8, next, split);
   if (upper_count > 0) upper.store(i_begin + 8, upper_count, next, split);

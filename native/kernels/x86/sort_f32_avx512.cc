@@ -16,6 +16,10 @@ namespace claq {
 namespace {
 
 constexpr int kLanes = 16;
+
+// The register arrays of the network stay in registers only when every
+// level of the recursion is inlined.
+#define CLAQ_INLINE inline __attribute__((always_inline))
 constexpr int64_t kNetworkKeys = 256;  // 16 registers
 
 // The lanes l with (l & bit) != 0, as a mask.
@@ -77,7 +81,7 @@ inline __m512i reverse_register(__m512i v) {
 
 // R registers holding one bitonic sequence in order -> ascending.
 template <int R>
-inline void clean_registers(__m512i* v) {
+CLAQ_INLINE void clean_registers(__m512i* v) {
   if constexpr (R == 1) {
     v[0] = clean_register(v[0]);
   } else {
@@ -94,7 +98,7 @@ inline void clean_registers(__m512i* v) {
 // Two ascending halves of R registers each R / 2 -> one ascending run. The
 // lower half against the reversed upper half leaves two bitonic halves.
 template <int R>
-inline void merge_registers(__m512i* v) {
+CLAQ_INLINE void merge_registers(__m512i* v) {
   __m512i upper[R / 2];
   for (int t = 0; t < R / 2; ++t) {
     const __m512i mirrored = reverse_register(v[R - 1 - t]);
@@ -107,7 +111,7 @@ inline void merge_registers(__m512i* v) {
 }
 
 template <int R>
-inline void sort_registers(__m512i* v) {
+CLAQ_INLINE void sort_registers(__m512i* v) {
   if constexpr (R == 1) {
     v[0] = sort_register(v[0]);
   } else {
@@ -128,7 +132,7 @@ inline __m512i float_bits(__m512i keys) {
 }
 
 template <int R>
-void sort_small(const int32_t* keys, int64_t n, float* out) {
+CLAQ_INLINE void sort_small(const int32_t* keys, int64_t n, float* out) {
   __m512i v[R];
   for (int t = 0; t < R; ++t) {
     const int64_t left = n - t * kLanes;
@@ -166,28 +170,25 @@ int32_t sample_pivot(const int32_t* keys, int64_t n) {
   return sample[kLanes / 2];
 }
 
-// Writes the keys of `keys` that pass the comparison with the pivot (below
-// it, or at most it when `at_most`) to target[0 ..) and the others down from
-// target[n); returns how many passed.
+// Moves the keys below the pivot (at most the pivot when kAtMost) to
+// low_out[0 ..) and compacts the others to the front of `keys`, both in
+// order; returns how many went low. Stores are whole vectors: both targets
+// need 16 keys of slack past n, and the compaction never overtakes the read.
 template <bool kAtMost>
-int64_t partition(const int32_t* keys, int64_t n, int32_t pivot, int32_t* target) {
+int64_t partition(int32_t* keys, int64_t n, int32_t pivot, int32_t* low_out) {
   const __m512i pivot_vector = _mm512_set1_epi32(pivot);
   int64_t low = 0;
-  int64_t high = n;
+  int64_t high = 0;
   for (int64_t i = 0; i < n; i += kLanes) {
     const __mmask16 valid = first_lanes(n - i);
     const __m512i v = _mm512_maskz_loadu_epi32(valid, keys + i);
     const __mmask16 below = kAtMost ? _mm512_mask_cmple_epi32_mask(valid, v, pivot_vector)
                                     : _mm512_mask_cmplt_epi32_mask(valid, v, pivot_vector);
     const __mmask16 above = static_cast<__mmask16>(valid & ~below);
-    const int low_count = __builtin_popcount(below);
-    const int high_count = __builtin_popcount(above);
-    _mm512_mask_storeu_epi32(target + low, first_lanes(low_count),
-                             _mm512_maskz_compress_epi32(below, v));
-    high -= high_count;
-    _mm512_mask_storeu_epi32(target + high, first_lanes(high_count),
-                             _mm512_maskz_compress_epi32(above, v));
-    low += low_count;
+    _mm512_storeu_si512(low_out + low, _mm512_maskz_compress_epi32(below, v));
+    _mm512_storeu_si512(keys + high, _mm512_maskz_compress_epi32(above, v));
+    low += __builtin_popcount(below);
+    high += __builtin_popcount(above);
   }
   return low;
 }
@@ -209,11 +210,11 @@ void sort_keys_fallback(int32_t* keys, int64_t n, float* out) {
   }
 }
 
-// Sorts the n keys in `keys` into out[0 .. n) as floats; `other` is a second
-// buffer of n keys. Both buffers are clobbered. Each split leaves the low
-// part in other[0 .. low) and the rest in other[low .. n); the low part is
-// sorted by recursion and the loop goes on with the rest, whose scratch is
-// then keys[low .. n).
+// Sorts the n keys in `keys` into out[0 .. n) as floats. `other` is a
+// second buffer; both have room for n + 16 keys and are clobbered. Each split
+// leaves the low part in other[0 .. low), sorted next by recursion with the
+// free end of `keys` as its scratch, and the rest at the front of `keys`,
+// which the loop goes on with.
 void sort_segment(int32_t* keys, int32_t* other, int64_t n, float* out, int depth) {
   while (n > kNetworkKeys) {
     if (depth-- == 0) {
@@ -227,11 +228,8 @@ void sort_segment(int32_t* keys, int32_t* other, int64_t n, float* out, int dept
       low = partition<true>(keys, n, pivot, other);
       write_equal(pivot, low, out);
     } else {
-      sort_segment(other, keys, low, out, depth);
+      sort_segment(other, keys + (n - low), low, out, depth);
     }
-    int32_t* const rest = other + low;
-    other = keys + low;
-    keys = rest;
     n -= low;
     out += low;
   }

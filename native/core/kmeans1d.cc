@@ -244,12 +244,15 @@ class MiddleSplitSearch {
     int32_t* suffix_split = prefix_split + n_ + 1;
 
     // P at rows first .. hi.b - 1; Q at m = n - b, ascending from n - hi.b + 1.
+    // The kernel's splits must stay below its last row (the sentinels carry
+    // no upper limit).
     const int64_t p_lo = std::max<int64_t>(lo.prefix_split, 1);
-    kernels_.group(prefix_, first, count, p_lo, std::max(p_lo, hi.prefix_split), prefix_cost,
-                   prefix_split);
+    const int64_t p_hi = std::min<int64_t>(hi.prefix_split, hi.b - 2);
+    kernels_.group(prefix_, first, count, p_lo, std::max(p_lo, p_hi), prefix_cost, prefix_split);
     const int64_t q_lo = std::max<int64_t>(hi.suffix_split, 1);
-    kernels_.group(suffix_, n_ - hi.b + 1, count, q_lo, std::max(q_lo, lo.suffix_split),
-                   suffix_cost, suffix_split);
+    const int64_t q_hi = std::min<int64_t>(lo.suffix_split, n_ - lo.b - 2);
+    kernels_.group(suffix_, n_ - hi.b + 1, count, q_lo, std::max(q_lo, q_hi), suffix_cost,
+                   suffix_split);
     for (int64_t b = first; b < hi.b; ++b) {
       consider({b, prefix_split[b], suffix_split[n_ - b], prefix_cost[b], suffix_cost[n_ - b]});
     }

@@ -97,7 +97,8 @@ CLAQ_TEST(kmeans_dp_group_matches_loop_at_every_level) {
     for (int count = 1; count <= 16; ++count) {
       for (int64_t i_begin : {int64_t{2}, int64_t{40}, int64_t{200 - count + 1}}) {
         const int64_t j_begin = i_begin / 2;
-        const int64_t j_end = i_begin + count - 1;  // past some rows: those lanes mask it
+        // Past some rows (those lanes mask it), or far past every row.
+        const int64_t j_end = i_begin == 40 ? 200 : i_begin + count - 1;
         std::vector<double> next(201, -1);
         std::vector<int32_t> split(201, -1);
         kernels.group(f.arrays, i_begin, count, j_begin, j_end, next.data(), split.data());

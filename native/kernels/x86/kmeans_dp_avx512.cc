@@ -145,6 +145,9 @@ __mmask8 first_lanes(int count) {
 
 void kmeans_dp_group_avx512(const KMeansDpArrays& a, int64_t i_begin, int count, int64_t j_begin,
                             int64_t j_end, double* next, int32_t* split) {
+  // No row takes a split at or past the last row.
+  if (j_end > i_begin + count - 2) j_end = i_begin + count - 2;
+
   // Two vectors of rows, each with one set of lanes for even and one for odd
   // steps over j: four independent dependency chains.
   const int upper_count = count > 8 ? count - 8 : 0;

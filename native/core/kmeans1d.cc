@@ -137,6 +137,23 @@ class LayerSolver {
   std::vector<int64_t>& anchors_;
 };
 
+// Layers 2 .. last of the dynamic program for k clusters, over the prefix
+// sums s1, s2: `layer` holds layer 1 on entry and layer `last` on return, and
+// row l - 1 of `splits` ([k, n + 1]) receives the splits of layer l.
+void solve_layers(const double* s1, const double* s2, const double* inverse_count, int64_t n,
+                  int k, int last, const KMeansDpKernels& kernels, std::vector<double>& layer,
+                  std::vector<double>& scratch, int32_t* splits, std::vector<int64_t>& anchors) {
+  for (int l = 2; l <= last; ++l) {
+    const KMeansDpArrays arrays{s1, s2, layer.data(), inverse_count, n};
+    int32_t* split = splits + static_cast<size_t>(l - 1) * (n + 1);
+    const int32_t* lower = l > 2 ? split - (n + 1) : nullptr;
+    const int64_t lower_last = n - (k - l) - 1;  // the previous layer's last row
+    LayerSolver solver(arrays, kernels, l - 1, lower, lower_last, scratch.data(), split, anchors);
+    solver.solve(l, n - (k - l));
+    std::swap(layer, scratch);
+  }
+}
+
 // Cluster means of the runs between consecutive boundaries, from the prefix
 // sums of the values minus `shift`.
 void means_of_runs(const double* s1, double shift, const int64_t* boundaries, int k,
@@ -147,48 +164,66 @@ void means_of_runs(const double* s1, double shift, const int64_t* boundaries, in
   }
 }
 
-// Four clusters by their middle boundary b: the best split is the lowest
-// P(b) + Q(b), where P(b) is the best two-cluster cost of the values [0, b)
-// and Q(b) that of [b, n). Q is P of the mirrored values (negated, reversed),
-// so one scan kernel serves both. P never decreases and Q never increases
-// with b, so between two evaluated rows b0 < b1 every P(b) + Q(b) is at least
-// P(b0) + Q(b1); an interval whose bound exceeds the best evaluated row is
-// dropped, the others are bisected. The inner splits of P and Q move
-// monotonically with b, so each evaluation scans only between the splits of
-// its evaluated neighbours. On column data few intervals survive, so a column
-// costs a few full scans instead of two full layers.
+// An even number k = 2h of clusters by their middle boundary b: the best
+// split is the lowest P(b) + Q(b), where P(b) is the best h-cluster cost of
+// the values [0, b) and Q(b) that of [b, n). Q is P of the mirrored values
+// (negated, reversed), so the same kernels serve both; layers 2 .. h - 1 of
+// each side are solved in full, and P(b) and Q(b) at one b are one scan of
+// layer h - 1. P never decreases and Q never increases with b, so between two
+// evaluated rows b0 < b1 every P(b) + Q(b) is at least P(b0) + Q(b1); an
+// interval whose bound exceeds the best evaluated row is dropped, the others
+// are bisected. The last inner splits of P and Q move monotonically with b,
+// so each evaluation scans only between those of its evaluated neighbours.
+// On column data few intervals survive: with 4 clusters a column costs a few
+// full scans instead of two full layers, with 16 it saves two of 14 layers.
 class MiddleSplitSearch {
  public:
-  MiddleSplitSearch(const float* sorted, int64_t n, KMeansWorkspace& ws)
-      : n_(n), ws_(ws), kernels_(select_kmeans_dp_kernels()) {
+  MiddleSplitSearch(const float* sorted, int64_t n, int k, KMeansWorkspace& ws)
+      : n_(n), k_(k), half_(k / 2), ws_(ws), kernels_(select_kmeans_dp_kernels()) {
+    const size_t size = static_cast<size_t>(n) + 1;
     build_prefix_sums(sorted, n, kernels_, ws);
-    ws.mirrored_sum.resize(static_cast<size_t>(n) + 1);
-    ws.mirrored_square_sum.resize(static_cast<size_t>(n) + 1);
-    ws.next_layer.resize(static_cast<size_t>(n) + 1);
+    ws.mirrored_sum.resize(size);
+    ws.mirrored_square_sum.resize(size);
+    ws.mirrored_layer.resize(size);
     const double* inverse_count = ws.inverse_count.data() + kInversePadding;
     kernels_.mirror(ws.prefix_sum.data(), ws.prefix_square_sum.data(), n, inverse_count,
-                    ws.mirrored_sum.data(), ws.mirrored_square_sum.data(), ws.next_layer.data());
+                    ws.mirrored_sum.data(), ws.mirrored_square_sum.data(),
+                    ws.mirrored_layer.data());
+
+    ws.next_layer.resize(size);
+    ws.mirrored_next.resize(size);
+    ws.splits.resize(static_cast<size_t>(k) * size);
+    ws.mirrored_splits.resize(static_cast<size_t>(k) * size);
+    solve_layers(ws.prefix_sum.data(), ws.prefix_square_sum.data(), inverse_count, n, k,
+                 half_ - 1, kernels_, ws.previous_layer, ws.next_layer, ws.splits.data(),
+                 ws.anchors);
+    solve_layers(ws.mirrored_sum.data(), ws.mirrored_square_sum.data(), inverse_count, n, k,
+                 half_ - 1, kernels_, ws.mirrored_layer, ws.mirrored_next,
+                 ws.mirrored_splits.data(), ws.anchors);
     prefix_ = {ws.prefix_sum.data(), ws.prefix_square_sum.data(), ws.previous_layer.data(),
                inverse_count, n};
-    suffix_ = {ws.mirrored_sum.data(), ws.mirrored_square_sum.data(), ws.next_layer.data(),
+    suffix_ = {ws.mirrored_sum.data(), ws.mirrored_square_sum.data(), ws.mirrored_layer.data(),
                inverse_count, n};
 
-    ws.row_costs.resize(2 * (static_cast<size_t>(n) + 1));
-    ws.row_splits.resize(2 * (static_cast<size_t>(n) + 1));
+    ws.row_costs.resize(2 * size);
+    ws.row_splits.resize(2 * size);
 
     // Differences below this are rounding noise of the prefix sums; an
     // interval is dropped only when its bound is worse by more.
     margin_ = 1e-9 * (ws.prefix_square_sum[n] + 1e-300);
   }
 
-  // Writes the five boundaries 0 = b[0] < b[1] < ... < b[4] = n.
+  // Writes the k + 1 boundaries 0 = b[0] < b[1] < ... < b[k] = n.
   void solve(int64_t* boundaries) {
-    // Two sentinel rows outside [2, n - 2] bound the search: P(1) >= 0 with
-    // no upper limit on the splits to their right, and Q(n - 1) >= 0 likewise.
+    // Two sentinel rows outside [h, n - h] bound the search: P(h - 1) >= 0
+    // with no upper limit on the splits to their right, and Q(n - h + 1) >= 0
+    // likewise.
     constexpr double kInfinity = std::numeric_limits<double>::infinity();
+    const int64_t first = half_ - 1;
     std::vector<MiddleInterval>& open = ws_.open_intervals;
     std::vector<MiddleInterval>& next = ws_.next_intervals;
-    open.assign(1, {{1, 1, n_, 0.0, kInfinity}, {n_ - 1, n_, 1, kInfinity, 0.0}});
+    open.assign(1, {{first, first, n_, 0.0, kInfinity},
+                    {n_ - first, n_, first, kInfinity, 0.0}});
     best_total_ = kInfinity;
 
     // Breadth first, so the best total falls early. An interval is dropped
@@ -214,11 +249,20 @@ class MiddleSplitSearch {
       std::swap(open, next);
     }
 
+    // Back along the splits of each side; the mirrored boundary m stands for
+    // n - m.
     boundaries[0] = 0;
-    boundaries[1] = winner_.prefix_split;
-    boundaries[2] = winner_.b;
-    boundaries[3] = n_ - winner_.suffix_split;
-    boundaries[4] = n_;
+    boundaries[half_] = winner_.b;
+    boundaries[half_ - 1] = winner_.prefix_split;
+    int64_t mirrored = winner_.suffix_split;
+    boundaries[half_ + 1] = n_ - mirrored;
+    for (int l = half_ - 1; l >= 2; --l) {
+      const size_t row = static_cast<size_t>(l - 1) * (n_ + 1);
+      boundaries[l - 1] = ws_.splits[row + boundaries[l]];
+      mirrored = ws_.mirrored_splits[row + mirrored];
+      boundaries[k_ - l + 1] = n_ - mirrored;
+    }
+    boundaries[k_] = n_;
   }
 
  private:
@@ -246,10 +290,10 @@ class MiddleSplitSearch {
     // P at rows first .. hi.b - 1; Q at m = n - b, ascending from n - hi.b + 1.
     // The kernel's splits must stay below its last row (the sentinels carry
     // no upper limit).
-    const int64_t p_lo = std::max<int64_t>(lo.prefix_split, 1);
+    const int64_t p_lo = std::max<int64_t>(lo.prefix_split, half_ - 1);
     const int64_t p_hi = std::min<int64_t>(hi.prefix_split, hi.b - 2);
     kernels_.group(prefix_, first, count, p_lo, std::max(p_lo, p_hi), prefix_cost, prefix_split);
-    const int64_t q_lo = std::max<int64_t>(hi.suffix_split, 1);
+    const int64_t q_lo = std::max<int64_t>(hi.suffix_split, half_ - 1);
     const int64_t q_hi = std::min<int64_t>(lo.suffix_split, n_ - lo.b - 2);
     kernels_.group(suffix_, n_ - hi.b + 1, count, q_lo, std::max(q_lo, q_hi), suffix_cost,
                    suffix_split);
@@ -269,12 +313,14 @@ class MiddleSplitSearch {
 
   int64_t scan(const KMeansDpArrays& arrays, int64_t i, int64_t lo, int64_t hi,
                double* cost) const {
-    lo = std::max<int64_t>(lo, 1);
+    lo = std::max<int64_t>(lo, half_ - 1);
     hi = std::max(lo, std::min(hi, i - 1));
     return kernels_.scan(arrays, i, lo, hi, cost);
   }
 
   const int64_t n_;
+  const int k_;
+  const int half_;  // h = k / 2 clusters on each side
   KMeansWorkspace& ws_;
   const KMeansDpKernels kernels_;
   KMeansDpArrays prefix_{};
@@ -290,9 +336,9 @@ void kmeans1d_exact(const float* sorted, int64_t n, int k, KMeansWorkspace& ws, 
   if (fill_distinct_values(sorted, n, k, centroids)) return;
 
   // Here n > k, because there are more than k distinct values.
-  if (k == 4) {
-    int64_t boundaries[5];
-    MiddleSplitSearch(sorted, n, ws).solve(boundaries);
+  int64_t boundaries[kMaxClusters + 1];
+  if (k >= 4 && k % 2 == 0) {
+    MiddleSplitSearch(sorted, n, k, ws).solve(boundaries);
     means_of_runs(ws.prefix_sum.data(), sorted[n / 2], boundaries, k, centroids);
     return;
   }
@@ -302,29 +348,20 @@ void kmeans1d_exact(const float* sorted, int64_t n, int k, KMeansWorkspace& ws, 
   const double* s2 = ws.prefix_square_sum.data();
   const double* inverse_count = ws.inverse_count.data() + kInversePadding;
 
-  ws.next_layer.resize(static_cast<size_t>(n) + 1);
-  ws.splits.resize(static_cast<size_t>(k) * static_cast<size_t>(n + 1));
-
   // Layers 2 .. k - 1 over every prefix that leaves one value for each later
-  // cluster; the last layer needs only i = n.
-  for (int layer = 2; layer <= k; ++layer) {
-    const KMeansDpArrays arrays{s1, s2, ws.previous_layer.data(), inverse_count, n};
-    int32_t* split = ws.splits.data() + static_cast<size_t>(layer - 1) * (n + 1);
-    const int32_t* lower = layer > 2 ? split - (n + 1) : nullptr;
-    const int64_t lower_last = n - (k - layer) - 1;  // the previous layer's last row
-    if (layer == k) {
-      double cost;
-      const int64_t j_begin = std::max<int64_t>(k - 1, lower != nullptr ? lower[n - 1] : 0);
-      split[n] = static_cast<int32_t>(kernels.scan(arrays, n, j_begin, n - 1, &cost));
-      break;
-    }
-    LayerSolver solver(arrays, kernels, layer - 1, lower, lower_last, ws.next_layer.data(), split,
-                       ws.anchors);
-    solver.solve(layer, n - (k - layer));
-    std::swap(ws.previous_layer, ws.next_layer);
-  }
+  // cluster; the last layer needs only i = n, above the previous layer's
+  // split at n - 1.
+  const size_t size = static_cast<size_t>(n) + 1;
+  ws.next_layer.resize(size);
+  ws.splits.resize(static_cast<size_t>(k) * size);
+  solve_layers(s1, s2, inverse_count, n, k, k - 1, kernels, ws.previous_layer, ws.next_layer,
+               ws.splits.data(), ws.anchors);
+  int32_t* last_split = ws.splits.data() + static_cast<size_t>(k - 1) * size;
+  const int64_t j_begin = k > 2 ? std::max<int64_t>(k - 1, last_split[n - 1 - size]) : k - 1;
+  double cost;
+  last_split[n] = static_cast<int32_t>(kernels.scan(
+      {s1, s2, ws.previous_layer.data(), inverse_count, n}, n, j_begin, n - 1, &cost));
 
-  int64_t boundaries[kMaxClusters + 1];
   boundaries[k] = n;
   for (int layer = k; layer >= 2; --layer) {
     const int32_t* split = ws.splits.data() + static_cast<size_t>(layer - 1) * (n + 1);

@@ -52,6 +52,9 @@ struct KMeansWorkspace {
   std::vector<int64_t> anchors;
   std::vector<double> mirrored_sum;         // S1 and S2 of the negated values, top first
   std::vector<double> mirrored_square_sum;
+  std::vector<double> mirrored_layer;
+  std::vector<double> mirrored_next;
+  std::vector<int32_t> mirrored_splits;
   std::vector<MiddleInterval> open_intervals;
   std::vector<MiddleInterval> next_intervals;
   std::vector<double> row_costs;            // P and Q of rows filled by the group kernel

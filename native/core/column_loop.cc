@@ -66,35 +66,36 @@ void find_reserved(const float* w, int64_t rows, int64_t per_tail, const float* 
   reserved.clear();
   if (per_tail == 0) return;
 
-  flags.assign(static_cast<size_t>(rows), 0);
   const float low = sorted[per_tail - 1];
   const float high = sorted[rows - per_tail];
-  int64_t low_ties = per_tail;
-  int64_t high_ties = per_tail;
+  int64_t below = 0, above = 0;
+  flags.resize(static_cast<size_t>(rows));
+  uint8_t* flag = flags.data();
   for (int64_t i = 0; i < rows; ++i) {
-    low_ties -= w[i] < low;
-    high_ties -= w[i] > high;
+    below += w[i] < low ? 1 : 0;
+    above += w[i] > high ? 1 : 0;
+    flag[i] = (w[i] < low) | (w[i] > high);
   }
 
-  for (int64_t i = 0; i < rows; ++i) {
-    if (w[i] < low) {
-      flags[i] = 1;
-    } else if (w[i] == low && low_ties > 0) {
-      flags[i] = 1;
+  // The values equal to a threshold fill the rest of each tail: the first
+  // rows at the low one, then the last rows not yet taken at the high one.
+  // Column data rarely repeat a value, so each loop stops after one match.
+  int64_t low_ties = per_tail - below;
+  for (int64_t i = 0; i < rows && low_ties > 0; ++i) {
+    if (w[i] == low) {
+      flag[i] = 1;
       --low_ties;
     }
   }
-  for (int64_t i = rows - 1; i >= 0; --i) {
-    if (flags[i] != 0) continue;
-    if (w[i] > high) {
-      flags[i] = 1;
-    } else if (w[i] == high && high_ties > 0) {
-      flags[i] = 1;
+  int64_t high_ties = per_tail - above;
+  for (int64_t i = rows - 1; i >= 0 && high_ties > 0; --i) {
+    if (w[i] == high && flag[i] == 0) {
+      flag[i] = 1;
       --high_ties;
     }
   }
   for (int64_t i = 0; i < rows; ++i) {
-    if (flags[i] != 0) reserved.push_back(static_cast<int32_t>(i));
+    if (flag[i] != 0) reserved.push_back(static_cast<int32_t>(i));
   }
 }
 

@@ -8,16 +8,21 @@
 // and D_l[i] = min_j D_{l-1}[j] + cost(j, i) is the best split of the first i
 // values into l clusters. The cost matrix is Monge, so the leftmost optimal j
 // never decreases with i, and each layer is solved by divide and conquer in
-// O(n log n); the last layer needs only the cell i = n.
+// O(n log n). For an even k = 2h the last two layers are replaced by a
+// bounded search over the middle boundary, which combines the best h-cluster
+// costs of a prefix and of the matching suffix (kmeans1d.cc); for k = 4 that
+// search is all the dynamic program does.
 //
 // kmeans1d_lloyd is the cheaper Lloyd iteration on the same sorted values,
 // with boundaries by binary search and means from the prefix sums. It may stop
 // in a local optimum. `sh bench/engine-native.sh --kmeans` (300 columns of
 // 4064 sorted normal values, thread CPU time per column, AVX-512, on the Zen 5
-// build machine while other jobs shared its cores) measured:
-//   4 centroids:  exact 48.5 us, Lloyd 8.2 us,  Lloyd error +0.0097 %
-//   8 centroids:  exact 129 us,  Lloyd 18.3 us, Lloyd error +0.20 %
-//   16 centroids: exact 308 us,  Lloyd 55.8 us, Lloyd error +4.2 %
+// build machine at load 7 to 10 on its 2 cores, 2026-12-05 01:00 UTC)
+// measured:
+//   4 centroids:  exact 9 us (47 us before the middle-split search), Lloyd 6 us,
+//                 Lloyd error +0.0097 %
+//   8 centroids:  exact 89 us (118 us), Lloyd 16 us, Lloyd error +0.20 %
+//   16 centroids: exact 247 us (275 us), Lloyd 52 us, Lloyd error +4.2 %
 // so exact stays the default and Lloyd is an option (QuantizeOptions::kmeans).
 #pragma once
 

@@ -1,7 +1,8 @@
 // Ascending sort of float32 values by LSD radix sort on order-preserving
-// integer keys. The quantizer sorts every column before its exact K-Means, so
-// this is on the hot path: four 8-bit passes over n keys, with every
-// histogram built in one read and passes skipped where all keys share a digit.
+// integer keys: four 8-bit passes over n keys, with every histogram built in
+// one read and passes skipped where all keys share a digit. The quantizer
+// sorts every column before its exact K-Means through sort_column_f32, which
+// uses the AVX-512 quicksort where it can and this sort elsewhere.
 #pragma once
 
 #include <cstdint>

@@ -68,14 +68,10 @@ void find_reserved(const float* w, int64_t rows, int64_t per_tail, const float* 
 
   const float low = sorted[per_tail - 1];
   const float high = sorted[rows - per_tail];
-  int64_t below = 0, above = 0;
   flags.resize(static_cast<size_t>(rows));
   uint8_t* flag = flags.data();
-  for (int64_t i = 0; i < rows; ++i) {
-    below += w[i] < low ? 1 : 0;
-    above += w[i] > high ? 1 : 0;
-    flag[i] = (w[i] < low) | (w[i] > high);
-  }
+  int64_t below;
+  const int64_t above = flag_tails(w, rows, low, high, flag, &below);
 
   // The values equal to a threshold fill the rest of each tail: the first
   // rows at the low one, then the last rows not yet taken at the high one.

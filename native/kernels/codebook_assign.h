@@ -1,5 +1,6 @@
 // Code assignment of one column against its rounded codebook, fused with the
-// quantized values and the squared error (core/column_loop.cc).
+// quantized values and the squared error, and the OR tail flags
+// (core/column_loop.cc).
 //
 // For each row i: codes[i] = #{c < levels - 1 : w[i] > thresholds[c]};
 // quantized[i] = codebook[codes[i]], except where reserved[i] != 0, whose
@@ -23,7 +24,17 @@ double assign_codebook_avx512(const float* w, int64_t rows, const float* thresho
                               const float* codebook, const uint8_t* reserved, uint8_t* codes,
                               float* quantized);
 
-// Calls the version for active_simd_level().
+// Marks the values outside [low, high]: flags[i] = 1 where w[i] < low or
+// w[i] > high, else 0. Writes the count below low to *below and returns the
+// count above high.
+int64_t flag_tails_ref(const float* w, int64_t rows, float low, float high, uint8_t* flags,
+                       int64_t* below);
+int64_t flag_tails_avx512(const float* w, int64_t rows, float low, float high, uint8_t* flags,
+                          int64_t* below);
+
+// The versions for active_simd_level().
+int64_t flag_tails(const float* w, int64_t rows, float low, float high, uint8_t* flags,
+                   int64_t* below);
 double assign_codebook(const float* w, int64_t rows, const float* thresholds, int levels,
                        const float* codebook, const uint8_t* reserved, uint8_t* codes,
                        float* quantized);

@@ -87,3 +87,30 @@ CLAQ_TEST(assign_codebook_matches_loop_at_every_level) {
   }
   set_simd_level(original);
 }
+
+CLAQ_TEST(flag_tails_matches_loop_at_every_level) {
+  test::Rng rng(32);
+  const SimdLevel original = active_simd_level();
+  for (int64_t rows : {1, 15, 16, 17, 100, 4096}) {
+    std::vector<float> w(static_cast<size_t>(rows));
+    for (float& x : w) x = static_cast<float>(std::round(rng.normal() * 4) / 4);  // ties
+    const float low = -1.0f, high = 0.75f;
+    std::vector<uint8_t> expected(static_cast<size_t>(rows));
+    int64_t expected_below = 0, expected_above = 0;
+    for (int64_t i = 0; i < rows; ++i) {
+      expected_below += w[i] < low;
+      expected_above += w[i] > high;
+      expected[i] = w[i] < low || w[i] > high;
+    }
+    for (SimdLevel level : supported_simd_levels()) {
+      CHECK(set_simd_level(level));
+      std::vector<uint8_t> flags(static_cast<size_t>(rows), 7);
+      int64_t below = -1;
+      const int64_t above = flag_tails(w.data(), rows, low, high, flags.data(), &below);
+      CHECK(flags == expected);
+      CHECK_EQ(below, expected_below);
+      CHECK_EQ(above, expected_above);
+    }
+  }
+  set_simd_level(original);
+}

@@ -74,4 +74,23 @@ double assign_codebook_avx512(const float* w, int64_t rows, const float* thresho
          ((partial[4] + partial[5]) + (partial[6] + partial[7]));
 }
 
+int64_t flag_tails_avx512(const float* w, int64_t rows, float low, float high, uint8_t* flags,
+                          int64_t* below) {
+  const __m512 low_vector = _mm512_set1_ps(low);
+  const __m512 high_vector = _mm512_set1_ps(high);
+  int64_t low_count = 0, high_count = 0;
+  for (int64_t i = 0; i < rows; i += 16) {
+    const __mmask16 valid = first_lanes(rows - i);
+    const __m512 v = _mm512_maskz_loadu_ps(valid, w + i);
+    const __mmask16 under = _mm512_mask_cmp_ps_mask(valid, v, low_vector, _CMP_LT_OQ);
+    const __mmask16 over = _mm512_mask_cmp_ps_mask(valid, v, high_vector, _CMP_GT_OQ);
+    low_count += __builtin_popcount(under);
+    high_count += __builtin_popcount(over);
+    _mm_mask_storeu_epi8(flags + i, valid,
+                         _mm_maskz_mov_epi8(static_cast<__mmask16>(under | over), _mm_set1_epi8(1)));
+  }
+  *below = low_count;
+  return high_count;
+}
+
 }  // namespace claq

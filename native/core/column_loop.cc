@@ -113,7 +113,7 @@ double quantize_column(const float* w, int64_t rows, int bits, int64_t per_tail,
   fit_codebook(ws.sorted.data() + per_tail, rows - 2 * per_tail, bits, ws.kmeans, centroids);
   round_codebook(centroids, levels, codebook.data(), thresholds);
 
-  // Reserved rows keep their own float16 value; the kernel assigns the rest
+  // Reserved rows keep their own float16 value. The kernel assigns the rest
   // and sums the squared error of all.
   reserved.reserve(ws.reserved_rows.size());
   for (int32_t i : ws.reserved_rows) {

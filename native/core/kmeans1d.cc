@@ -67,7 +67,7 @@ void build_prefix_sums(const float* sorted, int64_t n, const KMeansDpKernels& ke
 // i) and are solved together by the group kernel, one row per vector lane.
 // The previous layer's splits bound every search from below: with one more
 // cluster the last boundary of the best split of a prefix never moves left
-// (Knuth's bound, as in Ckmeans.1d.dp), and it never decreases with i, so
+// (Knuth's bound for Monge costs), and it never decreases with i, so
 // row i may use the previous layer's split at any row <= i.
 class LayerSolver {
  public:
@@ -167,10 +167,10 @@ void means_of_runs(const double* s1, double shift, const int64_t* boundaries, in
 // An even number k = 2h of clusters by their middle boundary b: the best
 // split is the lowest P(b) + Q(b), where P(b) is the best h-cluster cost of
 // the values [0, b) and Q(b) that of [b, n). Q is P of the mirrored values
-// (negated, reversed), so the same kernels serve both; layers 2 .. h - 1 of
+// (negated, reversed), so the same kernels serve both. Layers 2 .. h - 1 of
 // each side are solved in full, and P(b) and Q(b) at one b are one scan of
 // layer h - 1. P never decreases and Q never increases with b, so between two
-// evaluated rows b0 < b1 every P(b) + Q(b) is at least P(b0) + Q(b1); an
+// evaluated rows b0 < b1 every P(b) + Q(b) is at least P(b0) + Q(b1). An
 // interval whose bound exceeds the best evaluated row is dropped, the others
 // are bisected. The last inner splits of P and Q move monotonically with b,
 // so each evaluation scans only between those of its evaluated neighbours.
@@ -208,7 +208,7 @@ class MiddleSplitSearch {
     ws.row_costs.resize(2 * size);
     ws.row_splits.resize(2 * size);
 
-    // Differences below this are rounding noise of the prefix sums; an
+    // Differences below this are rounding noise of the prefix sums, so an
     // interval is dropped only when its bound is worse by more.
     margin_ = 1e-9 * (ws.prefix_square_sum[n] + 1e-300);
   }
@@ -227,7 +227,7 @@ class MiddleSplitSearch {
     best_total_ = kInfinity;
 
     // Breadth first, so the best total falls early. An interval is dropped
-    // when its bound exceeds the best by more than the margin; every row
+    // when its bound exceeds the best by more than the margin. Every row
     // within the margin of the optimum is therefore evaluated, and the
     // winner does not depend on the order of the search.
     while (!open.empty()) {
@@ -249,7 +249,7 @@ class MiddleSplitSearch {
       std::swap(open, next);
     }
 
-    // Back along the splits of each side; the mirrored boundary m stands for
+    // Back along the splits of each side. The mirrored boundary m stands for
     // n - m.
     boundaries[0] = 0;
     boundaries[half_] = winner_.b;
@@ -287,7 +287,7 @@ class MiddleSplitSearch {
     int32_t* prefix_split = ws_.row_splits.data();
     int32_t* suffix_split = prefix_split + n_ + 1;
 
-    // P at rows first .. hi.b - 1; Q at m = n - b, ascending from n - hi.b + 1.
+    // P at rows first .. hi.b - 1, and Q at m = n - b ascending from n - hi.b + 1.
     // The kernel's splits must stay below its last row (the sentinels carry
     // no upper limit).
     const int64_t p_lo = std::max<int64_t>(lo.prefix_split, half_ - 1);
@@ -349,7 +349,7 @@ void kmeans1d_exact(const float* sorted, int64_t n, int k, KMeansWorkspace& ws, 
   const double* inverse_count = ws.inverse_count.data() + kInversePadding;
 
   // Layers 2 .. k - 1 over every prefix that leaves one value for each later
-  // cluster; the last layer needs only i = n, above the previous layer's
+  // cluster. The last layer needs only i = n, above the previous layer's
   // split at n - 1.
   const size_t size = static_cast<size_t>(n) + 1;
   ws.next_layer.resize(size);

@@ -10,7 +10,7 @@
 // never decreases with i, and each layer is solved by divide and conquer in
 // O(n log n). For an even k = 2h the last two layers are replaced by a
 // bounded search over the middle boundary, which combines the best h-cluster
-// costs of a prefix and of the matching suffix (kmeans1d.cc); for k = 4 that
+// costs of a prefix and of the matching suffix (kmeans1d.cc). For k = 4 that
 // search is all the dynamic program does.
 //
 // kmeans1d_lloyd is the cheaper Lloyd iteration on the same sorted values,

@@ -34,8 +34,8 @@ using KMeansDpScanFn = int64_t (*)(const KMeansDpArrays& a, int64_t i, int64_t j
 
 // For each row i in [i_begin, i_begin + count), count in 1 .. 16: the leftmost
 // j in [j_begin, min(j_end, i - 1)] minimising cost(j, i), written to
-// next[i] and split[i]. Requires j_begin < i_begin and i_begin + count - 1 <= n;
-// any j_end is allowed (splits past the last row are never read).
+// next[i] and split[i]. Requires j_begin < i_begin and i_begin + count - 1 <= n.
+// Any j_end is allowed (splits past the last row are never read).
 using KMeansDpGroupFn = void (*)(const KMeansDpArrays& a, int64_t i_begin, int count,
                                  int64_t j_begin, int64_t j_end, double* next, int32_t* split);
 
@@ -44,7 +44,7 @@ using KMeansDpGroupFn = void (*)(const KMeansDpArrays& a, int64_t i_begin, int c
 // layer first[i] = s2[i] - s1[i] * s1[i] * inverse_count[i], for i in 0 .. n.
 // The sums run in blocks of eight values: an in-block scan in three steps
 // (adding the value 1, 2 and 4 places before, zero before the block start),
-// then the running total of the previous blocks; the last block is padded
+// then the running total of the previous blocks. The last block is padded
 // with zeros. Every level follows this order, so all give the same bits.
 using KMeansPrefixFn = void (*)(const float* sorted, int64_t n, double shift,
                                 const double* inverse_count, double* s1, double* s2,

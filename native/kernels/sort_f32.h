@@ -4,8 +4,8 @@
 // The sort runs on order-preserving int32 keys (flip the magnitude bits of
 // negative floats), so it is a total order on the bits: -0 sorts before +0,
 // denormals and infinities sort by value, equal values stay equal bits. NaN
-// is not allowed. Contract: n >= 0; `sorted` holds n floats and may not alias
-// `values`; `scratch` holds 2 * n + 32 int32. The output is the same as any
+// is not allowed. Contract: n >= 0, `sorted` has room for n floats and may not
+// alias `values`, and `scratch` has room for 2 * n + 32 int32. The output is the same as any
 // exact sort, so every level gives the same bits.
 #pragma once
 

@@ -48,7 +48,7 @@ AssignCase make_case(test::Rng& rng, int64_t rows, int levels, bool with_reserve
 
 }  // namespace
 
-CLAQ_TEST(assign_codebook_matches_loop_at_every_level) {
+CLAQ_TEST(assign_codebook_matches_loop) {
   test::Rng rng(31);
   const SimdLevel original = active_simd_level();
   for (int64_t rows : {1, 7, 8, 9, 16, 23, 24, 100, 4096}) {
@@ -88,7 +88,7 @@ CLAQ_TEST(assign_codebook_matches_loop_at_every_level) {
   set_simd_level(original);
 }
 
-CLAQ_TEST(flag_tails_matches_loop_at_every_level) {
+CLAQ_TEST(flag_tails_matches_loop) {
   test::Rng rng(32);
   const SimdLevel original = active_simd_level();
   for (int64_t rows : {1, 15, 16, 17, 100, 4096}) {

@@ -101,7 +101,7 @@ std::vector<float> adversarial_sorted(test::Rng& rng, int64_t n, int shape) {
   return v;
 }
 
-CLAQ_TEST(kmeans_four_clusters_match_brute_force_at_every_level) {
+CLAQ_TEST(kmeans_four_clusters_match_brute_force) {
   KMeansWorkspace ws;
   const SimdLevel original = active_simd_level();
   for (SimdLevel level : supported_simd_levels()) {
@@ -294,7 +294,7 @@ std::vector<float> adversarial_column(test::Rng& rng, int64_t n, int shape) {
 
 }  // namespace
 
-CLAQ_TEST(column_sort_matches_std_sort_bits_at_every_level) {
+CLAQ_TEST(column_sort_matches_std_sort_bits) {
   RadixSortWorkspace ws;
   test::Rng rng(77);
   const SimdLevel original = active_simd_level();

@@ -149,7 +149,7 @@ void blocked_prefix_sums(const std::vector<float>& x, double shift, std::vector<
 
 }  // namespace
 
-CLAQ_TEST(kmeans_dp_prefix_and_mirror_match_blocked_sums_at_every_level) {
+CLAQ_TEST(kmeans_prefix_sums_match_blocked_sums) {
   const SimdLevel original = active_simd_level();
   for (int64_t n : {1, 7, 8, 9, 63, 300, 1001}) {
     test::Rng rng(static_cast<uint64_t>(n) + 7);

@@ -29,7 +29,7 @@ constexpr __mmask16 lanes_with(int bit) {
   return static_cast<__mmask16>(mask);
 }
 
-// Lanes l and l ^ kDistance are compared; lanes in kUpper keep the larger.
+// Compares lanes l and l ^ kDistance. Lanes in kUpper keep the larger.
 template <int kDistance, __mmask16 kUpper>
 inline __m512i compare_exchange(__m512i v) {
   __m512i partner;
@@ -172,7 +172,7 @@ int32_t sample_pivot(const int32_t* keys, int64_t n) {
 
 // Moves the keys below the pivot (at most the pivot when kAtMost) to
 // low_out[0 ..) and compacts the others to the front of `keys`, both in
-// order; returns how many went low. Stores are whole vectors: both targets
+// order, and returns how many went low. Stores are whole vectors, so both targets
 // need 16 keys of slack past n, and the compaction never overtakes the read.
 template <bool kAtMost>
 int64_t partition(int32_t* keys, int64_t n, int32_t pivot, int32_t* low_out) {
@@ -211,7 +211,7 @@ void sort_keys_fallback(int32_t* keys, int64_t n, float* out) {
 }
 
 // Sorts the n keys in `keys` into out[0 .. n) as floats. `other` is a
-// second buffer; both have room for n + 16 keys and are clobbered. Each split
+// second buffer. Both have room for n + 16 keys and are clobbered. Each split
 // leaves the low part in other[0 .. low), sorted next by recursion with the
 // free end of `keys` as its scratch, and the rest at the front of `keys`,
 // which the loop goes on with.

@@ -1,9 +1,10 @@
 // AVX-512 quicksort of int32 keys (contract in kernels/sort_f32.h). A segment
 // is split around the median of 16 sampled keys by compressing each vector
-// of 16 keys into the keys below and the keys at or above the pivot, written
-// from the two ends of a second buffer. A segment of at most 128 keys is
-// loaded into up to 8 registers (padded with INT32_MAX), sorted there by a
-// bitonic network and stored as floats at its final place.
+// of 16 keys into the keys below the pivot (written to a second buffer) and
+// the others (compacted in place). A segment of at most 256 keys is loaded
+// into up to 16 registers (padded with INT32_MAX), sorted there by a bitonic
+// network and stored as floats at its final place. Past a recursion depth of
+// twice log2(n) the segment falls back to std::sort, so no input is quadratic.
 #include <immintrin.h>
 
 #include <algorithm>

@@ -10,6 +10,7 @@
 #include "core/row_grid.h"
 #include "core/thread_pool.h"
 #include "core/uniform_grid.h"
+#include "kernels/codebook_assign.h"
 #include "kernels/gemm.h"
 
 namespace claq {
@@ -66,55 +67,33 @@ void find_reserved(const float* w, int64_t rows, int64_t per_tail, const float* 
   reserved.clear();
   if (per_tail == 0) return;
 
-  flags.assign(static_cast<size_t>(rows), 0);
   const float low = sorted[per_tail - 1];
   const float high = sorted[rows - per_tail];
-  int64_t low_ties = per_tail;
-  int64_t high_ties = per_tail;
-  for (int64_t i = 0; i < rows; ++i) {
-    low_ties -= w[i] < low;
-    high_ties -= w[i] > high;
-  }
+  flags.resize(static_cast<size_t>(rows));
+  uint8_t* flag = flags.data();
+  int64_t below;
+  const int64_t above = flag_tails(w, rows, low, high, flag, &below);
 
-  for (int64_t i = 0; i < rows; ++i) {
-    if (w[i] < low) {
-      flags[i] = 1;
-    } else if (w[i] == low && low_ties > 0) {
-      flags[i] = 1;
+  // The values equal to a threshold fill the rest of each tail: the first
+  // rows at the low one, then the last rows not yet taken at the high one.
+  // Column data rarely repeat a value, so each loop stops after one match.
+  int64_t low_ties = per_tail - below;
+  for (int64_t i = 0; i < rows && low_ties > 0; ++i) {
+    if (w[i] == low) {
+      flag[i] = 1;
       --low_ties;
     }
   }
-  for (int64_t i = rows - 1; i >= 0; --i) {
-    if (flags[i] != 0) continue;
-    if (w[i] > high) {
-      flags[i] = 1;
-    } else if (w[i] == high && high_ties > 0) {
-      flags[i] = 1;
+  int64_t high_ties = per_tail - above;
+  for (int64_t i = rows - 1; i >= 0 && high_ties > 0; --i) {
+    if (w[i] == high && flag[i] == 0) {
+      flag[i] = 1;
       --high_ties;
     }
   }
   for (int64_t i = 0; i < rows; ++i) {
-    if (flags[i] != 0) reserved.push_back(static_cast<int32_t>(i));
+    if (flag[i] != 0) reserved.push_back(static_cast<int32_t>(i));
   }
-}
-
-// Sum of (w - q)^2 in float64 over eight interleaved partial sums, a fixed
-// order that does not depend on the build.
-double squared_error(const float* w, const float* q, int64_t rows) {
-  double partial[8] = {};
-  int64_t i = 0;
-  for (; i + 8 <= rows; i += 8) {
-    for (int l = 0; l < 8; ++l) {
-      const double d = static_cast<double>(w[i + l]) - q[i + l];
-      partial[l] += d * d;
-    }
-  }
-  for (; i < rows; ++i) {
-    const double d = static_cast<double>(w[i]) - q[i];
-    partial[0] += d * d;
-  }
-  return ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
-         ((partial[4] + partial[5]) + (partial[6] + partial[7]));
 }
 
 // Quantizes one column w [rows]: writes its codes, the quantized values q
@@ -125,7 +104,7 @@ double quantize_column(const float* w, int64_t rows, int bits, int64_t per_tail,
                        float* quantized, std::vector<float>& codebook,
                        std::vector<ReservedEntry>& reserved) {
   ws.sorted.resize(static_cast<size_t>(rows));
-  radix_sort_f32(w, rows, ws.sorted.data(), ws.radix);
+  sort_column_f32(w, rows, ws.sorted.data(), ws.radix);
   find_reserved(w, rows, per_tail, ws.sorted.data(), ws.flags, ws.reserved_rows);
 
   const int levels = 1 << bits;
@@ -135,20 +114,15 @@ double quantize_column(const float* w, int64_t rows, int bits, int64_t per_tail,
   fit_codebook(ws.sorted.data() + per_tail, rows - 2 * per_tail, bits, ws.kmeans, centroids);
   round_codebook(centroids, levels, codebook.data(), thresholds);
 
-  // One pass per threshold keeps the inner loop a plain vector compare.
-  std::fill(codes, codes + rows, uint8_t{0});
-  for (int c = 0; c < levels - 1; ++c) {
-    const float threshold = thresholds[c];
-    for (int64_t i = 0; i < rows; ++i) codes[i] += w[i] > threshold ? 1 : 0;
-  }
-  for (int64_t i = 0; i < rows; ++i) quantized[i] = codebook[codes[i]];
-
+  // Reserved rows keep their own float16 value. The kernel assigns the rest
+  // and sums the squared error of all.
   reserved.reserve(ws.reserved_rows.size());
   for (int32_t i : ws.reserved_rows) {
     quantized[i] = round_to_float16(w[i]);
     reserved.push_back({i, quantized[i]});
   }
-  return squared_error(w, quantized, rows);
+  return assign_codebook(w, rows, thresholds, levels, codebook.data(),
+                         per_tail > 0 ? ws.flags.data() : nullptr, codes, quantized);
 }
 
 // Writes err = (w - q) / U[k][k] to `error` and subtracts err * U[k][k2] from

@@ -8,16 +8,20 @@
 // and D_l[i] = min_j D_{l-1}[j] + cost(j, i) is the best split of the first i
 // values into l clusters. The cost matrix is Monge, so the leftmost optimal j
 // never decreases with i, and each layer is solved by divide and conquer in
-// O(n log n); the last layer needs only the cell i = n.
+// O(n log n). For an even k = 2h the last two layers are replaced by a
+// bounded search over the middle boundary, which combines the best h-cluster
+// costs of a prefix and of the matching suffix (kmeans1d.cc). For k = 4 that
+// search is all the dynamic program does.
 //
 // kmeans1d_lloyd is the cheaper Lloyd iteration on the same sorted values,
 // with boundaries by binary search and means from the prefix sums. It may stop
 // in a local optimum. `sh bench/engine-native.sh --kmeans` (300 columns of
 // 4064 sorted normal values, thread CPU time per column, AVX-512, on the Zen 5
-// build machine while other jobs shared its cores) measured:
-//   4 centroids:  exact 48.5 us, Lloyd 8.2 us,  Lloyd error +0.0097 %
-//   8 centroids:  exact 129 us,  Lloyd 18.3 us, Lloyd error +0.20 %
-//   16 centroids: exact 308 us,  Lloyd 55.8 us, Lloyd error +4.2 %
+// build machine at load 4.7 on its 2 cores, 2026-12-05 01:10 UTC, with the
+// engine before the middle-split search in brackets) measured:
+//   4 centroids:  exact 13.8 us (48.9 us), Lloyd 6.7 us, Lloyd error +0.0097 %
+//   8 centroids:  exact 100 us (133 us),   Lloyd 17.2 us, Lloyd error +0.20 %
+//   16 centroids: exact 271 us (295 us),   Lloyd 53.5 us, Lloyd error +4.2 %
 // so exact stays the default and Lloyd is an option (QuantizeOptions::kmeans).
 #pragma once
 
@@ -25,6 +29,21 @@
 #include <vector>
 
 namespace claq {
+
+// One evaluated middle boundary of the four-cluster search (kmeans1d.cc).
+struct MiddleRow {
+  int64_t b;
+  int64_t prefix_split;   // the boundary inside [0, b)
+  int64_t suffix_split;   // the size of the top cluster of [b, n)
+  double prefix_cost;
+  double suffix_cost;
+};
+
+// Two evaluated rows with unevaluated rows between them.
+struct MiddleInterval {
+  MiddleRow lo;
+  MiddleRow hi;
+};
 
 // Reusable buffers, so that fitting a column allocates nothing after warm-up.
 struct KMeansWorkspace {
@@ -35,6 +54,15 @@ struct KMeansWorkspace {
   std::vector<double> next_layer;
   std::vector<int32_t> splits;             // [k, n + 1]: leftmost optimal j per layer and i
   std::vector<int64_t> anchors;
+  std::vector<double> mirrored_sum;         // S1 and S2 of the negated values, top first
+  std::vector<double> mirrored_square_sum;
+  std::vector<double> mirrored_layer;
+  std::vector<double> mirrored_next;
+  std::vector<int32_t> mirrored_splits;
+  std::vector<MiddleInterval> open_intervals;
+  std::vector<MiddleInterval> next_intervals;
+  std::vector<double> row_costs;            // P and Q of rows filled by the group kernel
+  std::vector<int32_t> row_splits;
 };
 
 // Writes k ascending centroids for the n ascending values in `sorted`. With

@@ -4,6 +4,9 @@
 #include <array>
 #include <cstring>
 
+#include "kernels/simd_level.h"
+#include "kernels/sort_f32.h"
+
 namespace claq {
 namespace {
 
@@ -26,7 +29,12 @@ void radix_sort_f32(const float* values, int64_t n, float* sorted, RadixSortWork
   if (n <= 0) return;
   if (n <= kSmallSort) {
     std::copy(values, values + n, sorted);
-    std::sort(sorted, sorted + n);
+    std::sort(sorted, sorted + n, [](float a, float b) {
+      uint32_t a_bits, b_bits;
+      std::memcpy(&a_bits, &a, sizeof a_bits);
+      std::memcpy(&b_bits, &b, sizeof b_bits);
+      return float_sort_key(a_bits) < float_sort_key(b_bits);  // -0 before +0
+    });
     return;
   }
 
@@ -67,6 +75,18 @@ void radix_sort_f32(const float* values, int64_t n, float* sorted, RadixSortWork
     const uint32_t bits = float_bits_from_sort_key(source[i]);
     std::memcpy(sorted + i, &bits, sizeof bits);
   }
+}
+
+void sort_column_f32(const float* values, int64_t n, float* sorted,
+                     RadixSortWorkspace& workspace) {
+#if defined(__x86_64__)
+  if (n > 0 && active_simd_level() == SimdLevel::kAvx512) {
+    workspace.vector_keys.resize(2 * static_cast<size_t>(n) + 32);
+    sort_f32_avx512(values, n, sorted, workspace.vector_keys.data());
+    return;
+  }
+#endif
+  radix_sort_f32(values, n, sorted, workspace);
 }
 
 }  // namespace claq

@@ -35,12 +35,33 @@ using KMeansDpScanFn = int64_t (*)(const KMeansDpArrays& a, int64_t i, int64_t j
 // For each row i in [i_begin, i_begin + count), count in 1 .. 16: the leftmost
 // j in [j_begin, min(j_end, i - 1)] minimising cost(j, i), written to
 // next[i] and split[i]. Requires j_begin < i_begin and i_begin + count - 1 <= n.
+// Any j_end is allowed (splits past the last row are never read).
 using KMeansDpGroupFn = void (*)(const KMeansDpArrays& a, int64_t i_begin, int count,
                                  int64_t j_begin, int64_t j_end, double* next, int32_t* split);
+
+// The prefix sums of v = sorted[t] - shift for t < n: s1[i] = sum of the
+// first i values of v, s2[i] = sum of their squares, and the one-cluster
+// layer first[i] = s2[i] - s1[i] * s1[i] * inverse_count[i], for i in 0 .. n.
+// The sums run in blocks of eight values: an in-block scan in three steps
+// (adding the value 1, 2 and 4 places before, zero before the block start),
+// then the running total of the previous blocks. The last block is padded
+// with zeros. Every level follows this order, so all give the same bits.
+using KMeansPrefixFn = void (*)(const float* sorted, int64_t n, double shift,
+                                const double* inverse_count, double* s1, double* s2,
+                                double* first);
+
+// The same three arrays for the mirrored values (negated, in reverse order),
+// derived from the forward sums: t1[m] = s1[n - m] - s1[n], t2[m] = s2[n] -
+// s2[n - m], mirrored_first[m] = t2[m] - t1[m] * t1[m] * inverse_count[m].
+using KMeansMirrorFn = void (*)(const double* s1, const double* s2, int64_t n,
+                                const double* inverse_count, double* t1, double* t2,
+                                double* mirrored_first);
 
 struct KMeansDpKernels {
   KMeansDpScanFn scan;
   KMeansDpGroupFn group;
+  KMeansPrefixFn prefix;
+  KMeansMirrorFn mirror;
 };
 
 int64_t kmeans_dp_scan_ref(const KMeansDpArrays& a, int64_t i, int64_t j_begin, int64_t j_end,
@@ -51,6 +72,17 @@ int64_t kmeans_dp_scan_avx512(const KMeansDpArrays& a, int64_t i, int64_t j_begi
                               int64_t j_end, double* best_cost);
 void kmeans_dp_group_avx512(const KMeansDpArrays& a, int64_t i_begin, int count,
                             int64_t j_begin, int64_t j_end, double* next, int32_t* split);
+
+void kmeans_dp_prefix_ref(const float* sorted, int64_t n, double shift,
+                          const double* inverse_count, double* s1, double* s2, double* first);
+void kmeans_dp_mirror_ref(const double* s1, const double* s2, int64_t n,
+                          const double* inverse_count, double* t1, double* t2,
+                          double* mirrored_first);
+void kmeans_dp_prefix_avx512(const float* sorted, int64_t n, double shift,
+                             const double* inverse_count, double* s1, double* s2, double* first);
+void kmeans_dp_mirror_avx512(const double* s1, const double* s2, int64_t n,
+                             const double* inverse_count, double* t1, double* t2,
+                             double* mirrored_first);
 
 // The kernels for active_simd_level(). AVX2 and NEON use the scalar kernels.
 KMeansDpKernels select_kmeans_dp_kernels();

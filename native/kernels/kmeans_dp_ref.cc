@@ -34,13 +34,59 @@ void kmeans_dp_group_ref(const KMeansDpArrays& a, int64_t i_begin, int count, in
   }
 }
 
+void kmeans_dp_prefix_ref(const float* sorted, int64_t n, double shift,
+                          const double* inverse_count, double* s1, double* s2, double* first) {
+  constexpr int kBlock = 8;
+  double carry1 = 0, carry2 = 0;
+  s1[0] = 0;
+  s2[0] = 0;
+  first[0] = 0;
+  for (int64_t start = 0; start < n; start += kBlock) {
+    double a[kBlock], b[kBlock];
+    for (int l = 0; l < kBlock; ++l) {
+      const double v = start + l < n ? static_cast<double>(sorted[start + l]) - shift : 0.0;
+      a[l] = v;
+      b[l] = v * v;
+    }
+    for (int step = 1; step < kBlock; step *= 2) {
+      for (int l = kBlock - 1; l >= 0; --l) {
+        a[l] += l >= step ? a[l - step] : 0.0;
+        b[l] += l >= step ? b[l - step] : 0.0;
+      }
+    }
+    for (int l = 0; l < kBlock; ++l) {
+      a[l] = carry1 + a[l];
+      b[l] = carry2 + b[l];
+    }
+    carry1 = a[kBlock - 1];
+    carry2 = b[kBlock - 1];
+    for (int l = 0; l < kBlock && start + l < n; ++l) {
+      const int64_t i = start + l + 1;
+      s1[i] = a[l];
+      s2[i] = b[l];
+      first[i] = b[l] - a[l] * a[l] * inverse_count[i];
+    }
+  }
+}
+
+void kmeans_dp_mirror_ref(const double* s1, const double* s2, int64_t n,
+                          const double* inverse_count, double* t1, double* t2,
+                          double* mirrored_first) {
+  for (int64_t m = 0; m <= n; ++m) {
+    t1[m] = s1[n - m] - s1[n];
+    t2[m] = s2[n] - s2[n - m];
+    mirrored_first[m] = t2[m] - t1[m] * t1[m] * inverse_count[m];
+  }
+}
+
 KMeansDpKernels select_kmeans_dp_kernels() {
 #if defined(__x86_64__)
   if (active_simd_level() == SimdLevel::kAvx512) {
-    return {kmeans_dp_scan_avx512, kmeans_dp_group_avx512};
+    return {kmeans_dp_scan_avx512, kmeans_dp_group_avx512, kmeans_dp_prefix_avx512,
+            kmeans_dp_mirror_avx512};
   }
 #endif
-  return {kmeans_dp_scan_ref, kmeans_dp_group_ref};
+  return {kmeans_dp_scan_ref, kmeans_dp_group_ref, kmeans_dp_prefix_ref, kmeans_dp_mirror_ref};
 }
 
 }  // namespace claq

@@ -3,12 +3,14 @@
 // the distinct-value rule (exact), and properties on larger columns.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <vector>
 
 #include "core/kmeans1d.h"
 #include "core/radix_sort.h"
+#include "kernels/simd_level.h"
 #include "test/test_framework.h"
 
 using namespace claq;
@@ -55,6 +57,9 @@ std::vector<float> random_sorted(test::Rng& rng, int64_t n, bool few_levels) {
 
 CLAQ_TEST(kmeans_exact_matches_brute_force_on_small_columns) {
   KMeansWorkspace ws;
+  const SimdLevel original = active_simd_level();
+  for (SimdLevel level : supported_simd_levels()) {
+  CHECK(set_simd_level(level));
   for (uint64_t seed = 1; seed <= 40; ++seed) {
     test::Rng rng(seed);
     const int64_t n = 1 + static_cast<int64_t>(rng.next() % 12);
@@ -73,6 +78,52 @@ CLAQ_TEST(kmeans_exact_matches_brute_force_on_small_columns) {
       CHECK(std::is_sorted(centroids.begin(), centroids.end()));
     }
   }
+  }
+  set_simd_level(original);
+}
+
+// Columns shaped to stress the four-cluster search over the middle split:
+// ties, tight groups with gaps, outliers at either end, runs of one value.
+std::vector<float> adversarial_sorted(test::Rng& rng, int64_t n, int shape) {
+  std::vector<float> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const double u = static_cast<double>(rng.next() % 1000000) / 1e6;
+    switch (shape) {
+      case 0: v[i] = static_cast<float>(rng.normal()); break;
+      case 1: v[i] = static_cast<float>(rng.next() % 6); break;       // six levels, many ties
+      case 2: v[i] = static_cast<float>((i % 3) * 10 + u * 1e-3); break;  // three tight groups
+      case 3: v[i] = static_cast<float>(u); break;                    // uniform
+      case 4: v[i] = static_cast<float>(i < 2 ? 1e4 * (i + 1) : rng.normal()); break;
+      default: v[i] = static_cast<float>(i + 1 == n ? -1e5 : (i % 2) * 1e-30); break;
+    }
+  }
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+CLAQ_TEST(kmeans_four_clusters_match_brute_force) {
+  KMeansWorkspace ws;
+  const SimdLevel original = active_simd_level();
+  for (SimdLevel level : supported_simd_levels()) {
+    CHECK(set_simd_level(level));
+    for (uint64_t seed = 1; seed <= 36; ++seed) {
+      test::Rng rng(seed * 31);
+      const int64_t n = 5 + static_cast<int64_t>(rng.next() % 40);
+      const std::vector<float> v = adversarial_sorted(rng, n, static_cast<int>(seed % 6));
+      double centroids[4];
+      kmeans1d_exact(v.data(), n, 4, ws, centroids);
+      const double expected = brute_force_cost(v, 4);
+      const double actual = kmeans1d_cost(v.data(), n, centroids, 4);
+      if (!(std::fabs(actual - expected) <= 1e-9 * (1 + expected))) {
+        std::ostringstream os;
+        os << simd_level_name(level) << " seed " << seed << " n " << n << ": cost " << actual
+           << ", brute force " << expected;
+        test::record_failure(__FILE__, __LINE__, os.str());
+      }
+      CHECK(std::is_sorted(centroids, centroids + 4));
+    }
+  }
+  set_simd_level(original);
 }
 
 // The plain O(k n^2) dynamic program in float64, with no monotonicity
@@ -103,10 +154,14 @@ double full_dp_cost(const std::vector<float>& v, int k) {
 CLAQ_TEST(kmeans_exact_matches_full_dp_on_long_columns) {
   // Long enough for the anchor rows and the 16-row groups of the solver.
   KMeansWorkspace ws;
+  const SimdLevel original = active_simd_level();
+  for (SimdLevel level : supported_simd_levels()) {
+  CHECK(set_simd_level(level));
   for (uint64_t seed = 60; seed < 72; ++seed) {
     test::Rng rng(seed);
     const int64_t n = 17 + static_cast<int64_t>(rng.next() % 500);
-    std::vector<float> v = random_sorted(rng, n, seed % 3 == 0);
+    std::vector<float> v = seed % 5 == 2 ? adversarial_sorted(rng, n, static_cast<int>(seed % 6))
+                                         : random_sorted(rng, n, seed % 3 == 0);
     if (seed % 4 == 1) {
       v.back() *= 40;  // a planted outlier
       std::sort(v.begin(), v.end());
@@ -116,7 +171,10 @@ CLAQ_TEST(kmeans_exact_matches_full_dp_on_long_columns) {
       kmeans1d_exact(v.data(), n, k, ws, centroids.data());
       const double actual = kmeans1d_cost(v.data(), n, centroids.data(), k);
       const double reference = full_dp_cost(v, k);
-      if (!(actual <= reference * (1 + 1e-9) + 1e-12)) {
+      // Prefix-sum costs round at the scale of the column's spread, so a
+      // cost far below it (tight groups far apart) gets an absolute margin.
+      const double spread = run_cost(v, 0, n);
+      if (!(actual <= reference * (1 + 1e-9) + 1e-12 * (1 + spread))) {
         std::ostringstream os;
         os << "seed " << seed << " n " << n << " k " << k << ": cost " << actual << ", full DP "
            << reference;
@@ -124,6 +182,8 @@ CLAQ_TEST(kmeans_exact_matches_full_dp_on_long_columns) {
       }
     }
   }
+  }
+  set_simd_level(original);
 }
 
 CLAQ_TEST(kmeans_returns_few_distinct_values_exactly) {
@@ -193,4 +253,69 @@ CLAQ_TEST(radix_sort_matches_std_sort) {
     radix_sort_f32(v.data(), n, sorted.data(), ws);
     CHECK(sorted == expected);
   }
+}
+
+namespace {
+
+uint32_t bits_of(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  return bits;
+}
+
+// The order the sorts promise, on the bits: -0 before +0.
+bool float_bits_less(float a, float b) {
+  const auto key = [](float x) {
+    const uint32_t bits = bits_of(x);
+    return (bits & 0x80000000u) != 0 ? ~bits : bits | 0x80000000u;
+  };
+  return key(a) < key(b);
+}
+
+// Inputs that stress a quicksort and a total order on floats.
+std::vector<float> adversarial_column(test::Rng& rng, int64_t n, int shape) {
+  const float specials[] = {0.0f, -0.0f, 1e-45f, -1e-45f, 1e-38f, -1e-38f, INFINITY, -INFINITY,
+                            3.4e38f, -3.4e38f};
+  std::vector<float> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    switch (shape) {
+      case 0: v[i] = static_cast<float>(rng.normal() * 1e3); break;
+      case 1: v[i] = specials[rng.next() % 10]; break;
+      case 2: v[i] = 7.0f; break;                                             // all equal
+      case 3: v[i] = static_cast<float>(i); break;                            // ascending
+      case 4: v[i] = static_cast<float>(n - i); break;                        // descending
+      case 5: v[i] = static_cast<float>(rng.next() % 3) - 1.0f; break;        // three values
+      case 6: v[i] = i % 97 == 0 ? 1e30f : static_cast<float>(rng.normal()); break;
+      default: v[i] = static_cast<float>(std::ldexp(rng.normal(), static_cast<int>(rng.next() % 200) - 100));
+    }
+  }
+  return v;
+}
+
+}  // namespace
+
+CLAQ_TEST(column_sort_matches_std_sort_bits) {
+  RadixSortWorkspace ws;
+  test::Rng rng(77);
+  const SimdLevel original = active_simd_level();
+  for (SimdLevel level : supported_simd_levels()) {
+    CHECK(set_simd_level(level));
+    for (int64_t n : {0, 1, 2, 15, 16, 17, 100, 128, 129, 255, 256, 257, 1000, 4096, 5003}) {
+      for (int shape = 0; shape < 8; ++shape) {
+        const std::vector<float> v = adversarial_column(rng, n, shape);
+        std::vector<float> expected = v;
+        std::sort(expected.begin(), expected.end(), float_bits_less);
+        std::vector<float> sorted(v.size(), 123.0f);
+        sort_column_f32(v.data(), n, sorted.data(), ws);
+        bool same = true;
+        for (int64_t i = 0; i < n; ++i) same = same && bits_of(sorted[i]) == bits_of(expected[i]);
+        if (!same) {
+          std::ostringstream os;
+          os << simd_level_name(level) << " n " << n << " shape " << shape << ": order differs";
+          test::record_failure(__FILE__, __LINE__, os.str());
+        }
+      }
+    }
+  }
+  set_simd_level(original);
 }

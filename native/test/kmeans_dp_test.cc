@@ -97,7 +97,8 @@ CLAQ_TEST(kmeans_dp_group_matches_loop_at_every_level) {
     for (int count = 1; count <= 16; ++count) {
       for (int64_t i_begin : {int64_t{2}, int64_t{40}, int64_t{200 - count + 1}}) {
         const int64_t j_begin = i_begin / 2;
-        const int64_t j_end = i_begin + count - 1;  // past some rows: those lanes mask it
+        // Past some rows (those lanes mask it), or far past every row.
+        const int64_t j_end = i_begin == 40 ? 200 : i_begin + count - 1;
         std::vector<double> next(201, -1);
         std::vector<int32_t> split(201, -1);
         kernels.group(f.arrays, i_begin, count, j_begin, j_end, next.data(), split.data());
@@ -108,6 +109,77 @@ CLAQ_TEST(kmeans_dp_group_matches_loop_at_every_level) {
           CHECK_NEAR(next[i], expected_cost, kCostTolerance * std::fabs(expected_cost));
         }
         if (i_begin + count <= 200) CHECK_EQ(split[i_begin + count], -1);  // untouched
+      }
+    }
+  }
+  set_simd_level(original);
+}
+
+namespace {
+
+// The blocked prefix sums as the kernel contract spells them out, written
+// independently: eight-value blocks, shifts by 1, 2 and 4 places, carry.
+void blocked_prefix_sums(const std::vector<float>& x, double shift, std::vector<double>& s1,
+                         std::vector<double>& s2) {
+  const int64_t n = static_cast<int64_t>(x.size());
+  s1.assign(static_cast<size_t>(n) + 1, 0);
+  s2.assign(static_cast<size_t>(n) + 1, 0);
+  double carry[2] = {0, 0};
+  for (int64_t start = 0; start < n; start += 8) {
+    double block[2][8];
+    for (int l = 0; l < 8; ++l) {
+      const double v = start + l < n ? static_cast<double>(x[start + l]) - shift : 0.0;
+      block[0][l] = v;
+      block[1][l] = v * v;
+    }
+    for (double* b : block) {
+      double once[8], twice[8];
+      for (int l = 0; l < 8; ++l) once[l] = b[l] + (l >= 1 ? b[l - 1] : 0.0);
+      for (int l = 0; l < 8; ++l) twice[l] = once[l] + (l >= 2 ? once[l - 2] : 0.0);
+      for (int l = 0; l < 8; ++l) b[l] = twice[l] + (l >= 4 ? twice[l - 4] : 0.0);
+    }
+    for (int l = 0; l < 8 && start + l < n; ++l) {
+      s1[start + l + 1] = carry[0] + block[0][l];
+      s2[start + l + 1] = carry[1] + block[1][l];
+    }
+    carry[0] += block[0][7];
+    carry[1] += block[1][7];
+  }
+}
+
+}  // namespace
+
+CLAQ_TEST(kmeans_prefix_sums_match_blocked_sums) {
+  const SimdLevel original = active_simd_level();
+  for (int64_t n : {1, 7, 8, 9, 63, 300, 1001}) {
+    test::Rng rng(static_cast<uint64_t>(n) + 7);
+    std::vector<float> x(static_cast<size_t>(n));
+    for (float& v : x) v = static_cast<float>(rng.normal() * (rng.next() % 9 == 0 ? 50 : 1));
+    std::sort(x.begin(), x.end());
+    const double shift = x[n / 2];
+    std::vector<double> inverse_storage(static_cast<size_t>(n) + 33, 0);
+    for (int64_t c = 1; c <= n + 16; ++c) inverse_storage[c + 16] = 1.0 / static_cast<double>(c);
+    const double* inverse = inverse_storage.data() + 16;
+
+    std::vector<double> e1, e2;
+    blocked_prefix_sums(x, shift, e1, e2);
+    for (SimdLevel level : supported_simd_levels()) {
+      CHECK(set_simd_level(level));
+      const KMeansDpKernels kernels = select_kmeans_dp_kernels();
+      std::vector<double> s1(n + 1, -1), s2(n + 1, -1), first(n + 1, -1);
+      kernels.prefix(x.data(), n, shift, inverse, s1.data(), s2.data(), first.data());
+      std::vector<double> t1(n + 1, -1), t2(n + 1, -1), mirrored(n + 1, -1);
+      kernels.mirror(s1.data(), s2.data(), n, inverse, t1.data(), t2.data(), mirrored.data());
+      for (int64_t i = 0; i <= n; ++i) {
+        CHECK_EQ(s1[i], e1[i]);
+        CHECK_NEAR(s2[i], e2[i], kCostTolerance * std::fabs(e2[i]));
+        const double expected_first = e2[i] - e1[i] * e1[i] * inverse[i];
+        CHECK_NEAR(first[i], expected_first, kCostTolerance * std::fabs(e2[i]));
+        const double m1 = e1[n - i] - e1[n];
+        const double m2 = e2[n] - e2[n - i];
+        CHECK_EQ(t1[i], m1);
+        CHECK_NEAR(t2[i], m2, kCostTolerance * std::fabs(m2));
+        CHECK_NEAR(mirrored[i], m2 - m1 * m1 * inverse[i], kCostTolerance * std::fabs(m2));
       }
     }
   }

@@ -114,6 +114,17 @@ struct RowLanes {
     best_j = _mm512_mask_mov_epi64(best_j, better, _mm512_set1_epi64(j));
   }
 
+  // Takes the other lanes' best where it is lower, or equal at a smaller
+  // split: both sets keep their leftmost minimiser, so the merge does too.
+  void merge(const RowLanes& other) {
+    const __mmask8 lower = _mm512_cmp_pd_mask(other.best, best, _CMP_LT_OQ);
+    const __mmask8 equal = _mm512_cmp_pd_mask(other.best, best, _CMP_EQ_OQ);
+    const __mmask8 earlier = _mm512_cmp_epi64_mask(other.best_j, best_j, _MM_CMPINT_LT);
+    const __mmask8 take = static_cast<__mmask8>(lower | (equal & earlier));
+    best = _mm512_mask_mov_pd(best, take, other.best);
+    best_j = _mm512_mask_mov_epi64(best_j, take, other.best_j);
+  }
+
   void store(int64_t i_begin, int count, double* next, int32_t* split) const {
     alignas(64) double costs[8];
     alignas(64) int64_t splits[8];
@@ -134,21 +145,111 @@ __mmask8 first_lanes(int count) {
 
 void kmeans_dp_group_avx512(const KMeansDpArrays& a, int64_t i_begin, int count, int64_t j_begin,
                             int64_t j_end, double* next, int32_t* split) {
-  // Two vectors of rows give two independent dependency chains per split.
+  // No row takes a split at or past the last row.
+  if (j_end > i_begin + count - 2) j_end = i_begin + count - 2;
+
+  // Two vectors of rows, each with one set of lanes for even and one for odd
+  // steps over j: four independent dependency chains.
   const int upper_count = count > 8 ? count - 8 : 0;
   RowLanes lower(a, i_begin, first_lanes(count), j_begin);
   RowLanes upper(a, i_begin + 8, first_lanes(upper_count), j_begin);
+  RowLanes lower_odd = lower;
+  RowLanes upper_odd = upper;
 
-  for (int64_t j = j_begin; j <= j_end; ++j) {
+  const auto step = [&](int64_t j, RowLanes& low_rows, RowLanes& high_rows) {
     const __m512d s1_j = _mm512_set1_pd(a.s1[j]);
     const __m512d s2_j = _mm512_set1_pd(a.s2[j]);
     const __m512d previous_j = _mm512_set1_pd(a.previous[j]);
-    lower.update(a, i_begin, j, s1_j, s2_j, previous_j);
-    if (upper_count > 0) upper.update(a, i_begin + 8, j, s1_j, s2_j, previous_j);
+    low_rows.update(a, i_begin, j, s1_j, s2_j, previous_j);
+    if (upper_count > 0) high_rows.update(a, i_begin + 8, j, s1_j, s2_j, previous_j);
+  };
+  int64_t j = j_begin;
+  for (; j + 1 <= j_end; j += 2) {
+    step(j, lower, upper);
+    step(j + 1, lower_odd, upper_odd);
   }
+  if (j <= j_end) step(j, lower, upper);
+  lower.merge(lower_odd);
+  upper.merge(upper_odd);
 
   lower.store(i_begin, count < 8 ? count : 8, next, split);
   if (upper_count > 0) upper.store(i_begin + 8, upper_count, next, split);
+}
+
+namespace {
+
+// v + (v shifted up by `places` lanes, zeros shifted in).
+template <int kPlaces>
+__m512d add_shifted(__m512d v) {
+  const __m512i shifted =
+      _mm512_alignr_epi64(_mm512_castpd_si512(v), _mm512_setzero_si512(), 8 - kPlaces);
+  return _mm512_add_pd(v, _mm512_castsi512_pd(shifted));
+}
+
+__m512d block_scan(__m512d v) {
+  return add_shifted<4>(add_shifted<2>(add_shifted<1>(v)));
+}
+
+// s2 - s1 * s1 * inverse without a fused multiply-add.
+__m512d one_cluster_cost(__m512d s1, __m512d s2, __m512d inverse) {
+  return _mm512_sub_pd(s2, unfused(_mm512_mul_pd(_mm512_mul_pd(s1, s1), inverse)));
+}
+
+}  // namespace
+
+void kmeans_dp_prefix_avx512(const float* sorted, int64_t n, double shift,
+                             const double* inverse_count, double* s1, double* s2, double* first) {
+  const __m512i last_lane = _mm512_set1_epi64(7);
+  const __m512d shift_vector = _mm512_set1_pd(shift);
+  __m512d carry1 = _mm512_setzero_pd();
+  __m512d carry2 = _mm512_setzero_pd();
+  s1[0] = 0;
+  s2[0] = 0;
+  first[0] = 0;
+  for (int64_t start = 0; start < n; start += 8) {
+    const __mmask8 valid = n - start >= 8 ? __mmask8{0xff}
+                                          : static_cast<__mmask8>((1u << (n - start)) - 1);
+    const __m512d x = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(valid, sorted + start));
+    const __m512d v = _mm512_maskz_sub_pd(valid, x, shift_vector);
+    const __m512d scan1 = block_scan(v);
+    const __m512d scan2 = block_scan(_mm512_mul_pd(v, v));
+    const __m512d a = _mm512_add_pd(carry1, scan1);
+    const __m512d b = _mm512_add_pd(carry2, scan2);
+    // carry + (block total) equals the last lane of a and b, with one add on
+    // the dependency chain instead of an add and a permute.
+    carry1 = _mm512_add_pd(carry1, _mm512_permutexvar_pd(last_lane, scan1));
+    carry2 = _mm512_add_pd(carry2, _mm512_permutexvar_pd(last_lane, scan2));
+    const __m512d inverse = _mm512_maskz_loadu_pd(valid, inverse_count + start + 1);
+    _mm512_mask_storeu_pd(s1 + start + 1, valid, a);
+    _mm512_mask_storeu_pd(s2 + start + 1, valid, b);
+    _mm512_mask_storeu_pd(first + start + 1, valid, one_cluster_cost(a, b, inverse));
+  }
+}
+
+void kmeans_dp_mirror_avx512(const double* s1, const double* s2, int64_t n,
+                             const double* inverse_count, double* t1, double* t2,
+                             double* mirrored_first) {
+  // Lanes m .. m + 7 read positions n - m - 7 .. n - m, loaded and reversed.
+  const __m512i reverse = _mm512_set_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m512d total1 = _mm512_set1_pd(s1[n]);
+  const __m512d total2 = _mm512_set1_pd(s2[n]);
+  for (int64_t m = 0; m <= n; m += 8) {
+    const int64_t count = n + 1 - m;
+    const __mmask8 valid = count >= 8 ? __mmask8{0xff} : static_cast<__mmask8>((1u << count) - 1);
+    const __mmask8 reversed_valid =
+        static_cast<__mmask8>(count >= 8 ? 0xffu : (0xffu << (8 - count)) & 0xffu);
+    const int64_t low = n - m - 7;  // may be negative: those lanes are masked off
+    const __m512d forward1 =
+        _mm512_permutexvar_pd(reverse, _mm512_maskz_loadu_pd(reversed_valid, s1 + low));
+    const __m512d forward2 =
+        _mm512_permutexvar_pd(reverse, _mm512_maskz_loadu_pd(reversed_valid, s2 + low));
+    const __m512d a = _mm512_sub_pd(forward1, total1);
+    const __m512d b = _mm512_sub_pd(total2, forward2);
+    const __m512d inverse = _mm512_maskz_loadu_pd(valid, inverse_count + m);
+    _mm512_mask_storeu_pd(t1 + m, valid, a);
+    _mm512_mask_storeu_pd(t2 + m, valid, b);
+    _mm512_mask_storeu_pd(mirrored_first + m, valid, one_cluster_cost(a, b, inverse));
+  }
 }
 
 }  // namespace claq

@@ -1,0 +1,255 @@
+// AVX-512 quicksort of int32 keys (contract in kernels/sort_f32.h). A segment
+// is split around the median of 16 sampled keys by compressing each vector
+// of 16 keys into the keys below the pivot (written to a second buffer) and
+// the others (compacted in place). A segment of at most 256 keys is loaded
+// into up to 16 registers (padded with INT32_MAX), sorted there by a bitonic
+// network and stored as floats at its final place. Past a recursion depth of
+// twice log2(n) the segment falls back to std::sort, so no input is quadratic.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/sort_f32.h"
+
+namespace claq {
+namespace {
+
+constexpr int kLanes = 16;
+
+// The register arrays of the network stay in registers only when every
+// level of the recursion is inlined.
+#define CLAQ_INLINE inline __attribute__((always_inline))
+constexpr int64_t kNetworkKeys = 256;  // 16 registers
+
+// The lanes l with (l & bit) != 0, as a mask.
+constexpr __mmask16 lanes_with(int bit) {
+  unsigned mask = 0;
+  for (int l = 0; l < kLanes; ++l) mask |= ((l & bit) != 0 ? 1u : 0u) << l;
+  return static_cast<__mmask16>(mask);
+}
+
+// Compares lanes l and l ^ kDistance. Lanes in kUpper keep the larger.
+template <int kDistance, __mmask16 kUpper>
+inline __m512i compare_exchange(__m512i v) {
+  __m512i partner;
+  if constexpr (kDistance == 1) {
+    partner = _mm512_shuffle_epi32(v, _MM_PERM_CDAB);
+  } else if constexpr (kDistance == 2) {
+    partner = _mm512_shuffle_epi32(v, _MM_PERM_BADC);
+  } else if constexpr (kDistance == 4) {
+    partner = _mm512_shuffle_i64x2(v, v, _MM_SHUFFLE(2, 3, 0, 1));
+  } else {
+    partner = _mm512_shuffle_i64x2(v, v, _MM_SHUFFLE(1, 0, 3, 2));
+  }
+  const __m512i low = _mm512_min_epi32(v, partner);
+  return _mm512_mask_max_epi32(low, kUpper, v, partner);
+}
+
+// One step of a bitonic stage: runs of kRun lanes, built descending where
+// lane bit kRun is set (never for kRun = 16).
+template <int kRun, int kDistance>
+inline __m512i bitonic_step(__m512i v) {
+  constexpr __mmask16 upper = static_cast<__mmask16>(
+      lanes_with(kDistance) ^ (kRun < kLanes ? lanes_with(kRun) : 0));
+  return compare_exchange<kDistance, upper>(v);
+}
+
+// Sorts a bitonic register ascending.
+inline __m512i clean_register(__m512i v) {
+  v = bitonic_step<kLanes, 8>(v);
+  v = bitonic_step<kLanes, 4>(v);
+  v = bitonic_step<kLanes, 2>(v);
+  return bitonic_step<kLanes, 1>(v);
+}
+
+// Sorts one register ascending: bitonic runs of 2, 4, 8, then 16 lanes.
+inline __m512i sort_register(__m512i v) {
+  v = bitonic_step<2, 1>(v);
+  v = bitonic_step<4, 2>(v);
+  v = bitonic_step<4, 1>(v);
+  v = bitonic_step<8, 4>(v);
+  v = bitonic_step<8, 2>(v);
+  v = bitonic_step<8, 1>(v);
+  return clean_register(v);
+}
+
+inline __m512i reverse_register(__m512i v) {
+  return _mm512_permutexvar_epi32(
+      _mm512_set_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), v);
+}
+
+// R registers holding one bitonic sequence in order -> ascending.
+template <int R>
+CLAQ_INLINE void clean_registers(__m512i* v) {
+  if constexpr (R == 1) {
+    v[0] = clean_register(v[0]);
+  } else {
+    for (int t = 0; t < R / 2; ++t) {
+      const __m512i low = _mm512_min_epi32(v[t], v[t + R / 2]);
+      v[t + R / 2] = _mm512_max_epi32(v[t], v[t + R / 2]);
+      v[t] = low;
+    }
+    clean_registers<R / 2>(v);
+    clean_registers<R / 2>(v + R / 2);
+  }
+}
+
+// Two ascending halves of R registers each R / 2 -> one ascending run. The
+// lower half against the reversed upper half leaves two bitonic halves.
+template <int R>
+CLAQ_INLINE void merge_registers(__m512i* v) {
+  __m512i upper[R / 2];
+  for (int t = 0; t < R / 2; ++t) {
+    const __m512i mirrored = reverse_register(v[R - 1 - t]);
+    upper[t] = _mm512_max_epi32(v[t], mirrored);
+    v[t] = _mm512_min_epi32(v[t], mirrored);
+  }
+  for (int t = 0; t < R / 2; ++t) v[R / 2 + t] = upper[t];
+  clean_registers<R / 2>(v);
+  clean_registers<R / 2>(v + R / 2);
+}
+
+template <int R>
+CLAQ_INLINE void sort_registers(__m512i* v) {
+  if constexpr (R == 1) {
+    v[0] = sort_register(v[0]);
+  } else {
+    sort_registers<R / 2>(v);
+    sort_registers<R / 2>(v + R / 2);
+    merge_registers<R>(v);
+  }
+}
+
+inline __mmask16 first_lanes(int64_t count) {
+  return count >= kLanes ? __mmask16{0xffff} : static_cast<__mmask16>((1u << count) - 1);
+}
+
+// Keys back to float bits: the same flip undoes itself.
+inline __m512i float_bits(__m512i keys) {
+  const __m512i negative = _mm512_srai_epi32(keys, 31);
+  return _mm512_xor_si512(keys, _mm512_and_si512(negative, _mm512_set1_epi32(0x7fffffff)));
+}
+
+template <int R>
+CLAQ_INLINE void sort_small(const int32_t* keys, int64_t n, float* out) {
+  __m512i v[R];
+  for (int t = 0; t < R; ++t) {
+    const int64_t left = n - t * kLanes;
+    v[t] = left > 0 ? _mm512_mask_loadu_epi32(_mm512_set1_epi32(INT32_MAX), first_lanes(left),
+                                              keys + t * kLanes)
+                    : _mm512_set1_epi32(INT32_MAX);
+  }
+  sort_registers<R>(v);
+  for (int t = 0; t < R; ++t) {
+    const int64_t left = n - t * kLanes;
+    if (left <= 0) break;
+    _mm512_mask_storeu_epi32(out + t * kLanes, first_lanes(left), float_bits(v[t]));
+  }
+}
+
+void sort_network(const int32_t* keys, int64_t n, float* out) {
+  if (n <= 16) {
+    sort_small<1>(keys, n, out);
+  } else if (n <= 32) {
+    sort_small<2>(keys, n, out);
+  } else if (n <= 64) {
+    sort_small<4>(keys, n, out);
+  } else if (n <= 128) {
+    sort_small<8>(keys, n, out);
+  } else {
+    sort_small<16>(keys, n, out);
+  }
+}
+
+// The median of 16 keys sampled evenly across the segment.
+int32_t sample_pivot(const int32_t* keys, int64_t n) {
+  alignas(64) int32_t sample[kLanes];
+  for (int t = 0; t < kLanes; ++t) sample[t] = keys[(2 * t + 1) * n / (2 * kLanes)];
+  _mm512_store_si512(sample, sort_register(_mm512_load_si512(sample)));
+  return sample[kLanes / 2];
+}
+
+// Moves the keys below the pivot (at most the pivot when kAtMost) to
+// low_out[0 ..) and compacts the others to the front of `keys`, both in
+// order, and returns how many went low. Stores are whole vectors, so both targets
+// need 16 keys of slack past n, and the compaction never overtakes the read.
+template <bool kAtMost>
+int64_t partition(int32_t* keys, int64_t n, int32_t pivot, int32_t* low_out) {
+  const __m512i pivot_vector = _mm512_set1_epi32(pivot);
+  int64_t low = 0;
+  int64_t high = 0;
+  for (int64_t i = 0; i < n; i += kLanes) {
+    const __mmask16 valid = first_lanes(n - i);
+    const __m512i v = _mm512_maskz_loadu_epi32(valid, keys + i);
+    const __mmask16 below = kAtMost ? _mm512_mask_cmple_epi32_mask(valid, v, pivot_vector)
+                                    : _mm512_mask_cmplt_epi32_mask(valid, v, pivot_vector);
+    const __mmask16 above = static_cast<__mmask16>(valid & ~below);
+    _mm512_storeu_si512(low_out + low, _mm512_maskz_compress_epi32(below, v));
+    _mm512_storeu_si512(keys + high, _mm512_maskz_compress_epi32(above, v));
+    low += __builtin_popcount(below);
+    high += __builtin_popcount(above);
+  }
+  return low;
+}
+
+void write_equal(int32_t key, int64_t n, float* out) {
+  uint32_t bits = static_cast<uint32_t>(key);
+  bits ^= (bits & 0x80000000u) != 0 ? 0x7fffffffu : 0u;
+  float value;
+  std::memcpy(&value, &bits, sizeof value);
+  std::fill(out, out + n, value);
+}
+
+void sort_keys_fallback(int32_t* keys, int64_t n, float* out) {
+  std::sort(keys, keys + n);
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t bits = static_cast<uint32_t>(keys[i]);
+    bits ^= (bits & 0x80000000u) != 0 ? 0x7fffffffu : 0u;
+    std::memcpy(out + i, &bits, sizeof bits);
+  }
+}
+
+// Sorts the n keys in `keys` into out[0 .. n) as floats. `other` is a
+// second buffer. Both have room for n + 16 keys and are clobbered. Each split
+// leaves the low part in other[0 .. low), sorted next by recursion with the
+// free end of `keys` as its scratch, and the rest at the front of `keys`,
+// which the loop goes on with.
+void sort_segment(int32_t* keys, int32_t* other, int64_t n, float* out, int depth) {
+  while (n > kNetworkKeys) {
+    if (depth-- == 0) {
+      sort_keys_fallback(keys, n, out);
+      return;
+    }
+    const int32_t pivot = sample_pivot(keys, n);
+    int64_t low = partition<false>(keys, n, pivot, other);
+    if (low == 0) {
+      // The pivot is the smallest key: the keys equal to it are done.
+      low = partition<true>(keys, n, pivot, other);
+      write_equal(pivot, low, out);
+    } else {
+      sort_segment(other, keys + (n - low), low, out, depth);
+    }
+    n -= low;
+    out += low;
+  }
+  sort_network(keys, n, out);
+}
+
+}  // namespace
+
+void sort_f32_avx512(const float* values, int64_t n, float* sorted, int32_t* scratch) {
+  int32_t* keys = scratch;
+  int32_t* other = scratch + n + 16;
+  for (int64_t i = 0; i < n; i += kLanes) {
+    const __mmask16 valid = first_lanes(n - i);
+    const __m512i bits = _mm512_maskz_loadu_epi32(valid, values + i);
+    _mm512_mask_storeu_epi32(keys + i, valid, float_bits(bits));
+  }
+  int depth = 2;
+  for (int64_t m = n; m > 1; m /= 2) depth += 2;
+  sort_segment(keys, other, n, sorted, depth);
+}
+
+}  // namespace claq

@@ -136,6 +136,29 @@ int hessian_scale_exponent(double diagonal_mean) {
   return exponent - (exponent & 1);
 }
 
+// The upper triangle of the damped, permuted and scaled Hessian, in float32:
+// u[r][c] = H[p[r]][p[c]] * to_scaled for c > r, and the diagonal from
+// `diagonal` plus `damping`. The strict lower triangle is not written (the
+// factorization ignores it). Row r reads row p[r] of H once, gathering its
+// columns p[c]; each task takes rows r and cols - 1 - r, so the triangle
+// splits evenly over threads.
+void load_permuted_upper(const double* hessian, int64_t cols, const std::vector<int32_t>& permutation,
+                         const Diagonal& diagonal, double damping, double to_scaled, ThreadPool* pool,
+                         float* u) {
+  const auto copy_row = [&](int64_t r) {
+    const double* source = hessian + static_cast<int64_t>(permutation[r]) * cols;
+    float* target = u + r * cols;
+    target[r] = static_cast<float>((diagonal.values[permutation[r]] + damping) * to_scaled);
+    for (int64_t c = r + 1; c < cols; ++c) target[c] = static_cast<float>(source[permutation[c]] * to_scaled);
+  };
+  pool->parallel_for((cols + 1) / 2, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      copy_row(r);
+      if (cols - 1 - r != r) copy_row(cols - 1 - r);
+    }
+  });
+}
+
 // Damps the permuted Hessian and computes U with H^-1 = U^T U, retrying with
 // lambda * 10 while lambda <= 1 (lambda = 0 retries with 0.01).
 Status factorize(const double* hessian, int64_t cols, const std::vector<int32_t>& permutation,
@@ -151,29 +174,11 @@ Status factorize(const double* hessian, int64_t cols, const std::vector<int32_t>
   const int scale_exponent = hessian_scale_exponent(diagonal_mean);
   const double to_scaled = std::ldexp(1.0, -scale_exponent);
 
-  // Only the lower triangle is read by the factorization. Each task takes
-  // rows r and cols - 1 - r, so the triangle splits evenly over threads.
-  WorkBuffer<float> damped_buffer(cols * cols);
-  float* damped = damped_buffer.get();
-  const auto copy_row = [&](int64_t r) {
-    const double* source = hessian + static_cast<int64_t>(permutation[r]) * cols;
-    float* target = damped + r * cols;
-    for (int64_t c = 0; c < r; ++c) target[c] = static_cast<float>(source[permutation[c]] * to_scaled);
-  };
-  pool->parallel_for((cols + 1) / 2, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      copy_row(r);
-      if (cols - 1 - r != r) copy_row(cols - 1 - r);
-    }
-  });
-
   Status status;
   for (;;) {
-    for (int64_t r = 0; r < cols; ++r) {
-      damped[r * cols + r] =
-          static_cast<float>((diagonal.values[permutation[r]] + lambda * diagonal_mean) * to_scaled);
-    }
-    status = inverse_upper_factor_f32(damped, cols, inverse_factor, pool);
+    load_permuted_upper(hessian, cols, permutation, diagonal, lambda * diagonal_mean, to_scaled, pool,
+                        inverse_factor);
+    status = inverse_upper_factor_in_place_f32(inverse_factor, cols, cols, pool);
     if (status.ok()) {
       if (scale_exponent != 0) {
         const float to_original = std::ldexp(1.0f, -scale_exponent / 2);

@@ -3,7 +3,8 @@
 // inverse_upper_factor_f32 of a damped n x n Hessian. Prints wall time and
 // the CPU time of the whole process per call, because on a shared machine
 // other jobs stretch wall time far more than CPU time. Build and run with
-// `sh bench/engine-native.sh --factor [n] [threads] [repeats]`.
+// `sh bench/engine-native.sh --factor [n] [threads] [repeats] [name]`; with
+// a name, only the operations whose name contains it run.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "core/linalg.h"
@@ -54,8 +56,11 @@ std::vector<float> damped_hessian(int64_t n, int64_t tokens, ThreadPool* pool) {
 // Runs fn `repeats` times after one warm-up call, each after an untimed
 // call of `prepare`, and prints the best wall time, the CPU time of that
 // call, and GFLOP/s for `flops`.
+std::string g_only;
+
 void report(const char* name, double flops, int repeats, const std::function<void()>& prepare,
             const std::function<void()>& fn) {
+  if (std::string(name).find(g_only) == std::string::npos) return;
   prepare();
   fn();
   double best_wall = 1e30, best_cpu = 0;
@@ -80,6 +85,9 @@ int main(int argc, char** argv) {
   const int64_t n = argc > 1 ? std::atoll(argv[1]) : 4096;
   const int threads = argc > 2 ? std::atoi(argv[2]) : 0;
   const int repeats = argc > 3 ? std::atoi(argv[3]) : 5;
+  // Optional fourth argument: only the operations whose name contains it.
+  const std::string only = argc > 4 ? argv[4] : "";
+  g_only = only;
   ThreadPool pool(threads);
   std::printf("simd %s, n %lld, threads %d\n", simd_level_name(active_simd_level()),
               static_cast<long long>(n), pool.size());

@@ -24,8 +24,11 @@ constexpr int64_t kBlockCols = 4096;
 constexpr int kMaxTileFloats = 16 * 32;
 
 // Below this many multiply-adds a call runs on the calling thread only: the
-// wake-up of the workers would cost more than the work.
-constexpr int64_t kMinParallelWork = int64_t{1} << 18;
+// wake-up of the workers would cost more than the work. 2^22 multiply-adds
+// take about 30 us on one Zen 5 core, about what waking a sleeping worker
+// thread costs in a virtual machine; the recursive inverse factor makes a few
+// hundred calls of 64^3 to 128^3.
+constexpr int64_t kMinParallelWork = int64_t{1} << 22;
 
 struct FloatDeleter {
   void operator()(float* p) const { std::free(p); }
@@ -91,37 +94,70 @@ void nonzero_depths_of_lines(const PanelSource& src, int64_t first, int64_t line
 // Copies lines [i0, i0 + lines) x depth [p0, p0 + kc) into micro-panels of
 // `width` lines, p-major inside each micro-panel. It zero-pads the last
 // micro-panel and writes zeros where src.zero marks entries as zero, without
-// reading memory there.
+// reading memory there. Depth steps where every line of a full micro-panel
+// is nonzero take a branch-free copy; only the steps at the edge of a
+// triangle test each line.
 void pack_panels(const PanelSource& src, int64_t i0, int64_t lines, int64_t p0, int64_t kc,
                  int width, float* out) {
-  for (int64_t first = 0; first < lines; first += width) {
-    const int64_t valid = std::min<int64_t>(width, lines - first);
-    float* panel = out + first * kc;
-    if (src.depth_major) {
-      // Rows of the source run along the lines: copy one depth step at a time.
-      // width is MR or NR, at most 32 here.
-      int64_t begins[64], ends[64];
-      for (int64_t i = 0; i < valid; ++i) nonzero_depths(src, i0 + first + i, p0, kc, &begins[i], &ends[i]);
-      for (int64_t p = 0; p < kc; ++p) {
-        const float* from = src.data + (p0 + p) * src.ld + i0 + first;
-        float* to = panel + p * width;
-        for (int64_t i = 0; i < valid; ++i) to[i] = (p >= begins[i] && p < ends[i]) ? from[i] : 0.0f;
-        for (int64_t i = valid; i < width; ++i) to[i] = 0.0f;
-      }
-      continue;
+  // The depth steps [full_begin, full_end) of a micro-panel where all of its
+  // `width` lines are nonzero (empty for a partial micro-panel).
+  const auto full_steps = [&](int64_t first, int64_t* full_begin, int64_t* full_end) {
+    *full_begin = 0;
+    *full_end = 0;
+    if (lines - first < width) return;
+    int64_t unused = 0;
+    nonzero_depths(src, i0 + first, p0, kc, full_begin, &unused);  // the first line starts last
+    nonzero_depths(src, i0 + first + width - 1, p0, kc, &unused, full_end);
+    if (src.zero == PanelSource::Zero::kDepthAfterLine) nonzero_depths(src, i0 + first, p0, kc, &unused, full_end);
+    if (src.zero == PanelSource::Zero::kDepthBeforeLine) {
+      nonzero_depths(src, i0 + first + width - 1, p0, kc, full_begin, &unused);
     }
-    // Each line is contiguous in the source: copy it into a strided column.
-    for (int64_t i = 0; i < width; ++i) {
-      if (i >= valid) {
-        for (int64_t p = 0; p < kc; ++p) panel[p * width + i] = 0.0f;
-        continue;
-      }
+    if (*full_end < *full_begin) *full_end = *full_begin;
+  };
+  // One depth step of lines [first, first + valid) at `to`, testing each line.
+  const auto copy_edge_step = [&](int64_t first, int64_t p, const float* from, int64_t stride, float* to) {
+    const int64_t valid = std::min<int64_t>(width, lines - first);
+    for (int64_t i = 0; i < valid; ++i) {
       int64_t begin = 0, end = 0;
       nonzero_depths(src, i0 + first + i, p0, kc, &begin, &end);
-      const float* from = src.data + (i0 + first + i) * src.ld + p0;
-      for (int64_t p = 0; p < begin; ++p) panel[p * width + i] = 0.0f;
-      for (int64_t p = begin; p < end; ++p) panel[p * width + i] = from[p];
-      for (int64_t p = end; p < kc; ++p) panel[p * width + i] = 0.0f;
+      to[i] = (p >= begin && p < end) ? from[i * stride] : 0.0f;
+    }
+    for (int64_t i = valid; i < width; ++i) to[i] = 0.0f;
+  };
+
+  if (src.depth_major) {
+    // Rows of the source run along the lines: one depth step of a
+    // micro-panel is a run of `width` consecutive floats. The loop reads each
+    // source row once from start to end, across all micro-panels.
+    for (int64_t p = 0; p < kc; ++p) {
+      const float* row = src.data + (p0 + p) * src.ld + i0;
+      for (int64_t first = 0; first < lines; first += width) {
+        float* to = out + first * kc + p * width;
+        int64_t full_begin = 0, full_end = 0;
+        full_steps(first, &full_begin, &full_end);
+        if (p >= full_begin && p < full_end) {
+          for (int64_t i = 0; i < width; ++i) to[i] = row[first + i];
+        } else {
+          copy_edge_step(first, p, row + first, 1, to);
+        }
+      }
+    }
+    return;
+  }
+  // Each line is contiguous in the source: one depth step reads the same
+  // offset of every line of the micro-panel, so the lines stream in parallel.
+  for (int64_t first = 0; first < lines; first += width) {
+    const float* block = src.data + (i0 + first) * src.ld + p0;
+    float* panel = out + first * kc;
+    int64_t full_begin = 0, full_end = 0;
+    full_steps(first, &full_begin, &full_end);
+    for (int64_t p = 0; p < kc; ++p) {
+      float* to = panel + p * width;
+      if (p >= full_begin && p < full_end) {
+        for (int64_t i = 0; i < width; ++i) to[i] = block[i * src.ld + p];
+      } else {
+        copy_edge_step(first, p, block + p, src.ld, to);
+      }
     }
   }
 }

@@ -34,8 +34,8 @@
 // do not depend on the thread count (each element of C is summed over k in the
 // same order). The active SIMD level is read once per call.
 //
-// Known limitation: packing is portable scalar code. It took 8 to 11 % of
-// the inverse factor at n = 4096 (perf, one thread), mostly waiting for the
+// Known limitation: packing is portable code. It took about 10 % of the
+// inverse factor at n = 4096 (perf, one thread), mostly waiting for the
 // source rows from memory, so SIMD transposes per ISA would save only part
 // of that. The block sizes were chosen on a Zen 5 only, and the NEON kernel
 // has run under qemu-user only, never on Arm hardware.

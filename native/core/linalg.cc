@@ -173,16 +173,11 @@ void for_each_index(ThreadPool* pool, int64_t count, Fn fn) {
   }
 }
 
-// Zeros the block [rows, cols] at a (leading dimension lda), rows split over
-// the pool.
-void zero_block(float* a, int64_t rows, int64_t cols, int64_t lda, ThreadPool* pool) {
-  for_each_index(pool, rows, [&](int64_t i) { std::fill(a + i * lda, a + i * lda + cols, 0.0f); });
-}
-
 // The leaf of inverse_factor_recursive, in float64: with the reversal J,
-// M = J H J is factored as L L^T and U = J L^-1 J. M's lower triangle is H's
-// upper triangle read backwards, and J L^-1 J is upper triangular. Returns
-// the failing column of a (see inverse_factor_recursive) or -1.
+// M = J H J is factored as L L^T, R = J L J and U = J L^-1 J. M's lower
+// triangle is H's upper triangle read backwards. U goes to the upper
+// triangle of a and the strict lower part of R^T (= J L^T J) below it.
+// Returns the failing column of a (see inverse_factor_recursive) or -1.
 int64_t inverse_factor_leaf(float* a, int64_t n, int64_t lda, double* pivot) {
   double m[kLeaf * kLeaf];
   double inverse[kLeaf * kLeaf];
@@ -195,26 +190,48 @@ int64_t inverse_factor_leaf(float* a, int64_t n, int64_t lda, double* pivot) {
   invert_lower_block(m, n, inverse);
   for (int64_t r = 0; r < n; ++r) {
     float* row = a + r * lda;
+    // R^T[r][c] = R[c][r] = L[n-1-c][n-1-r] for c < r.
+    for (int64_t c = 0; c < r; ++c) row[c] = static_cast<float>(m[(n - 1 - c) * n + (n - 1 - r)]);
     const double* x_row = inverse + (n - 1 - r) * n + (n - 1);
-    std::fill(row, row + r, 0.0f);
     for (int64_t c = r; c < n; ++c) row[c] = static_cast<float>(x_row[-c]);
   }
   return -1;
 }
 
+// Y = R^-1 B for the upper-triangular R [m, m] of a finished diagonal block
+// r (U = R^-1 above the diagonal, R^T below it, as inverse_factor_recursive
+// leaves them), with B = H^T given as h [cols, m] and Y [m, cols] written to
+// y. The split follows inverse_factor_recursive, so the leaves are its
+// leaves and multiply by their float64-accurate U; above them Y runs as block
+// back-substitution with GEMM updates of h, which it overwrites. Multiplying
+// by the whole float32 U instead would add errors that grow with the
+// condition of R.
+void solve_upper(const float* r, int64_t m, float* h, float* y, int64_t cols, int64_t lda, ThreadPool* pool) {
+  if (m <= kLeaf) {
+    trmm_upper_f32(m, cols, 1.0f, r, lda, true, h, lda, 0.0f, y, lda, pool);
+    return;
+  }
+  const int64_t m2 = (m / 2 + kLeaf - 1) / kLeaf * kLeaf;
+  const int64_t m1 = m - m2;
+  solve_upper(r + m1 * lda + m1, m2, h + m1, y + m1 * lda, cols, lda, pool);
+  // B1 -= R12 Y2, as h[:, :m1] -= Y2^T R12^T; R12^T is the block below r's diagonal.
+  gemm_f32(true, false, cols, m1, m2, -1.0f, y + m1 * lda, lda, r + m1 * lda, lda, 1.0f, h, lda, pool);
+  solve_upper(r, m1, h, y, cols, lda, pool);
+}
+
 // Replaces H in the upper triangle of a [n, n] by U = R^-1, where H = R R^T
-// with R upper triangular, and zeros the strict lower triangle, which it uses
-// as work space. With H = [H11 H12; H12^T H22] and n2 rows in H22:
-//   U22 = R22^-1 (recursion), R12 = H12 U22^T,
+// with R upper triangular, and writes R^T's strict lower part below the
+// diagonal. With H = [H11 H12; H12^T H22] and n2 rows in H22:
+//   U22 = R22^-1 (recursion), R12 = H12 R22^-T (solve_upper),
 //   H11 - R12 R12^T = R11 R11^T, U11 = R11^-1 (recursion),
 //   U12 = -U11 R12 U22.
-// R12 is kept transposed in the free lower-left block, so every product
-// writes a place its operands do not occupy; U11 R12 goes through `scratch`
-// (at least (n - n2) * n2 floats). The products are large GEMMs down to
-// leaves of kLeaf columns, which are factored in float64. The pivots are met
-// from the last column back; returns the column c of the first one that is
-// <= 0 or not finite (H[c:, c:] is then not positive definite), with its
-// value in *pivot, or -1.
+// R12 is kept transposed in the lower-left block, where R^T belongs, so
+// every product writes a place its operands do not occupy; U11 R12 goes
+// through `scratch` (at least (n - n2) * n2 floats). The products are large
+// GEMMs down to leaves of kLeaf columns, which are factored in float64. The
+// pivots are met from the last column back; returns the column c of the
+// first one that is <= 0 or not finite (H[c:, c:] is then not positive
+// definite), with its value in *pivot, or -1.
 int64_t inverse_factor_recursive(float* a, int64_t n, int64_t lda, float* scratch, ThreadPool* pool,
                                  double* pivot) {
   if (n <= kLeaf) return inverse_factor_leaf(a, n, lda, pivot);
@@ -228,15 +245,14 @@ int64_t inverse_factor_recursive(float* a, int64_t n, int64_t lda, float* scratc
 
   int64_t failed = inverse_factor_recursive(a22, n2, lda, scratch, pool, pivot);
   if (failed >= 0) return n1 + failed;
-  // a21 = R12^T = U22 H12^T, then H11 -= R12 R12^T.
-  trmm_upper_f32(n2, n1, 1.0f, a22, lda, true, a12, lda, 0.0f, a21, lda, pool);
+  // a21 = R12^T = R22^-1 H12^T (H12 is overwritten), then H11 -= R12 R12^T.
+  solve_upper(a22, n2, a12, a21, n1, lda, pool);
   gemm_upper_f32(true, false, n1, n2, -1.0f, a21, lda, a21, lda, 1.0f, a11, lda, pool);
   failed = inverse_factor_recursive(a11, n1, lda, scratch, pool, pivot);
   if (failed >= 0) return failed;
   // scratch = U11 R12, then U12 = -scratch U22.
   trmm_upper_f32(n1, n2, 1.0f, a11, lda, true, a21, lda, 0.0f, scratch, n2, pool);
   trmm_right_upper_f32(n1, n2, -1.0f, scratch, n2, a22, lda, 0.0f, a12, lda, pool);
-  zero_block(a21, n2, n1, lda, pool);
   return -1;
 }
 
@@ -247,6 +263,7 @@ Status inverse_factor_in_place(float* a, int64_t n, int64_t lda, ThreadPool* poo
   double pivot = 0.0;
   const int64_t failed = inverse_factor_recursive(a, n, lda, scratch.get(), pool, &pivot);
   if (failed >= 0) return not_positive_definite(operation, failed, pivot);
+  for_each_index(pool, n, [&](int64_t i) { std::fill(a + i * lda, a + i * lda + i, 0.0f); });
   return Status::Ok();
 }
 

@@ -1,14 +1,15 @@
 #!/bin/sh
-# Times quantize_layer (native, no Node, -O3 like the addon) on a generated 4096 x 4096 layer
-# from a ready Hessian, and numpy's float32 4096^3 matmul in the same run, so
-# the two can be compared as a ratio on this machine.
+# Times quantize_layer (native, no Node, -O3 like the addon) on a generated
+# 4096 x 4096 layer from a ready Hessian, and numpy's float32 4096^3 matmul
+# in the same run, so the two can be compared as a ratio on this machine.
 #
 #   sh bench/engine-native.sh [rows] [cols] [methods] [threads] [repeats]
 #   sh bench/engine-native.sh --kmeans [values] [columns]   K-Means alone
-#   sh bench/engine-native.sh --factor [n] [threads] [repeats]   Cholesky and inverse factor alone
+#   sh bench/engine-native.sh --factor [n] [threads] [repeats] [name]
+#                                    GEMM, Cholesky and inverse factor alone
 set -e
 cd "$(dirname "$0")/.."
-# binding.gyp compiles with -O3; at the tests' -O2 GCC 12 leaves the float64
+# binding.gyp compiles with -O3. At the tests' -O2, GCC 12 leaves the float64
 # block kernels and the packing loops of the factorization unvectorised.
 make -s -C native/test build OPT=-O3
 OBJ=native/test/out/$(uname -m)-plain-O3

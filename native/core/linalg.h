@@ -33,8 +33,8 @@ Status cholesky_lower_f32(float* a, int64_t n, int64_t lda, ThreadPool* pool);
 Status inverse_upper_factor_f32(const float* h, int64_t n, float* u, ThreadPool* pool);
 
 // The same U in place: on entry the upper triangle of a [n, n] (leading
-// dimension lda, diagonal included) holds H, and the strict lower triangle
-// is ignored; on exit a holds U with zeros below the diagonal. One recursive
+// dimension lda, diagonal included) contains H, and the strict lower triangle
+// is ignored; on exit a contains U with zeros below the diagonal. One recursive
 // pass computes R and R^-1 together, 2n^3 / 3 floating-point operations in
 // all, nearly all of them in large GEMMs. Errors as above.
 Status inverse_upper_factor_in_place_f32(float* a, int64_t n, int64_t lda, ThreadPool* pool);

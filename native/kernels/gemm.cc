@@ -23,11 +23,11 @@ constexpr int64_t kBlockRowsMax = 192;  // multiple of every MR used here (4, 6,
 constexpr int64_t kBlockCols = 4096;
 constexpr int kMaxTileFloats = 16 * 32;
 
-// Below this many multiply-adds a call runs on the calling thread only: the
-// wake-up of the workers would cost more than the work. 2^22 multiply-adds
-// take about 30 us on one Zen 5 core, about what waking a sleeping worker
-// thread costs in a virtual machine; the recursive inverse factor makes a few
-// hundred calls of 64^3 to 128^3.
+// Below this many multiply-adds a call runs on the calling thread only,
+// because the wake-up of the workers would cost more than the work. 2^22
+// multiply-adds take about 30 us on one Zen 5 core. That is the order of a
+// worker's wake-up in a virtual machine (an estimate, not measured here).
+// The recursive inverse factor makes a few hundred calls of 64^3 to 128^3.
 constexpr int64_t kMinParallelWork = int64_t{1} << 22;
 
 struct FloatDeleter {
@@ -95,7 +95,7 @@ void nonzero_depths_of_lines(const PanelSource& src, int64_t first, int64_t line
 // `width` lines, p-major inside each micro-panel. It zero-pads the last
 // micro-panel and writes zeros where src.zero marks entries as zero, without
 // reading memory there. Depth steps where every line of a full micro-panel
-// is nonzero take a branch-free copy; only the steps at the edge of a
+// is nonzero take a branch-free copy. Only the steps at the edge of a
 // triangle test each line.
 void pack_panels(const PanelSource& src, int64_t i0, int64_t lines, int64_t p0, int64_t kc,
                  int width, float* out) {
@@ -105,14 +105,13 @@ void pack_panels(const PanelSource& src, int64_t i0, int64_t lines, int64_t p0, 
     *full_begin = 0;
     *full_end = 0;
     if (lines - first < width) return;
-    int64_t unused = 0;
-    nonzero_depths(src, i0 + first, p0, kc, full_begin, &unused);  // the first line starts last
-    nonzero_depths(src, i0 + first + width - 1, p0, kc, &unused, full_end);
-    if (src.zero == PanelSource::Zero::kDepthAfterLine) nonzero_depths(src, i0 + first, p0, kc, &unused, full_end);
-    if (src.zero == PanelSource::Zero::kDepthBeforeLine) {
-      nonzero_depths(src, i0 + first + width - 1, p0, kc, full_begin, &unused);
-    }
-    if (*full_end < *full_begin) *full_end = *full_begin;
+    // Later lines start later (upper pattern) or end later (lower pattern), so
+    // the first and the last line bound the steps that all lines share.
+    int64_t first_begin = 0, first_end = 0, last_begin = 0, last_end = 0;
+    nonzero_depths(src, i0 + first, p0, kc, &first_begin, &first_end);
+    nonzero_depths(src, i0 + first + width - 1, p0, kc, &last_begin, &last_end);
+    *full_begin = std::max(first_begin, last_begin);
+    *full_end = std::max(*full_begin, std::min(first_end, last_end));
   };
   // One depth step of lines [first, first + valid) at `to`, testing each line.
   const auto copy_edge_step = [&](int64_t first, int64_t p, const float* from, int64_t stride, float* to) {
@@ -247,7 +246,7 @@ void run_tile(const Problem& pr, const float* a_panel, const float* b_panel, int
 // Rows [row_begin, row_end) of C against the packed kc x nc panel of B that
 // starts at column jc, in blocks of at most kBlockRowsMax rows. A tile runs
 // only over the depth steps where both its rows of op(A) and its columns of
-// op(B) can be nonzero; a tile with none left is only scaled by beta.
+// op(B) can be nonzero. A tile with none left is only scaled by beta.
 void run_row_range(const Problem& pr, const float* b_packed, int64_t jc, int64_t nc, int64_t pc,
                    int64_t kc, float beta, int64_t row_begin, int64_t row_end, float* a_packed) {
   const int mr = pr.kernel.mr;

@@ -38,8 +38,9 @@ struct FloatDeleter {
 // its own (thread_local below), so repeated calls reuse pages instead of
 // mapping and zeroing fresh ones, because glibc serves blocks above 128 KiB
 // with mmap.
-// NOTE: a thread that has called a GEMM keeps up to about 4.5 MiB of packing
-// buffers (kc x nc of B plus one A block per pool thread) until it exits.
+// NOTE: a thread that has called a GEMM keeps up to about 8.5 MiB of packing
+// buffers (two kc x nc blocks of B plus one A block per pool thread) until it
+// exits.
 class PackBuffer {
  public:
   float* get(int64_t count) {
@@ -317,9 +318,15 @@ void run_problem(const Problem& pr, ThreadPool* pool) {
   const int nr = pr.kernel.nr;
   const int64_t kc_max = std::min(kBlockK, pr.k);
   const int64_t nc_max = std::min(kBlockCols, pr.n);
-  thread_local PackBuffer b_storage;
+  thread_local PackBuffer b_storage[2];
   thread_local PackBuffer a_storage;
-  float* b_buffer = pr.prepacked_b == nullptr ? b_storage.get(kc_max * round_up(nc_max, nr)) : nullptr;
+  const int64_t b_floats = kc_max * round_up(nc_max, nr);
+  // On the pool, each depth block's packed B is built while the previous
+  // block's product runs, into the other of two buffers.
+  const bool overlap = parallel && pr.prepacked_b == nullptr && pr.k > kBlockK;
+  float* b_buffers[2] = {nullptr, nullptr};
+  if (pr.prepacked_b == nullptr) b_buffers[0] = b_storage[0].get(b_floats);
+  b_buffers[1] = overlap ? b_storage[1].get(b_floats) : b_buffers[0];
   float* a_packed = a_storage.get(int64_t{parts} * kBlockRowsMax * kc_max);
 
   for (int64_t jc = 0; jc < pr.n; jc += kBlockCols) {
@@ -329,31 +336,38 @@ void run_problem(const Problem& pr, ThreadPool* pool) {
     const int64_t first_row = pr.c_part == Problem::Part::kLower ? std::min(jc, pr.m) : 0;
     const int64_t last_row = pr.c_part == Problem::Part::kUpper ? std::min(jc + nc, pr.m) : pr.m;
     if (first_row >= last_row) continue;
+    const int64_t panels = (nc + nr - 1) / nr;
 
-    for (int64_t pc = 0; pc < pr.k; pc += kBlockK) {
+    // Packs micro-panels [begin, end) of depth block pc into buffer.
+    auto pack_b = [&](float* buffer, int64_t pc, int64_t begin, int64_t end) {
+      const int64_t kc = std::min(kBlockK, pr.k - pc);
+      const int64_t col0 = begin * nr;
+      const int64_t cols = std::min(end * nr, nc) - col0;
+      if (cols > 0) pack_panels(pr.b, jc + col0, cols, pc, kc, nr, buffer + col0 * kc);
+    };
+    if (parallel && b_buffers[0] != nullptr) {
+      pool->parallel_for(panels, [&](int64_t begin, int64_t end) { pack_b(b_buffers[0], 0, begin, end); });
+    }
+
+    for (int64_t pc = 0, step = 0; pc < pr.k; pc += kBlockK, ++step) {
       const int64_t kc = std::min(kBlockK, pr.k - pc);
       const float beta = pc == 0 ? pr.beta : 1.0f;
-      const int64_t panels = (nc + nr - 1) / nr;
       const std::vector<int64_t> bounds = split_rows(pr, first_row, last_row, jc, nc, pc, kc, parts);
       const float* b_packed = pr.prepacked_b == nullptr
-                                  ? b_buffer
+                                  ? b_buffers[step % 2]
                                   : pr.prepacked_b + packed_b_offset(pr.k, pr.n, nr, jc, pc);
-      auto pack_b = [&](int64_t begin, int64_t end) {
-        const int64_t col0 = begin * nr;
-        const int64_t cols = std::min(end * nr, nc) - col0;
-        pack_panels(pr.b, jc + col0, cols, pc, kc, nr, b_buffer + col0 * kc);
-      };
+      const bool pack_next = overlap && pc + kBlockK < pr.k;
       auto compute = [&](int64_t begin, int64_t end) {
         for (int64_t t = begin; t < end; ++t) {
           float* a_buffer = a_packed + t * kBlockRowsMax * kc_max;
           run_row_range(pr, b_packed, jc, nc, pc, kc, beta, bounds[t], bounds[t + 1], a_buffer);
+          if (pack_next) pack_b(b_buffers[(step + 1) % 2], pc + kBlockK, panels * t / parts, panels * (t + 1) / parts);
         }
       };
       if (parallel) {
-        if (b_buffer != nullptr) pool->parallel_for(panels, pack_b);
         pool->parallel_for(parts, compute);
       } else {
-        if (b_buffer != nullptr) pack_b(0, panels);
+        if (b_buffers[0] != nullptr) pack_b(b_buffers[0], pc, 0, panels);
         compute(0, 1);
       }
     }

@@ -256,10 +256,19 @@ int64_t inverse_factor_recursive(float* a, int64_t n, int64_t lda, float* scratc
   return -1;
 }
 
-Status inverse_factor_in_place(float* a, int64_t n, int64_t lda, ThreadPool* pool, const char* operation) {
+// The scratch floats inverse_factor_recursive needs for size n: the largest
+// n1 * n2 of any split in its recursion. The first split is not always the
+// largest (n = 144 splits into 16 + 128, and 128 into 64 + 64).
+int64_t inverse_factor_scratch(int64_t n) {
+  if (n <= kLeaf) return 0;
   const int64_t n2 = (n / 2 + kLeaf - 1) / kLeaf * kLeaf;
+  const int64_t n1 = n - n2;
+  return std::max({n1 * n2, inverse_factor_scratch(n1), inverse_factor_scratch(n2)});
+}
+
+Status inverse_factor_in_place(float* a, int64_t n, int64_t lda, ThreadPool* pool, const char* operation) {
   // Uninitialised on purpose: every element is written before it is read.
-  WorkBuffer<float> scratch(n > kLeaf ? (n - n2) * n2 : 1);
+  WorkBuffer<float> scratch(std::max<int64_t>(inverse_factor_scratch(n), 1));
   double pivot = 0.0;
   const int64_t failed = inverse_factor_recursive(a, n, lda, scratch.get(), pool, &pivot);
   if (failed >= 0) return not_positive_definite(operation, failed, pivot);

@@ -220,7 +220,7 @@ console.table(
   })),
 );
 console.log(
-  'inverseFactor: ours is one Cholesky and one triangular inverse; numpy side is GPTQ\'s route ' +
+  'inverseFactor: ours is one recursive pass computing R (H = R R^T) and U = R^-1; numpy side is GPTQ\'s route ' +
     '(Cholesky, cholesky_inverse, Cholesky), both counted as 2n^3/3. hessian counts 2 * tokens * cols^2 for both.',
 );
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "core/work_buffer.h"
 #include "kernels/gemm.h"
 
 namespace claq {
@@ -18,6 +19,11 @@ namespace {
 // (about n * kBlock^2 / 3 scalar multiply-adds in all); everything off the
 // diagonal is float32 GEMM with k = kBlock.
 constexpr int64_t kBlock = 128;
+
+// Columns of the float64 leaves of the inverse factor's recursion. The
+// leaves lie on its critical path (nothing else runs while one is
+// factored), and their scalar work grows with the square of the size.
+constexpr int64_t kLeaf = 64;
 
 Status check_square(const char* operation, const void* a, int64_t n, int64_t lda) {
   if (n < 0) {
@@ -115,82 +121,6 @@ void store_lower_block(const double* d, int64_t size, float* a, int64_t lda) {
   }
 }
 
-// Replaces the lower-triangular L in a [n, n] by L^-1, recursively: with
-// L = [L11 0; L21 L22], X11 = L11^-1 and X22 = L22^-1 in place,
-// X21 = -X22 (L21 X11). Both products are triangular, so the whole inverse
-// costs n^3 / 3 multiply-adds, and packing stays O(n^2 log n) because every
-// product is large. `scratch` holds at least (n - n / 2) * (n / 2 + kBlock)
-// floats. Only the lower triangle is read or written.
-void invert_lower_recursive(float* a, int64_t n, int64_t lda, float* scratch, ThreadPool* pool) {
-  if (n <= kBlock) {
-    double block[kBlock * kBlock];
-    double inverse[kBlock * kBlock];
-    load_lower_block(a, lda, n, block);
-    invert_lower_block(block, n, inverse);
-    store_lower_block(inverse, n, a, lda);
-    return;
-  }
-
-  const int64_t n1 = (n / 2 + kBlock - 1) / kBlock * kBlock;  // a multiple of kBlock, < n
-  const int64_t n2 = n - n1;
-  float* a11 = a;
-  float* a21 = a + n1 * lda;
-  float* a22 = a + n1 * lda + n1;
-  invert_lower_recursive(a11, n1, lda, scratch, pool);
-  invert_lower_recursive(a22, n2, lda, scratch, pool);
-
-  trmm_right_lower_f32(n2, n1, 1.0f, a21, lda, a11, lda, 0.0f, scratch, n1, pool);
-  trmm_lower_f32(n2, n1, -1.0f, a22, lda, scratch, n1, 0.0f, a21, lda, pool);
-}
-
-void invert_lower_in_place(float* a, int64_t n, int64_t lda, ThreadPool* pool) {
-  const int64_t n1 = (n / 2 + kBlock - 1) / kBlock * kBlock;
-  // Uninitialised on purpose: every element is written before it is read.
-  std::unique_ptr<float[]> scratch(new float[static_cast<size_t>(std::max<int64_t>(n - n1, 1) * n1)]);
-  invert_lower_recursive(a, n, lda, scratch.get(), pool);
-}
-
-// Calls fn(i) for every i in [0, count), on the pool when there is one.
-template <typename Fn>
-void for_each_index(ThreadPool* pool, int64_t count, Fn fn) {
-  auto range = [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) fn(i);
-  };
-  if (pool == nullptr) {
-    range(0, count);
-  } else {
-    pool->parallel_for(count, range);
-  }
-}
-
-// u = J H J in the lower triangle and 0 above it, reading only the lower
-// triangle of h: (J H J)[i][j] = H[n-1-i][n-1-j] = H[n-1-j][n-1-i] by
-// symmetry. That is a transpose. It goes through a local tile so that both
-// h and u are accessed row by row: rows n floats apart map to the same L1
-// sets when n is a power of two, and a direct strided transpose thrashes.
-void load_reversed_lower(const float* h, int64_t n, float* u, ThreadPool* pool) {
-  constexpr int64_t kTile = 32;
-  for_each_index(pool, (n + kTile - 1) / kTile, [&](int64_t tile_row) {
-    float tile[kTile][kTile];
-    const int64_t i0 = tile_row * kTile;
-    const int64_t rows = std::min(kTile, n - i0);
-    for (int64_t i = i0; i < i0 + rows; ++i) std::fill(u + i * n + i + 1, u + (i + 1) * n, 0.0f);
-    for (int64_t j0 = 0; j0 <= i0; j0 += kTile) {
-      const int64_t cols = std::min(kTile, n - j0);
-      // tile[jj][ii] = H[n-1-(j0+jj)][n-1-(i0+ii)], only where j <= i.
-      for (int64_t jj = 0; jj < cols; ++jj) {
-        const float* h_row = h + (n - 1 - j0 - jj) * n + (n - 1 - i0);
-        for (int64_t ii = 0; ii < rows; ++ii) tile[jj][ii] = j0 + jj <= i0 + ii ? h_row[-ii] : 0.0f;
-      }
-      for (int64_t ii = 0; ii < rows; ++ii) {
-        float* u_row = u + (i0 + ii) * n + j0;
-        const int64_t count = std::min(cols, i0 + ii - j0 + 1);
-        for (int64_t jj = 0; jj < count; ++jj) u_row[jj] = tile[jj][ii];
-      }
-    }
-  });
-}
-
 // Blocked right-looking Cholesky of the lower triangle of a. Returns the first
 // column whose pivot is <= 0 or not finite, with its value in *pivot, or -1.
 int64_t cholesky_unchecked(float* a, int64_t n, int64_t lda, ThreadPool* pool, double* pivot) {
@@ -230,36 +160,145 @@ int64_t cholesky_unchecked(float* a, int64_t n, int64_t lda, ThreadPool* pool, d
   return -1;
 }
 
-Status inverse_upper_factor_unchecked(const float* h, int64_t n, float* u, ThreadPool* pool) {
-  const char* operation = "inverse_upper_factor_f32";
-
-  load_reversed_lower(h, n, u, pool);
-
-  double pivot = 0.0;
-  const int64_t failed = cholesky_unchecked(u, n, n, pool, &pivot);
-  if (failed >= 0) {
-    // Column c of J H J is column n-1-c of H. The pivot is that of the
-    // reversed order, so it is not H's own leading-minor pivot.
-    return not_positive_definite(operation, n - 1 - failed, pivot);
+// Calls fn(i) for every i in [0, count), on the pool when there is one.
+template <typename Fn>
+void for_each_index(ThreadPool* pool, int64_t count, Fn fn) {
+  auto range = [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) fn(i);
+  };
+  if (pool == nullptr) {
+    range(0, count);
+  } else {
+    pool->parallel_for(count, range);
   }
-  invert_lower_in_place(u, n, n, pool);
+}
 
-  // U = J L^-1 J: reversing the n * n elements maps (i, j) to (n-1-i, n-1-j),
-  // which moves the lower triangle of L^-1 to the upper triangle of U.
-  for_each_index(pool, (n + 1) / 2, [&](int64_t i) {
-    float* top = u + i * n;
-    float* bottom = u + (n - 1 - i) * n;
-    if (top == bottom) {
-      std::reverse(top, top + n);
-    } else {
-      std::reverse(top, top + n);
-      std::reverse(bottom, bottom + n);
-      std::swap_ranges(top, top + n, bottom);
-      std::fill(bottom, bottom + (n - 1 - i), 0.0f);
-    }
-    std::fill(top, top + i, 0.0f);
-  });
+// The leaf of inverse_factor_recursive, in float64: with the reversal J,
+// M = J H J is factored as L L^T, R = J L J and U = J L^-1 J. M's lower
+// triangle is H's upper triangle read backwards. U goes to the upper
+// triangle of a and the strict lower part of R^T (= J L^T J) below it.
+// Returns the failing column of a (see inverse_factor_recursive) or -1.
+int64_t inverse_factor_leaf(float* a, int64_t n, int64_t lda, double* pivot) {
+  double m[kLeaf * kLeaf];
+  double inverse[kLeaf * kLeaf];
+  for (int64_t i = 0; i < n; ++i) {
+    const float* h_row = a + (n - 1 - i) * lda + (n - 1);
+    for (int64_t j = 0; j <= i; ++j) m[i * n + j] = h_row[-j];
+  }
+  const int64_t failed = factor_block(m, n, pivot);
+  if (failed >= 0) return n - 1 - failed;
+  invert_lower_block(m, n, inverse);
+  for (int64_t r = 0; r < n; ++r) {
+    float* row = a + r * lda;
+    // R^T[r][c] = R[c][r] = L[n-1-c][n-1-r] for c < r.
+    for (int64_t c = 0; c < r; ++c) row[c] = static_cast<float>(m[(n - 1 - c) * n + (n - 1 - r)]);
+    const double* x_row = inverse + (n - 1 - r) * n + (n - 1);
+    for (int64_t c = r; c < n; ++c) row[c] = static_cast<float>(x_row[-c]);
+  }
+  return -1;
+}
+
+// Y = R^-1 B for the upper-triangular R [m, m] of a finished diagonal block
+// r (U = R^-1 above the diagonal, R^T below it, as inverse_factor_recursive
+// leaves them), with B = H^T given as h [cols, m] and Y [m, cols] written to
+// y. The split follows inverse_factor_recursive, so the leaves are its
+// leaves and multiply by their float64-accurate U; above them Y runs as block
+// back-substitution with GEMM updates of h, which it overwrites. Multiplying
+// by the whole float32 U instead would add errors that grow with the
+// condition of R.
+void solve_upper(const float* r, int64_t m, float* h, float* y, int64_t cols, int64_t lda, ThreadPool* pool) {
+  if (m <= kLeaf) {
+    trmm_upper_f32(m, cols, 1.0f, r, lda, true, h, lda, 0.0f, y, lda, pool);
+    return;
+  }
+  const int64_t m2 = (m / 2 + kLeaf - 1) / kLeaf * kLeaf;
+  const int64_t m1 = m - m2;
+  solve_upper(r + m1 * lda + m1, m2, h + m1, y + m1 * lda, cols, lda, pool);
+  // B1 -= R12 Y2, as h[:, :m1] -= Y2^T R12^T; R12^T is the block below r's diagonal.
+  gemm_f32(true, false, cols, m1, m2, -1.0f, y + m1 * lda, lda, r + m1 * lda, lda, 1.0f, h, lda, pool);
+  solve_upper(r, m1, h, y, cols, lda, pool);
+}
+
+// Replaces H in the upper triangle of a [n, n] by U = R^-1, where H = R R^T
+// with R upper triangular, and writes R^T's strict lower part below the
+// diagonal. With H = [H11 H12; H12^T H22] and n2 rows in H22:
+//   U22 = R22^-1 (recursion), R12 = H12 R22^-T (solve_upper),
+//   H11 - R12 R12^T = R11 R11^T, U11 = R11^-1 (recursion),
+//   U12 = -U11 R12 U22.
+// R12 is kept transposed in the lower-left block, where R^T belongs, so
+// every product writes a place its operands do not occupy; U11 R12 goes
+// through `scratch` (at least (n - n2) * n2 floats). The products are large
+// GEMMs down to leaves of kLeaf columns, which are factored in float64. The
+// pivots are met from the last column back; returns the column c of the
+// first one that is <= 0 or not finite (H[c:, c:] is then not positive
+// definite), with its value in *pivot, or -1.
+int64_t inverse_factor_recursive(float* a, int64_t n, int64_t lda, float* scratch, ThreadPool* pool,
+                                 double* pivot) {
+  if (n <= kLeaf) return inverse_factor_leaf(a, n, lda, pivot);
+
+  const int64_t n2 = (n / 2 + kLeaf - 1) / kLeaf * kLeaf;  // a multiple of kLeaf, < n
+  const int64_t n1 = n - n2;
+  float* a11 = a;
+  float* a12 = a + n1;
+  float* a21 = a + n1 * lda;
+  float* a22 = a + n1 * lda + n1;
+
+  int64_t failed = inverse_factor_recursive(a22, n2, lda, scratch, pool, pivot);
+  if (failed >= 0) return n1 + failed;
+  // a21 = R12^T = R22^-1 H12^T (H12 is overwritten), then H11 -= R12 R12^T.
+  solve_upper(a22, n2, a12, a21, n1, lda, pool);
+  gemm_upper_f32(true, false, n1, n2, -1.0f, a21, lda, a21, lda, 1.0f, a11, lda, pool);
+  failed = inverse_factor_recursive(a11, n1, lda, scratch, pool, pivot);
+  if (failed >= 0) return failed;
+  // scratch = U11 R12, then U12 = -scratch U22.
+  trmm_upper_f32(n1, n2, 1.0f, a11, lda, true, a21, lda, 0.0f, scratch, n2, pool);
+  trmm_right_upper_f32(n1, n2, -1.0f, scratch, n2, a22, lda, 0.0f, a12, lda, pool);
+  return -1;
+}
+
+// The scratch floats inverse_factor_recursive needs for size n: the largest
+// n1 * n2 of any split in its recursion. The first split is not always the
+// largest (n = 144 splits into 16 + 128, and 128 into 64 + 64).
+int64_t inverse_factor_scratch(int64_t n) {
+  if (n <= kLeaf) return 0;
+  const int64_t n2 = (n / 2 + kLeaf - 1) / kLeaf * kLeaf;
+  const int64_t n1 = n - n2;
+  return std::max({n1 * n2, inverse_factor_scratch(n1), inverse_factor_scratch(n2)});
+}
+
+Status inverse_factor_in_place(float* a, int64_t n, int64_t lda, ThreadPool* pool, const char* operation) {
+  // Uninitialised on purpose: every element is written before it is read.
+  WorkBuffer<float> scratch(std::max<int64_t>(inverse_factor_scratch(n), 1));
+  double pivot = 0.0;
+  const int64_t failed = inverse_factor_recursive(a, n, lda, scratch.get(), pool, &pivot);
+  if (failed >= 0) return not_positive_definite(operation, failed, pivot);
+  for_each_index(pool, n, [&](int64_t i) { std::fill(a + i * lda, a + i * lda + i, 0.0f); });
   return Status::Ok();
+}
+
+// u[i][j] = h[j][i] for j >= i: the lower triangle of h moved to the upper
+// triangle of u. It goes through a local tile so that both h and u are
+// accessed row by row: rows n floats apart map to the same L1 sets when n is
+// a power of two, and a direct strided transpose thrashes.
+void transpose_lower_to_upper(const float* h, int64_t n, float* u, ThreadPool* pool) {
+  constexpr int64_t kTile = 32;
+  for_each_index(pool, (n + kTile - 1) / kTile, [&](int64_t tile_row) {
+    float tile[kTile][kTile];
+    const int64_t i0 = tile_row * kTile;
+    const int64_t rows = std::min(kTile, n - i0);
+    for (int64_t j0 = i0; j0 < n; j0 += kTile) {
+      const int64_t cols = std::min(kTile, n - j0);
+      for (int64_t jj = 0; jj < cols; ++jj) {
+        const float* h_row = h + (j0 + jj) * n + i0;
+        for (int64_t ii = 0; ii < rows; ++ii) tile[ii][jj] = h_row[ii];
+      }
+      for (int64_t ii = 0; ii < rows; ++ii) {
+        const int64_t first = std::max<int64_t>(0, i0 + ii - j0);
+        float* u_row = u + (i0 + ii) * n + j0;
+        for (int64_t jj = first; jj < cols; ++jj) u_row[jj] = tile[ii][jj];
+      }
+    }
+  });
 }
 
 }  // namespace
@@ -285,7 +324,20 @@ Status inverse_upper_factor_f32(const float* h, int64_t n, float* u, ThreadPool*
   if (!valid.ok()) return valid;
   if (n == 0) return Status::Ok();
   try {
-    return inverse_upper_factor_unchecked(h, n, u, pool);
+    transpose_lower_to_upper(h, n, u, pool);
+    return inverse_factor_in_place(u, n, n, pool, operation);
+  } catch (const std::bad_alloc&) {
+    return out_of_memory(operation, n);
+  }
+}
+
+Status inverse_upper_factor_in_place_f32(float* a, int64_t n, int64_t lda, ThreadPool* pool) {
+  const char* operation = "inverse_upper_factor_in_place_f32";
+  const Status valid = check_square(operation, a, n, lda);
+  if (!valid.ok()) return valid;
+  if (n == 0) return Status::Ok();
+  try {
+    return inverse_factor_in_place(a, n, lda, pool, operation);
   } catch (const std::bad_alloc&) {
     return out_of_memory(operation, n);
   }

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numeric>
 
+#include "core/thread_pool.h"
+
 namespace claq {
 
 int64_t round_half_up(double value) {
@@ -11,21 +13,57 @@ int64_t round_half_up(double value) {
   return static_cast<int64_t>(std::floor(value + 0.5 + tolerance));
 }
 
+namespace {
+
+// Calls fn(j) for every column j in [0, cols), on the pool when there is one.
+template <typename Fn>
+void for_each_column(ThreadPool* pool, int64_t cols, Fn fn) {
+  auto range = [&](int64_t begin, int64_t end) {
+    for (int64_t j = begin; j < end; ++j) fn(j);
+  };
+  if (pool == nullptr) {
+    range(0, cols);
+  } else {
+    pool->parallel_for(cols, range);
+  }
+}
+
+// Sum of |x| over a column in float64, with four partial sums so that the
+// additions pipeline.
+double magnitude_sum(const float* x, int64_t count) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  int64_t i = 0;
+  for (; i + 4 <= count; i += 4) {
+    s0 += std::fabs(static_cast<double>(x[i]));
+    s1 += std::fabs(static_cast<double>(x[i + 1]));
+    s2 += std::fabs(static_cast<double>(x[i + 2]));
+    s3 += std::fabs(static_cast<double>(x[i + 3]));
+  }
+  for (; i < count; ++i) s0 += std::fabs(static_cast<double>(x[i]));
+  return (s0 + s1) + (s2 + s3);
+}
+
+}  // namespace
+
 std::vector<int64_t> outlier_order(const float* columns, int64_t rows, int64_t cols,
-                                   double threshold) {
+                                   double threshold, ThreadPool* pool) {
   std::vector<int64_t> counts(static_cast<size_t>(cols), 0);
   const int64_t size = rows * cols;
-  double magnitude_sum = 0;
-  for (int64_t t = 0; t < size; ++t) magnitude_sum += std::fabs(static_cast<double>(columns[t]));
-  if (size == 0 || magnitude_sum == 0) return counts;
+  std::vector<double> column_sums(static_cast<size_t>(cols));
+  for_each_column(pool, cols, [&](int64_t j) { column_sums[j] = magnitude_sum(columns + j * rows, rows); });
+  double total = 0;
+  for (double sum : column_sums) total += sum;
+  if (size == 0 || total == 0) return counts;
 
-  const double limit = threshold * (magnitude_sum / static_cast<double>(size));
-  for (int64_t j = 0; j < cols; ++j) {
+  // |x| >= limit compared in float64, like the definition; a float32 weight
+  // converts to float64 exactly.
+  const double limit = threshold * (total / static_cast<double>(size));
+  for_each_column(pool, cols, [&](int64_t j) {
     const float* column = columns + j * rows;
     int64_t count = 0;
     for (int64_t i = 0; i < rows; ++i) count += std::fabs(static_cast<double>(column[i])) >= limit;
     counts[j] = count;
-  }
+  });
   return counts;
 }
 

@@ -10,6 +10,8 @@
 
 namespace claq {
 
+class ThreadPool;
+
 // Rounds half up. A value within 1e-9 (relative) below a half also rounds up,
 // so a decimal input like cols * (2.05 - 2) / 2 = 102.5, which float64 stores
 // as 102.49999999999991, counts as the half it was written as.
@@ -18,8 +20,10 @@ int64_t round_half_up(double value);
 // OO[j] = #{ i : |W[i][j]| >= threshold * mean|W| }, with the layer given
 // column by column: `columns` is [cols, rows], column j contiguous. When
 // mean|W| is 0 no weight counts, so an all-zero layer has no outliers.
+// mean|W| sums each column in float64 and then the column sums in order, so
+// the result does not depend on the thread count. pool may be null.
 std::vector<int64_t> outlier_order(const float* columns, int64_t rows, int64_t cols,
-                                   double threshold);
+                                   double threshold, ThreadPool* pool = nullptr);
 
 // Orders columns by descending score, ties by ascending index.
 std::vector<int32_t> rank_columns(const std::vector<double>& score);

@@ -71,43 +71,55 @@ std::vector<int32_t> act_order_permutation(const Diagonal& diagonal, bool enable
 
 int64_t tile_count(int64_t size) { return (size + kTransposeTile - 1) / kTransposeTile; }
 
-// weight_t[position[j]][i] = W[i][j], zero for dead columns. Tiles run over
-// original columns, so each read of W uses whole cache lines and each write is
-// a run of kTransposeTile floats. Threads take tiles of columns.
+// weight_t[position[j]][i] = W[i][j], zero for dead columns. Threads take
+// tiles of kTransposeTile columns. Each tile of W goes through a local buffer:
+// read row by row, written column by column as runs of kTransposeTile floats.
+// Reading W down a column directly would touch rows cols floats apart, which
+// map to the same L1 sets when cols is a power of two.
 void gather_columns(const float* weight, int64_t rows, int64_t cols,
                     const std::vector<int32_t>& position, const Diagonal& diagonal,
                     float* weight_t, ThreadPool* pool) {
   pool->parallel_for(tile_count(cols), [&](int64_t tile_begin, int64_t tile_end) {
-    for (int64_t tile = tile_begin; tile < tile_end; ++tile) {
-      const int64_t j0 = tile * kTransposeTile;
-      const int64_t j1 = std::min(j0 + kTransposeTile, cols);
+    float tile[kTransposeTile][kTransposeTile];
+    for (int64_t t = tile_begin; t < tile_end; ++t) {
+      const int64_t j0 = t * kTransposeTile;
+      const int64_t width = std::min(kTransposeTile, cols - j0);
       for (int64_t i0 = 0; i0 < rows; i0 += kTransposeTile) {
-        const int64_t i1 = std::min(i0 + kTransposeTile, rows);
-        for (int64_t j = j0; j < j1; ++j) {
-          float* target = weight_t + static_cast<int64_t>(position[j]) * rows;
-          const bool dead = diagonal.dead[j] != 0;
-          for (int64_t i = i0; i < i1; ++i) target[i] = dead ? 0.0f : weight[i * cols + j];
+        const int64_t height = std::min(kTransposeTile, rows - i0);
+        for (int64_t ii = 0; ii < height; ++ii) {
+          std::copy(weight + (i0 + ii) * cols + j0, weight + (i0 + ii) * cols + j0 + width, tile[ii]);
+        }
+        for (int64_t jj = 0; jj < width; ++jj) {
+          float* target = weight_t + static_cast<int64_t>(position[j0 + jj]) * rows + i0;
+          if (diagonal.dead[j0 + jj] != 0) {
+            std::fill(target, target + height, 0.0f);
+            continue;
+          }
+          for (int64_t ii = 0; ii < height; ++ii) target[ii] = tile[ii][jj];
         }
       }
     }
   });
 }
 
-// codes[i][j] = codes_t[position[j]][i], tiled like gather_columns; threads
-// take tiles of rows.
+// codes[i][j] = codes_t[position[j]][i], through a local tile like
+// gather_columns; threads take tiles of rows.
 void scatter_codes(const uint8_t* codes_t, int64_t rows, int64_t cols,
                    const std::vector<int32_t>& position, uint8_t* codes, ThreadPool* pool) {
   pool->parallel_for(tile_count(rows), [&](int64_t tile_begin, int64_t tile_end) {
-    for (int64_t tile = tile_begin; tile < tile_end; ++tile) {
-      const int64_t i0 = tile * kTransposeTile;
-      const int64_t i1 = std::min(i0 + kTransposeTile, rows);
+    uint8_t tile[kTransposeTile][kTransposeTile];
+    for (int64_t t = tile_begin; t < tile_end; ++t) {
+      const int64_t i0 = t * kTransposeTile;
+      const int64_t height = std::min(kTransposeTile, rows - i0);
       for (int64_t j0 = 0; j0 < cols; j0 += kTransposeTile) {
-        const int64_t j1 = std::min(j0 + kTransposeTile, cols);
-        for (int64_t i = i0; i < i1; ++i) {
-          uint8_t* target = codes + i * cols;
-          for (int64_t j = j0; j < j1; ++j) {
-            target[j] = codes_t[static_cast<int64_t>(position[j]) * rows + i];
-          }
+        const int64_t width = std::min(kTransposeTile, cols - j0);
+        for (int64_t jj = 0; jj < width; ++jj) {
+          const uint8_t* source = codes_t + static_cast<int64_t>(position[j0 + jj]) * rows + i0;
+          std::copy(source, source + height, tile[jj]);
+        }
+        for (int64_t ii = 0; ii < height; ++ii) {
+          uint8_t* target = codes + (i0 + ii) * cols + j0;
+          for (int64_t jj = 0; jj < width; ++jj) target[jj] = tile[jj][ii];
         }
       }
     }
@@ -138,6 +150,31 @@ int hessian_scale_exponent(double diagonal_mean) {
   return exponent - (exponent & 1);
 }
 
+// The upper triangle of the damped, permuted and scaled Hessian, in float32:
+// u[r][c] = scale * H[p[r]][p[c]] * to_scaled for c > r (H may be a Gram
+// matrix that `scale` turns into the Hessian), and the diagonal from
+// `diagonal` plus `damping`. The strict lower triangle is not written (the
+// factorization ignores it). Row r reads row p[r] of H once, gathering its
+// columns p[c]; each task takes rows r and cols - 1 - r, so the triangle
+// splits evenly over threads.
+void load_permuted_upper(const double* hessian, double scale, int64_t cols,
+                         const std::vector<int32_t>& permutation,
+                         const Diagonal& diagonal, double damping, double to_scaled, ThreadPool* pool,
+                         float* u) {
+  const auto copy_row = [&](int64_t r) {
+    const double* source = hessian + static_cast<int64_t>(permutation[r]) * cols;
+    float* target = u + r * cols;
+    target[r] = static_cast<float>((diagonal.values[permutation[r]] + damping) * to_scaled);
+    for (int64_t c = r + 1; c < cols; ++c) target[c] = static_cast<float>(scale * source[permutation[c]] * to_scaled);
+  };
+  pool->parallel_for((cols + 1) / 2, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      copy_row(r);
+      if (cols - 1 - r != r) copy_row(cols - 1 - r);
+    }
+  });
+}
+
 // Damps the permuted Hessian and computes U with H^-1 = U^T U, retrying with
 // lambda * 10 while lambda <= 1 (lambda = 0 retries with 0.01).
 Status factorize(const double* hessian, double scale, int64_t cols, const std::vector<int32_t>& permutation,
@@ -153,29 +190,11 @@ Status factorize(const double* hessian, double scale, int64_t cols, const std::v
   const int scale_exponent = hessian_scale_exponent(diagonal_mean);
   const double to_scaled = std::ldexp(1.0, -scale_exponent);
 
-  // Only the lower triangle is read by the factorization. Each task takes
-  // rows r and cols - 1 - r, so the triangle splits evenly over threads.
-  WorkBuffer<float> damped_buffer(cols * cols);
-  float* damped = damped_buffer.get();
-  const auto copy_row = [&](int64_t r) {
-    const double* source = hessian + static_cast<int64_t>(permutation[r]) * cols;
-    float* target = damped + r * cols;
-    for (int64_t c = 0; c < r; ++c) target[c] = static_cast<float>(scale * source[permutation[c]] * to_scaled);
-  };
-  pool->parallel_for((cols + 1) / 2, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      copy_row(r);
-      if (cols - 1 - r != r) copy_row(cols - 1 - r);
-    }
-  });
-
   Status status;
   for (;;) {
-    for (int64_t r = 0; r < cols; ++r) {
-      damped[r * cols + r] =
-          static_cast<float>((diagonal.values[permutation[r]] + lambda * diagonal_mean) * to_scaled);
-    }
-    status = inverse_upper_factor_f32(damped, cols, inverse_factor, pool);
+    load_permuted_upper(hessian, scale, cols, permutation, diagonal, lambda * diagonal_mean,
+                        to_scaled, pool, inverse_factor);
+    status = inverse_upper_factor_in_place_f32(inverse_factor, cols, cols, pool);
     if (status.ok()) {
       if (scale_exponent != 0) {
         const float to_original = std::ldexp(1.0f, -scale_exponent / 2);
@@ -198,8 +217,8 @@ Status factorize(const double* hessian, double scale, int64_t cols, const std::v
 
 // Outlier Order per column in act order, as ranking scores.
 std::vector<double> outlier_order_scores(const QuantizeOptions& options, const float* weight_t,
-                                         int64_t rows, int64_t cols) {
-  const std::vector<int64_t> counts = outlier_order(weight_t, rows, cols, options.outlier_threshold);
+                                         int64_t rows, int64_t cols, ThreadPool* pool) {
+  const std::vector<int64_t> counts = outlier_order(weight_t, rows, cols, options.outlier_threshold, pool);
   return std::vector<double>(counts.begin(), counts.end());
 }
 
@@ -236,9 +255,14 @@ void assemble_output(const ColumnLoopOutput& loop, const std::vector<int32_t>& p
 
   out->codebooks.clear();
   out->codebooks.reserve(out->codebook_offsets[cols]);
+  size_t reserved_count = 0;
+  for (const std::vector<ReservedEntry>& entries : loop.reserved) reserved_count += entries.size();
   out->outlier_rows.clear();
   out->outlier_cols.clear();
   out->outlier_values.clear();
+  out->outlier_rows.reserve(reserved_count);
+  out->outlier_cols.reserve(reserved_count);
+  out->outlier_values.reserve(reserved_count);
   for (int64_t j = 0; j < cols; ++j) {
     const int32_t k = position[j];
     const std::vector<float>& codebook = loop.codebooks[k];
@@ -284,7 +308,7 @@ Status quantize_checked(const float* weight, int64_t rows, int64_t cols, const d
 
   // AP follows the chosen ranking; OR always follows the Outlier Order.
   const std::vector<int32_t> by_outlier_order =
-      rank_columns(outlier_order_scores(options, weight_t.get(), rows, cols));
+      rank_columns(outlier_order_scores(options, weight_t.get(), rows, cols, &pool));
   const std::vector<int32_t> ranking =
       options.ranking == Ranking::kHessian
           ? rank_columns(hessian_scores(weight_t.get(), rows, cols, inverse_factor.get()))

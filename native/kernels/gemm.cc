@@ -23,9 +23,12 @@ constexpr int64_t kBlockRowsMax = 192;  // multiple of every MR used here (4, 6,
 constexpr int64_t kBlockCols = 4096;
 constexpr int kMaxTileFloats = 16 * 32;
 
-// Below this many multiply-adds a call runs on the calling thread only: the
-// wake-up of the workers would cost more than the work.
-constexpr int64_t kMinParallelWork = int64_t{1} << 18;
+// Below this many multiply-adds a call runs on the calling thread only,
+// because the wake-up of the workers would cost more than the work. 2^22
+// multiply-adds take about 30 us on one Zen 5 core. That is the order of a
+// worker's wake-up in a virtual machine (an estimate, not measured here).
+// The recursive inverse factor makes a few hundred calls of 64^3 to 128^3.
+constexpr int64_t kMinParallelWork = int64_t{1} << 22;
 
 struct FloatDeleter {
   void operator()(float* p) const { std::free(p); }
@@ -35,8 +38,9 @@ struct FloatDeleter {
 // its own (thread_local below), so repeated calls reuse pages instead of
 // mapping and zeroing fresh ones, because glibc serves blocks above 128 KiB
 // with mmap.
-// NOTE: a thread that has called a GEMM keeps up to about 4.5 MiB of packing
-// buffers (kc x nc of B plus one A block per pool thread) until it exits.
+// NOTE: a thread that has called a GEMM keeps up to about 8.5 MiB of packing
+// buffers (two kc x nc blocks of B plus one A block per pool thread) until it
+// exits.
 class PackBuffer {
  public:
   float* get(int64_t count) {
@@ -78,40 +82,82 @@ void nonzero_depths(const PanelSource& src, int64_t line, int64_t p0, int64_t kc
   if (*end < *begin) *end = *begin;
 }
 
+// The union of nonzero_depths over lines [first, first + lines): the depth
+// steps that a tile or block made of these lines needs.
+void nonzero_depths_of_lines(const PanelSource& src, int64_t first, int64_t lines, int64_t p0, int64_t kc,
+                             int64_t* begin, int64_t* end) {
+  int64_t unused = 0;
+  nonzero_depths(src, first, p0, kc, begin, &unused);
+  nonzero_depths(src, first + lines - 1, p0, kc, &unused, end);
+  if (*end < *begin) *end = *begin;
+}
+
 // Copies lines [i0, i0 + lines) x depth [p0, p0 + kc) into micro-panels of
 // `width` lines, p-major inside each micro-panel. It zero-pads the last
 // micro-panel and writes zeros where src.zero marks entries as zero, without
-// reading memory there.
+// reading memory there. Depth steps where every line of a full micro-panel
+// is nonzero take a branch-free copy. Only the steps at the edge of a
+// triangle test each line.
 void pack_panels(const PanelSource& src, int64_t i0, int64_t lines, int64_t p0, int64_t kc,
                  int width, float* out) {
-  for (int64_t first = 0; first < lines; first += width) {
+  // The depth steps [full_begin, full_end) of a micro-panel where all of its
+  // `width` lines are nonzero (empty for a partial micro-panel).
+  const auto full_steps = [&](int64_t first, int64_t* full_begin, int64_t* full_end) {
+    *full_begin = 0;
+    *full_end = 0;
+    if (lines - first < width) return;
+    // Later lines start later (upper pattern) or end later (lower pattern), so
+    // the first and the last line bound the steps that all lines share.
+    int64_t first_begin = 0, first_end = 0, last_begin = 0, last_end = 0;
+    nonzero_depths(src, i0 + first, p0, kc, &first_begin, &first_end);
+    nonzero_depths(src, i0 + first + width - 1, p0, kc, &last_begin, &last_end);
+    *full_begin = std::max(first_begin, last_begin);
+    *full_end = std::max(*full_begin, std::min(first_end, last_end));
+  };
+  // One depth step of lines [first, first + valid) at `to`, testing each line.
+  const auto copy_edge_step = [&](int64_t first, int64_t p, const float* from, int64_t stride, float* to) {
     const int64_t valid = std::min<int64_t>(width, lines - first);
-    float* panel = out + first * kc;
-    if (src.depth_major) {
-      // Rows of the source run along the lines: copy one depth step at a time.
-      // width is MR or NR, at most 32 here.
-      int64_t begins[64], ends[64];
-      for (int64_t i = 0; i < valid; ++i) nonzero_depths(src, i0 + first + i, p0, kc, &begins[i], &ends[i]);
-      for (int64_t p = 0; p < kc; ++p) {
-        const float* from = src.data + (p0 + p) * src.ld + i0 + first;
-        float* to = panel + p * width;
-        for (int64_t i = 0; i < valid; ++i) to[i] = (p >= begins[i] && p < ends[i]) ? from[i] : 0.0f;
-        for (int64_t i = valid; i < width; ++i) to[i] = 0.0f;
-      }
-      continue;
-    }
-    // Each line is contiguous in the source: copy it into a strided column.
-    for (int64_t i = 0; i < width; ++i) {
-      if (i >= valid) {
-        for (int64_t p = 0; p < kc; ++p) panel[p * width + i] = 0.0f;
-        continue;
-      }
+    for (int64_t i = 0; i < valid; ++i) {
       int64_t begin = 0, end = 0;
       nonzero_depths(src, i0 + first + i, p0, kc, &begin, &end);
-      const float* from = src.data + (i0 + first + i) * src.ld + p0;
-      for (int64_t p = 0; p < begin; ++p) panel[p * width + i] = 0.0f;
-      for (int64_t p = begin; p < end; ++p) panel[p * width + i] = from[p];
-      for (int64_t p = end; p < kc; ++p) panel[p * width + i] = 0.0f;
+      to[i] = (p >= begin && p < end) ? from[i * stride] : 0.0f;
+    }
+    for (int64_t i = valid; i < width; ++i) to[i] = 0.0f;
+  };
+
+  if (src.depth_major) {
+    // Rows of the source run along the lines: one depth step of a
+    // micro-panel is a run of `width` consecutive floats. The loop reads each
+    // source row once from start to end, across all micro-panels.
+    for (int64_t p = 0; p < kc; ++p) {
+      const float* row = src.data + (p0 + p) * src.ld + i0;
+      for (int64_t first = 0; first < lines; first += width) {
+        float* to = out + first * kc + p * width;
+        int64_t full_begin = 0, full_end = 0;
+        full_steps(first, &full_begin, &full_end);
+        if (p >= full_begin && p < full_end) {
+          for (int64_t i = 0; i < width; ++i) to[i] = row[first + i];
+        } else {
+          copy_edge_step(first, p, row + first, 1, to);
+        }
+      }
+    }
+    return;
+  }
+  // Each line is contiguous in the source: one depth step reads the same
+  // offset of every line of the micro-panel, so the lines stream in parallel.
+  for (int64_t first = 0; first < lines; first += width) {
+    const float* block = src.data + (i0 + first) * src.ld + p0;
+    float* panel = out + first * kc;
+    int64_t full_begin = 0, full_end = 0;
+    full_steps(first, &full_begin, &full_end);
+    for (int64_t p = 0; p < kc; ++p) {
+      float* to = panel + p * width;
+      if (p >= full_begin && p < full_end) {
+        for (int64_t i = 0; i < width; ++i) to[i] = block[i * src.ld + p];
+      } else {
+        copy_edge_step(first, p, block + p, src.ld, to);
+      }
     }
   }
 }
@@ -124,7 +170,8 @@ struct Problem {
   float alpha, beta;
   float* c;
   int64_t ldc;
-  bool lower_c;  // only j <= i of C is computed and written
+  // The part of C that is computed and written: all of it, j <= i, or j >= i.
+  enum class Part { kFull, kLower, kUpper } c_part;
   const float* prepacked_b = nullptr;  // all of op(B) in packed_b_offset layout, or null
 };
 
@@ -136,57 +183,49 @@ int64_t packed_b_offset(int64_t k, int64_t n, int nr, int64_t jc, int64_t pc) {
   return (jc / kBlockCols) * k * round_up(kBlockCols, nr) + pc * round_up(nc, nr);
 }
 
-// The part of the depth block [pc, pc + kc) that rows [row, row + rows) need,
-// as an end offset: a lower-triangular op(A) is 0 beyond p = row + rows - 1.
-int64_t depth_end_for_rows(const Problem& pr, int64_t pc, int64_t kc, int64_t row, int64_t rows) {
-  if (pr.a.zero != PanelSource::Zero::kDepthAfterLine) return kc;
-  return std::max<int64_t>(0, std::min(kc, row + rows - pc));
+// The columns [*begin, *end) of C, relative to j0 and inside [j0, j0 + cols),
+// that row i has in the part of C this problem writes.
+void columns_of_row(const Problem& pr, int64_t i, int64_t j0, int64_t cols, int64_t* begin, int64_t* end) {
+  *begin = 0;
+  *end = cols;
+  if (pr.c_part == Problem::Part::kLower) *end = std::clamp<int64_t>(i - j0 + 1, 0, cols);
+  if (pr.c_part == Problem::Part::kUpper) *begin = std::clamp<int64_t>(i - j0, 0, cols);
+  if (*end < *begin) *end = *begin;
 }
 
-// The start offset in [pc, pc + kc) that columns from col on need: a
-// lower-triangular op(B) is 0 before p = col.
-int64_t depth_begin_for_cols(const Problem& pr, int64_t pc, int64_t kc, int64_t col) {
-  if (pr.b.zero != PanelSource::Zero::kDepthBeforeLine) return 0;
-  return std::min(kc, std::max<int64_t>(0, col - pc));
-}
-
-// Columns of C that row i has inside the column block [jc, jc + nc).
-int64_t columns_in_block(const Problem& pr, int64_t i, int64_t jc, int64_t nc) {
-  if (!pr.lower_c) return nc;
-  return std::max<int64_t>(0, std::min(nc, i - jc + 1));
-}
-
-// C = beta * C on the part of C this problem writes (k == 0 or alpha == 0).
-void scale_c(const Problem& pr) {
-  for (int64_t i = 0; i < pr.m; ++i) {
-    float* row = pr.c + i * pr.ldc;
-    const int64_t cols = columns_in_block(pr, i, 0, pr.n);
-    for (int64_t j = 0; j < cols; ++j) row[j] = pr.beta == 0.0f ? 0.0f : pr.beta * row[j];
+// Writes beta * C over columns [j0, j0 + cols) of rows [i0, i0 + rows) of
+// the part of C this problem writes; beta == 0 writes zeros without reading.
+void scale_rows(const Problem& pr, float beta, int64_t i0, int64_t rows, int64_t j0, int64_t cols) {
+  for (int64_t i = i0; i < i0 + rows; ++i) {
+    int64_t begin = 0, end = 0;
+    columns_of_row(pr, i, j0, cols, &begin, &end);
+    float* row = pr.c + i * pr.ldc + j0;
+    for (int64_t j = begin; j < end; ++j) row[j] = beta == 0.0f ? 0.0f : beta * row[j];
   }
 }
 
 // Computes one MR x NR tile whose top-left element is C[i0][j0]. Full tiles
-// below the diagonal go straight to the micro-kernel. Edge and diagonal tiles
-// go through a local buffer and are copied out element by element. The
-// micro-kernel runs over kc packed depth steps of a_panel and b_panel, which
-// callers have already offset to the first step that can be nonzero.
+// inside the written part go straight to the micro-kernel. Edge tiles and
+// tiles on the diagonal of a triangular C go through a local buffer and are
+// copied out element by element. The micro-kernel runs over kc packed depth
+// steps of a_panel and b_panel, which callers have already offset to the
+// first step that can be nonzero.
 void run_tile(const Problem& pr, const float* a_panel, const float* b_panel, int64_t kc,
               float beta, int64_t i0, int64_t j0) {
   const int mr = pr.kernel.mr;
   const int nr = pr.kernel.nr;
   const int64_t rows = std::min<int64_t>(mr, pr.m - i0);
   const int64_t cols = std::min<int64_t>(nr, pr.n - j0);
-  if (pr.lower_c && j0 > i0 + rows - 1) return;  // entirely above the diagonal
-  float* c = pr.c + i0 * pr.ldc + j0;
+  const bool lower = pr.c_part == Problem::Part::kLower;
+  const bool upper = pr.c_part == Problem::Part::kUpper;
+  if (lower && j0 > i0 + rows - 1) return;  // entirely above the diagonal
+  if (upper && j0 + cols - 1 < i0) return;  // entirely below the diagonal
   if (kc == 0) {  // a triangular operand is zero on this whole depth block
-    if (beta == 1.0f) return;
-    for (int64_t i = 0; i < rows; ++i) {
-      const int64_t cols_here = std::min(cols, columns_in_block(pr, i0 + i, j0, cols));
-      for (int64_t j = 0; j < cols_here; ++j) c[i * pr.ldc + j] *= beta;
-    }
+    if (beta != 1.0f) scale_rows(pr, beta, i0, rows, j0, cols);
     return;
   }
-  const bool crosses_diagonal = pr.lower_c && j0 + cols - 1 > i0;
+  float* c = pr.c + i0 * pr.ldc + j0;
+  const bool crosses_diagonal = (lower && j0 + cols - 1 > i0) || (upper && j0 < i0 + rows - 1);
   if (rows == mr && cols == nr && !crosses_diagonal) {
     pr.kernel.run(kc, a_panel, b_panel, pr.alpha, beta, c, pr.ldc);
     return;
@@ -195,58 +234,74 @@ void run_tile(const Problem& pr, const float* a_panel, const float* b_panel, int
   alignas(64) float tile[kMaxTileFloats];
   pr.kernel.run(kc, a_panel, b_panel, pr.alpha, 0.0f, tile, nr);
   for (int64_t i = 0; i < rows; ++i) {
-    const int64_t cols_here = columns_in_block(pr, i0 + i, j0, cols);
+    int64_t begin = 0, end = 0;
+    columns_of_row(pr, i0 + i, j0, cols, &begin, &end);
     float* row = c + i * pr.ldc;
     const float* from = tile + i * nr;
-    for (int64_t j = 0; j < cols_here; ++j) {
+    for (int64_t j = begin; j < end; ++j) {
       row[j] = beta == 0.0f ? from[j] : from[j] + beta * row[j];
     }
   }
 }
 
 // Rows [row_begin, row_end) of C against the packed kc x nc panel of B that
-// starts at column jc, in blocks of at most kBlockRowsMax rows.
+// starts at column jc, in blocks of at most kBlockRowsMax rows. A tile runs
+// only over the depth steps where both its rows of op(A) and its columns of
+// op(B) can be nonzero. A tile with none left is only scaled by beta.
 void run_row_range(const Problem& pr, const float* b_packed, int64_t jc, int64_t nc, int64_t pc,
                    int64_t kc, float beta, int64_t row_begin, int64_t row_end, float* a_packed) {
   const int mr = pr.kernel.mr;
   const int nr = pr.kernel.nr;
   for (int64_t ic = row_begin; ic < row_end; ic += kBlockRowsMax) {
     const int64_t mc = std::min(kBlockRowsMax, row_end - ic);
-    if (depth_end_for_rows(pr, pc, kc, ic, mc) == 0) continue;  // zero block of a triangular A, beta is 1
-    pack_panels(pr.a, ic, mc, pc, kc, mr, a_packed);
+    int64_t block_begin = 0, block_end = 0;
+    nonzero_depths_of_lines(pr.a, ic, mc, pc, kc, &block_begin, &block_end);
+    const bool block_is_zero = block_end == block_begin;
+    if (block_is_zero && beta == 1.0f) continue;
+    if (!block_is_zero) pack_panels(pr.a, ic, mc, pc, kc, mr, a_packed);
     for (int64_t jr = 0; jr < nc; jr += nr) {
-      const int64_t begin = depth_begin_for_cols(pr, pc, kc, jc + jr);
-      const float* b_panel = b_packed + jr * kc + begin * nr;
+      int64_t b_begin = 0, b_end = 0;
+      nonzero_depths_of_lines(pr.b, jc + jr, std::min<int64_t>(nr, nc - jr), pc, kc, &b_begin, &b_end);
       for (int64_t ir = 0; ir < mc; ir += mr) {
-        const int64_t end = depth_end_for_rows(pr, pc, kc, ic + ir, mr);
+        int64_t a_begin = 0, a_end = 0;
+        nonzero_depths_of_lines(pr.a, ic + ir, std::min<int64_t>(mr, mc - ir), pc, kc, &a_begin, &a_end);
+        const int64_t begin = std::max(a_begin, b_begin);
+        const int64_t end = std::max(begin, std::min(a_end, b_end));
         const float* a_panel = a_packed + ir * kc + begin * mr;
-        run_tile(pr, a_panel, b_panel, std::max<int64_t>(0, end - begin), beta, ic + ir, jc + jr);
+        const float* b_panel = b_packed + jr * kc + begin * nr;
+        run_tile(pr, a_panel, b_panel, end - begin, beta, ic + ir, jc + jr);
       }
     }
   }
 }
 
-// Splits rows [first, m) into `parts` ranges with about the same number of
-// multiply-adds for this (column block, depth block), at multiples of mr.
-std::vector<int64_t> split_rows(const Problem& pr, int64_t first, int64_t jc, int64_t nc,
+// Splits rows [first, last) into `parts` ranges with about the same number
+// of multiply-adds for this (column block, depth block), at multiples of mr.
+std::vector<int64_t> split_rows(const Problem& pr, int64_t first, int64_t last, int64_t jc, int64_t nc,
                                 int64_t pc, int64_t kc, int parts) {
   const int mr = pr.kernel.mr;
   std::vector<int64_t> prefix;  // work of the mr-row groups before each group
   prefix.push_back(0);
-  for (int64_t row = first; row < pr.m; row += mr) {
+  for (int64_t row = first; row < last; row += mr) {
     int64_t work = 0;
-    const int64_t rows = std::min<int64_t>(mr, pr.m - row);
-    for (int64_t i = row; i < row + rows; ++i) work += columns_in_block(pr, i, jc, nc);
-    prefix.push_back(prefix.back() + work * depth_end_for_rows(pr, pc, kc, row, rows));
+    const int64_t rows = std::min<int64_t>(mr, last - row);
+    for (int64_t i = row; i < row + rows; ++i) {
+      int64_t begin = 0, end = 0;
+      columns_of_row(pr, i, jc, nc, &begin, &end);
+      work += end - begin;
+    }
+    int64_t depth_begin = 0, depth_end = 0;
+    nonzero_depths_of_lines(pr.a, row, rows, pc, kc, &depth_begin, &depth_end);
+    prefix.push_back(prefix.back() + work * (depth_end - depth_begin));
   }
 
-  std::vector<int64_t> bounds(parts + 1, pr.m);
+  std::vector<int64_t> bounds(parts + 1, last);
   bounds[0] = first;
   size_t group = 0;
   for (int t = 1; t < parts; ++t) {
     const int64_t target = prefix.back() * t / parts;
     while (group + 1 < prefix.size() && prefix[group + 1] <= target) ++group;
-    bounds[t] = std::min(first + static_cast<int64_t>(group) * mr, pr.m);
+    bounds[t] = std::min(first + static_cast<int64_t>(group) * mr, last);
   }
   return bounds;
 }
@@ -254,7 +309,7 @@ std::vector<int64_t> split_rows(const Problem& pr, int64_t first, int64_t jc, in
 void run_problem(const Problem& pr, ThreadPool* pool) {
   if (pr.m <= 0 || pr.n <= 0) return;
   if (pr.k <= 0 || pr.alpha == 0.0f) {
-    scale_c(pr);
+    scale_rows(pr, pr.beta, 0, pr.m, 0, pr.n);
     return;
   }
 
@@ -263,40 +318,56 @@ void run_problem(const Problem& pr, ThreadPool* pool) {
   const int nr = pr.kernel.nr;
   const int64_t kc_max = std::min(kBlockK, pr.k);
   const int64_t nc_max = std::min(kBlockCols, pr.n);
-  thread_local PackBuffer b_storage;
+  thread_local PackBuffer b_storage[2];
   thread_local PackBuffer a_storage;
-  float* b_buffer = pr.prepacked_b == nullptr ? b_storage.get(kc_max * round_up(nc_max, nr)) : nullptr;
+  const int64_t b_floats = kc_max * round_up(nc_max, nr);
+  // On the pool, each depth block's packed B is built while the previous
+  // block's product runs, into the other of two buffers.
+  const bool overlap = parallel && pr.prepacked_b == nullptr && pr.k > kBlockK;
+  float* b_buffers[2] = {nullptr, nullptr};
+  if (pr.prepacked_b == nullptr) b_buffers[0] = b_storage[0].get(b_floats);
+  b_buffers[1] = overlap ? b_storage[1].get(b_floats) : b_buffers[0];
   float* a_packed = a_storage.get(int64_t{parts} * kBlockRowsMax * kc_max);
 
   for (int64_t jc = 0; jc < pr.n; jc += kBlockCols) {
     const int64_t nc = std::min(kBlockCols, pr.n - jc);
-    const int64_t first_row = pr.lower_c ? jc : 0;  // rows above jc have no lower entries here
-    if (first_row >= pr.m) break;
+    // A triangular C has no entries of this column block above row jc (lower)
+    // or from row jc + nc on (upper).
+    const int64_t first_row = pr.c_part == Problem::Part::kLower ? std::min(jc, pr.m) : 0;
+    const int64_t last_row = pr.c_part == Problem::Part::kUpper ? std::min(jc + nc, pr.m) : pr.m;
+    if (first_row >= last_row) continue;
+    const int64_t panels = (nc + nr - 1) / nr;
 
-    for (int64_t pc = 0; pc < pr.k; pc += kBlockK) {
+    // Packs micro-panels [begin, end) of depth block pc into buffer.
+    auto pack_b = [&](float* buffer, int64_t pc, int64_t begin, int64_t end) {
+      const int64_t kc = std::min(kBlockK, pr.k - pc);
+      const int64_t col0 = begin * nr;
+      const int64_t cols = std::min(end * nr, nc) - col0;
+      if (cols > 0) pack_panels(pr.b, jc + col0, cols, pc, kc, nr, buffer + col0 * kc);
+    };
+    if (parallel && b_buffers[0] != nullptr) {
+      pool->parallel_for(panels, [&](int64_t begin, int64_t end) { pack_b(b_buffers[0], 0, begin, end); });
+    }
+
+    for (int64_t pc = 0, step = 0; pc < pr.k; pc += kBlockK, ++step) {
       const int64_t kc = std::min(kBlockK, pr.k - pc);
       const float beta = pc == 0 ? pr.beta : 1.0f;
-      const int64_t panels = (nc + nr - 1) / nr;
-      const std::vector<int64_t> bounds = split_rows(pr, first_row, jc, nc, pc, kc, parts);
+      const std::vector<int64_t> bounds = split_rows(pr, first_row, last_row, jc, nc, pc, kc, parts);
       const float* b_packed = pr.prepacked_b == nullptr
-                                  ? b_buffer
+                                  ? b_buffers[step % 2]
                                   : pr.prepacked_b + packed_b_offset(pr.k, pr.n, nr, jc, pc);
-      auto pack_b = [&](int64_t begin, int64_t end) {
-        const int64_t col0 = begin * nr;
-        const int64_t cols = std::min(end * nr, nc) - col0;
-        pack_panels(pr.b, jc + col0, cols, pc, kc, nr, b_buffer + col0 * kc);
-      };
+      const bool pack_next = overlap && pc + kBlockK < pr.k;
       auto compute = [&](int64_t begin, int64_t end) {
         for (int64_t t = begin; t < end; ++t) {
           float* a_buffer = a_packed + t * kBlockRowsMax * kc_max;
           run_row_range(pr, b_packed, jc, nc, pc, kc, beta, bounds[t], bounds[t + 1], a_buffer);
+          if (pack_next) pack_b(b_buffers[(step + 1) % 2], pc + kBlockK, panels * t / parts, panels * (t + 1) / parts);
         }
       };
       if (parallel) {
-        if (b_buffer != nullptr) pool->parallel_for(panels, pack_b);
         pool->parallel_for(parts, compute);
       } else {
-        if (b_buffer != nullptr) pack_b(0, panels);
+        if (b_buffers[0] != nullptr) pack_b(b_buffers[0], pc, 0, panels);
         compute(0, 1);
       }
     }
@@ -317,7 +388,7 @@ Problem make_problem(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k
   pr.beta = beta;
   pr.c = c;
   pr.ldc = ldc;
-  pr.lower_c = false;
+  pr.c_part = Problem::Part::kFull;
   return pr;
 }
 
@@ -346,7 +417,15 @@ void gemm_lower_f32(bool trans_a, bool trans_b, int64_t n, int64_t k, float alph
                     const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
                     float* c, int64_t ldc, ThreadPool* pool) {
   Problem pr = make_problem(trans_a, trans_b, n, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  pr.lower_c = true;
+  pr.c_part = Problem::Part::kLower;
+  run_problem(pr, pool);
+}
+
+void gemm_upper_f32(bool trans_a, bool trans_b, int64_t n, int64_t k, float alpha,
+                    const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
+                    float* c, int64_t ldc, ThreadPool* pool) {
+  Problem pr = make_problem(trans_a, trans_b, n, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  pr.c_part = Problem::Part::kUpper;
   run_problem(pr, pool);
 }
 
@@ -363,6 +442,21 @@ void trmm_right_lower_f32(int64_t m, int64_t n, float alpha, const float* a, int
                           ThreadPool* pool) {
   Problem pr = make_problem(false, false, m, n, n, alpha, a, lda, b, ldb, beta, c, ldc);
   pr.b.zero = PanelSource::Zero::kDepthBeforeLine;
+  run_problem(pr, pool);
+}
+
+void trmm_upper_f32(int64_t m, int64_t n, float alpha, const float* a, int64_t lda, bool trans_b,
+                    const float* b, int64_t ldb, float beta, float* c, int64_t ldc, ThreadPool* pool) {
+  Problem pr = make_problem(false, trans_b, m, n, m, alpha, a, lda, b, ldb, beta, c, ldc);
+  pr.a.zero = PanelSource::Zero::kDepthBeforeLine;
+  run_problem(pr, pool);
+}
+
+void trmm_right_upper_f32(int64_t m, int64_t n, float alpha, const float* a, int64_t lda,
+                          const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
+                          ThreadPool* pool) {
+  Problem pr = make_problem(false, false, m, n, n, alpha, a, lda, b, ldb, beta, c, ldc);
+  pr.b.zero = PanelSource::Zero::kDepthAfterLine;
   run_problem(pr, pool);
 }
 

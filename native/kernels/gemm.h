@@ -20,7 +20,7 @@
 // kernels may use aligned loads for B; A and C have no alignment guarantee. When beta == 0 it does
 // not read C, so NaN or garbage in C is overwritten, as in BLAS. kc >= 1.
 // The same micro-kernel computes the partial tiles at the right and bottom
-// edges, and the diagonal tiles of the lower-triangular variants, into a
+// edges, and the diagonal tiles of the triangular variants, into a
 // local MR x NR buffer that the driver copies out. So the kernels have no
 // tail code and never touch memory outside C. NaN and Inf propagate through the arithmetic
 // like in a plain triple loop, except that zero padding is never multiplied
@@ -34,8 +34,8 @@
 // do not depend on the thread count (each element of C is summed over k in the
 // same order). The active SIMD level is read once per call.
 //
-// Known limitation: packing is portable scalar code. It took 8 to 11 % of
-// the inverse factor at n = 4096 (perf, one thread), mostly waiting for the
+// Known limitation: packing is portable code. It took about 10 % of the
+// inverse factor at n = 4096 (perf, one thread), mostly waiting for the
 // source rows from memory, so SIMD transposes per ISA would save only part
 // of that. The block sizes were chosen on a Zen 5 only, and the NEON kernel
 // has run under qemu-user only, never on Arm hardware.
@@ -62,6 +62,12 @@ void gemm_lower_f32(bool trans_a, bool trans_b, int64_t n, int64_t k, float alph
                     const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
                     float* c, int64_t ldc, ThreadPool* pool);
 
+// Like gemm_lower_f32, but for the upper triangle of C (j >= i, diagonal
+// included); the strict lower triangle of C is neither read nor written.
+void gemm_upper_f32(bool trans_a, bool trans_b, int64_t n, int64_t k, float alpha,
+                    const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
+                    float* c, int64_t ldc, ThreadPool* pool);
+
 // C = alpha * tril(A) * B + beta * C, with A [m, m] lower triangular (only
 // its lower triangle, diagonal included, is read), B [m, n] and C [m, n]; C
 // must not overlap A or B. Zero blocks of A cost no multiply-adds.
@@ -73,6 +79,19 @@ void trmm_lower_f32(int64_t m, int64_t n, float alpha, const float* a, int64_t l
 // triangular (only its lower triangle, diagonal included, is read) and
 // C [m, n]; C must not overlap A or B.
 void trmm_right_lower_f32(int64_t m, int64_t n, float alpha, const float* a, int64_t lda,
+                          const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
+                          ThreadPool* pool);
+
+// C = alpha * triu(A) * op(B) + beta * C, with A [m, m] upper triangular
+// (only its upper triangle, diagonal included, is read), op(B) [m, n] and
+// C [m, n]; C must not overlap A or B. Zero blocks of A cost no multiply-adds.
+void trmm_upper_f32(int64_t m, int64_t n, float alpha, const float* a, int64_t lda, bool trans_b,
+                    const float* b, int64_t ldb, float beta, float* c, int64_t ldc, ThreadPool* pool);
+
+// C = alpha * A * triu(B) + beta * C, with A [m, n], B [n, n] upper
+// triangular (only its upper triangle, diagonal included, is read) and
+// C [m, n]; C must not overlap A or B.
+void trmm_right_upper_f32(int64_t m, int64_t n, float alpha, const float* a, int64_t lda,
                           const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
                           ThreadPool* pool);
 

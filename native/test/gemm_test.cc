@@ -1,5 +1,6 @@
-// gemm_f32, gemm_lower_f32, the trmm variants and syrk_lower_f32 at every
-// supported SIMD level against float64 triple loops written here.
+// gemm_f32, gemm_lower_f32, gemm_upper_f32, the trmm variants and
+// syrk_lower_f32 at every supported SIMD level against float64 triple loops
+// written here.
 //
 // Tolerance: a float32 sum of k products differs from the exact value by at
 // most gamma_k * sum_p |a_ip b_pj| with gamma_k ~ k * 2^-24 (Higham, Accuracy
@@ -40,10 +41,12 @@ struct Case {
   int64_t pad;  // extra floats per row beyond the width (ld > width)
 };
 
+enum class Part { kFull, kLower, kUpper };
+
 // Runs gemm_f32 on random data and checks every element against float64.
-// With lower_c, runs gemm_lower_f32 and checks that the strict upper triangle
-// keeps its sentinel value.
-void check_gemm(const Case& cs, bool lower_c, ThreadPool* pool, uint64_t seed) {
+// With Part::kLower (kUpper), runs gemm_lower_f32 (gemm_upper_f32) and checks
+// that the other strict triangle keeps its sentinel value.
+void check_gemm(const Case& cs, Part part, ThreadPool* pool, uint64_t seed) {
   test::Rng rng(seed);
   const int64_t a_rows = cs.trans_a ? cs.k : cs.m, a_cols = cs.trans_a ? cs.m : cs.k;
   const int64_t b_rows = cs.trans_b ? cs.n : cs.k, b_cols = cs.trans_b ? cs.k : cs.n;
@@ -53,14 +56,20 @@ void check_gemm(const Case& cs, bool lower_c, ThreadPool* pool, uint64_t seed) {
   std::vector<float> c = random_matrix(rng, cs.m, ldc);
   const std::vector<float> c0 = c;
   const float sentinel = 12345.0f;
-  if (lower_c) {
-    for (int64_t i = 0; i < cs.m; ++i) {
-      for (int64_t j = i + 1; j < cs.n; ++j) c[i * ldc + j] = sentinel;
+  const auto outside = [&](int64_t i, int64_t j) {
+    return (part == Part::kLower && j > i) || (part == Part::kUpper && j < i);
+  };
+  for (int64_t i = 0; i < cs.m; ++i) {
+    for (int64_t j = 0; j < cs.n; ++j) {
+      if (outside(i, j)) c[i * ldc + j] = sentinel;
     }
   }
 
-  if (lower_c) {
+  if (part == Part::kLower) {
     gemm_lower_f32(cs.trans_a, cs.trans_b, cs.n, cs.k, cs.alpha, a.data(), lda, b.data(), ldb,
+                   cs.beta, c.data(), ldc, pool);
+  } else if (part == Part::kUpper) {
+    gemm_upper_f32(cs.trans_a, cs.trans_b, cs.n, cs.k, cs.alpha, a.data(), lda, b.data(), ldb,
                    cs.beta, c.data(), ldc, pool);
   } else {
     gemm_f32(cs.trans_a, cs.trans_b, cs.m, cs.n, cs.k, cs.alpha, a.data(), lda, b.data(), ldb,
@@ -71,7 +80,7 @@ void check_gemm(const Case& cs, bool lower_c, ThreadPool* pool, uint64_t seed) {
   for (int64_t i = 0; i < cs.m && failures < 3; ++i) {
     for (int64_t j = 0; j < cs.n; ++j) {
       const float got = c[i * ldc + j];
-      if (lower_c && j > i) {
+      if (outside(i, j)) {
         if (got != sentinel) ++failures;
         CHECK(got == sentinel);
         continue;
@@ -117,7 +126,7 @@ CLAQ_TEST(gemm_f32_square_sizes_and_transposes) {
     for (int64_t size : kSizes) {
       for (int t = 0; t < 4; ++t) {
         const Case cs{(t & 1) != 0, (t & 2) != 0, size, size, size, 1.0f, 0.0f, 0};
-        check_gemm(cs, false, nullptr, ++seed);
+        check_gemm(cs, Part::kFull, nullptr, ++seed);
       }
     }
   });
@@ -133,7 +142,7 @@ CLAQ_TEST(gemm_f32_shapes_alpha_beta_strides) {
           for (int t = 0; t < 4; ++t) {
             const Case cs{(t & 1) != 0, (t & 2) != 0, m, n, k, -0.75f, 1.5f, 5};
             ++seed;
-            check_gemm(cs, false, (seed & 1) ? &pool : nullptr, seed);
+            check_gemm(cs, Part::kFull, (seed & 1) ? &pool : nullptr, seed);
           }
         }
       }
@@ -147,8 +156,8 @@ CLAQ_TEST(gemm_f32_threaded_beyond_one_block) {
   ThreadPool pool(3);
   uint64_t seed = 300;
   for_each_level([&] {
-    check_gemm(Case{false, false, 400, 129, 520, 1.0f, 0.5f, 3}, false, &pool, ++seed);
-    check_gemm(Case{true, false, 385, 200, 257, -1.0f, 1.0f, 0}, false, &pool, ++seed);
+    check_gemm(Case{false, false, 400, 129, 520, 1.0f, 0.5f, 3}, Part::kFull, &pool, ++seed);
+    check_gemm(Case{true, false, 385, 200, 257, -1.0f, 1.0f, 0}, Part::kFull, &pool, ++seed);
   });
 }
 
@@ -182,10 +191,25 @@ CLAQ_TEST(gemm_lower_f32_writes_only_lower) {
     for (int64_t n : kSizes) {
       for (int t = 0; t < 4; ++t) {
         const Case cs{(t & 1) != 0, (t & 2) != 0, n, n, 37, -1.0f, 1.0f, 2};
-        check_gemm(cs, true, (t & 1) ? &pool : nullptr, ++seed);
+        check_gemm(cs, Part::kLower, (t & 1) ? &pool : nullptr, ++seed);
       }
     }
-    check_gemm(Case{false, true, 450, 450, 300, 1.0f, 0.0f, 1}, true, &pool, ++seed);
+    check_gemm(Case{false, true, 450, 450, 300, 1.0f, 0.0f, 1}, Part::kLower, &pool, ++seed);
+  });
+}
+
+CLAQ_TEST(gemm_upper_f32_writes_only_upper) {
+  uint64_t seed = 450;
+  ThreadPool pool(2);
+  for_each_level([&] {
+    for (int64_t n : kSizes) {
+      for (int t = 0; t < 4; ++t) {
+        const Case cs{(t & 1) != 0, (t & 2) != 0, n, n, 37, -1.0f, 1.0f, 2};
+        check_gemm(cs, Part::kUpper, (t & 1) ? &pool : nullptr, ++seed);
+      }
+    }
+    check_gemm(Case{true, false, 450, 450, 300, 1.0f, 0.0f, 1}, Part::kUpper, &pool, ++seed);
+    check_gemm(Case{false, true, 4200, 4200, 3, -1.0f, 1.0f, 0}, Part::kUpper, &pool, ++seed);
   });
 }
 
@@ -282,6 +306,78 @@ CLAQ_TEST(trmm_right_lower_f32_ignores_upper) {
             const double expected = -1.5 * exact + 0.5 * c0[i * ldc + j];
             CHECK_NEAR(c[i * ldc + j], expected,
                        (n + 4) * kUnitRoundoff * (1.5 * magnitude + 0.5 * std::fabs(c0[i * ldc + j])));
+          }
+        }
+      }
+    }
+  });
+}
+
+CLAQ_TEST(trmm_upper_f32_ignores_lower) {
+  uint64_t seed = 800;
+  ThreadPool pool(2);
+  for_each_level([&] {
+    for (int64_t m : {1, 15, 17, 129, 300}) {
+      for (int64_t n : {1, 16, 33}) {
+        for (bool trans_b : {false, true}) {
+          test::Rng rng(++seed);
+          const int64_t lda = m + 2, ldb = (trans_b ? m : n) + 1, ldc = n;
+          std::vector<float> a = random_matrix(rng, m, lda);
+          // Garbage below the diagonal must not be read.
+          for (int64_t i = 0; i < m; ++i) {
+            for (int64_t j = 0; j < i; ++j) a[i * lda + j] = std::numeric_limits<float>::quiet_NaN();
+          }
+          const std::vector<float> b = random_matrix(rng, trans_b ? n : m, ldb);
+          // beta = 0 must overwrite C, also in rows whose depth blocks are all zero.
+          const float beta = (seed & 1) ? 0.0f : -1.0f;
+          std::vector<float> c = random_matrix(rng, m, ldc);
+          if (beta == 0.0f) std::fill(c.begin(), c.end(), std::numeric_limits<float>::quiet_NaN());
+          const std::vector<float> c0 = c;
+          trmm_upper_f32(m, n, 2.0f, a.data(), lda, trans_b, b.data(), ldb, beta, c.data(), ldc,
+                         (m & 1) ? &pool : nullptr);
+          for (int64_t i = 0; i < m; ++i) {
+            for (int64_t j = 0; j < n; ++j) {
+              double exact = 0, magnitude = 0;
+              for (int64_t p = i; p < m; ++p) {
+                const double product = double(a[i * lda + p]) * element(b, ldb, trans_b, p, j);
+                exact += product;
+                magnitude += std::fabs(product);
+              }
+              const double old = beta == 0.0f ? 0.0 : c0[i * ldc + j];
+              CHECK_NEAR(c[i * ldc + j], 2.0 * exact + beta * old,
+                         (m + 4) * kUnitRoundoff * (2 * magnitude + std::fabs(old)));
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+CLAQ_TEST(trmm_right_upper_f32_ignores_lower) {
+  uint64_t seed = 900;
+  ThreadPool pool(2);
+  for_each_level([&] {
+    for (int64_t m : {1, 16, 33, 200}) {
+      for (int64_t n : {1, 15, 17, 129, 300}) {
+        test::Rng rng(++seed);
+        const int64_t lda = n + 1, ldb = n + 2, ldc = n + 3;
+        const std::vector<float> a = random_matrix(rng, m, lda);
+        std::vector<float> b = random_matrix(rng, n, ldb);
+        for (int64_t i = 0; i < n; ++i) {
+          for (int64_t j = 0; j < i; ++j) b[i * ldb + j] = std::numeric_limits<float>::quiet_NaN();
+        }
+        std::vector<float> c(m * ldc, std::numeric_limits<float>::quiet_NaN());
+        trmm_right_upper_f32(m, n, -1.5f, a.data(), lda, b.data(), ldb, 0.0f, c.data(), ldc,
+                             (n & 1) ? &pool : nullptr);
+        for (int64_t i = 0; i < m; ++i) {
+          for (int64_t j = 0; j < n; ++j) {
+            double exact = 0, magnitude = 0;
+            for (int64_t p = 0; p <= j; ++p) {
+              exact += double(a[i * lda + p]) * b[p * ldb + j];
+              magnitude += std::fabs(double(a[i * lda + p]) * b[p * ldb + j]);
+            }
+            CHECK_NEAR(c[i * ldc + j], -1.5 * exact, (n + 4) * kUnitRoundoff * 1.5 * magnitude);
           }
         }
       }

@@ -1,5 +1,5 @@
-// cholesky_lower_f32 and inverse_upper_factor_f32 against float64 versions
-// written here, at every supported SIMD level.
+// cholesky_lower_f32, inverse_upper_factor_f32 and its in-place form against
+// float64 versions written here, at every supported SIMD level.
 //
 // Precision: both routines run in float32 (diagonal blocks in float64). The
 // float32 rounding of H alone moves U by `inherent`, the distance between the
@@ -7,14 +7,18 @@
 // our float32 U to stay within kErrorOverInherent times that. Measured on the
 // realistic Hessian below (2048 heavy-tailed tokens, 1 % damping) against a
 // numpy float64 reference: at n = 1024, 2048 and 4096 (condition numbers
-// 2.1e3, 9.2e3, 3.9e3) our relative Frobenius error was 5.6, 5.7 and 5.5
-// times `inherent`, while the float32 LAPACK route that GPTQ runs (spotrf,
-// spotri, spotrf, through scipy 1.17) was 7.8, 8.1 and 7.7 times. At the
-// n = 320 used here the ratio is 2.3. float32 is therefore kept: it is at
-// least as accurate as the reference implementation's own float32 path,
-// while float64 GEMM runs at half the float32 rate (half the vector lanes).
+// 2.1e3, 9.2e3, 3.9e3) the earlier right-looking engine's relative Frobenius
+// error was 5.6, 5.7 and 5.5 times `inherent`, while the float32 LAPACK
+// route that GPTQ runs (spotrf, spotri, spotrf, through scipy 1.17) was 7.8,
+// 8.1 and 7.7 times. The recursive inverse factor measured 4.8, 6.1 and 6.8
+// times (old engine 4.2, 5.0 and 5.3) on a similar Hessian built by numpy
+// (Student-t tokens, every 17th channel x20; condition numbers 6.9e3,
+// 5.7e3, 6.1e3). float32 is therefore kept: it is at least as accurate as
+// the reference implementation's own float32 path, while float64 GEMM runs
+// at half the float32 rate (half the vector lanes).
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "core/linalg.h"
@@ -279,6 +283,48 @@ CLAQ_TEST(inverse_factor_realistic_hessian) {
     }
     CHECK(worst < 1e-2);
   });
+}
+
+CLAQ_TEST(inverse_factor_in_place_matches_and_ignores_lower) {
+  ThreadPool pool(2);
+  for_each_level([&] {
+    // 144 splits into 16 + 128, so an inner split needs the most scratch.
+    for (int64_t n : {1, 64, 65, 144, 200, 333}) {
+      const Matrix h = random_spd(n, 3000 + n);
+      std::vector<float> expected(n * n);
+      CHECK(inverse_upper_factor_f32(to_float(h).data(), n, expected.data(), &pool).ok());
+
+      // H in the upper triangle, NaN below it, padding beyond each row.
+      const int64_t lda = n + 5;
+      std::vector<float> a(n * lda, -7.0f);
+      for (int64_t i = 0; i < n; ++i) {
+        for (int64_t j = 0; j < n; ++j) {
+          a[i * lda + j] = j >= i ? static_cast<float>(h[i * n + j]) : std::numeric_limits<float>::quiet_NaN();
+        }
+      }
+      CHECK(inverse_upper_factor_in_place_f32(a.data(), n, lda, (n & 1) ? &pool : nullptr).ok());
+      for (int64_t i = 0; i < n; ++i) {
+        for (int64_t j = 0; j < n; ++j) CHECK_EQ(a[i * lda + j], expected[i * n + j]);
+        for (int64_t j = n; j < lda; ++j) CHECK_EQ(a[i * lda + j], -7.0f);
+      }
+    }
+  });
+}
+
+CLAQ_TEST(inverse_factor_reports_failing_column) {
+  // The factorization runs from the last column back, so a negative diagonal
+  // entry at `bad` makes the trailing block H[bad:, bad:] indefinite and the
+  // pivot of column `bad` is the first to fail.
+  for (int64_t n : {40, 200}) {
+    for (int64_t bad : {int64_t{0}, n / 2, n - 1}) {
+      Matrix h = random_spd(n, 5);
+      h[bad * n + bad] = -3.0;
+      std::vector<float> hf = to_float(h), u(n * n);
+      const Status status = inverse_upper_factor_f32(hf.data(), n, u.data(), nullptr);
+      CHECK(status.code() == StatusCode::kNotPositiveDefinite);
+      CHECK(status.message().find("column " + std::to_string(bad) + " ") != std::string::npos);
+    }
+  }
 }
 
 CLAQ_TEST(inverse_factor_not_positive_definite) {

@@ -1,7 +1,9 @@
 // Outlier Order, AP allocation and OR fractions on hand-worked cases (exact).
+#include <cmath>
 #include <vector>
 
 #include "core/outlier_order.h"
+#include "core/thread_pool.h"
 #include "test/test_framework.h"
 
 using namespace claq;
@@ -30,6 +32,32 @@ CLAQ_TEST(outlier_order_counts_planted_outliers) {
   CHECK_EQ(counts[0], int64_t{0});
   CHECK_EQ(counts[1], int64_t{2});
   CHECK_EQ(counts[2], int64_t{1});
+}
+
+CLAQ_TEST(outlier_order_threaded_matches_brute_force) {
+  // 300 columns of 77 rows, normal weights with planted large ones; threads
+  // take ranges of columns, and the counts must equal a plain float64 count
+  // at every thread count.
+  const int64_t rows = 77, cols = 300;
+  test::Rng rng(41);
+  std::vector<float> columns(rows * cols);
+  for (float& v : columns) v = static_cast<float>(rng.normal());
+  for (int t = 0; t < 200; ++t) columns[static_cast<size_t>(rng.uniform() * rows * cols)] *= 40.0f;
+  double sum = 0;
+  for (float v : columns) sum += std::fabs(static_cast<double>(v));
+  const double limit = 5.0 * sum / (rows * cols);
+  std::vector<int64_t> expected(cols, 0);
+  for (int64_t j = 0; j < cols; ++j) {
+    for (int64_t i = 0; i < rows; ++i) expected[j] += std::fabs(columns[j * rows + i]) >= limit;
+  }
+  int64_t planted = 0;
+  for (int64_t count : expected) planted += count;
+  CHECK(planted > 100);
+  CHECK(outlier_order(columns.data(), rows, cols, 5.0) == expected);
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    CHECK(outlier_order(columns.data(), rows, cols, 5.0, &pool) == expected);
+  }
 }
 
 CLAQ_TEST(outlier_order_of_zero_layer_is_zero) {

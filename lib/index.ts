@@ -5,6 +5,7 @@ export { Hessian, MAX_HESSIAN_COLS } from './hessian.js';
 export type { HessianAddOptions } from './hessian.js';
 export { quantizeLayer, quantizeLayerSync } from './quantize-layer.js';
 export type { WeightMatrix } from './quantize-layer.js';
+export { releaseWorkMemory, cachedWorkMemory, WORK_MEMORY_IDLE_MS } from './work-memory.js';
 export { DYNAMIC_OUTLIERS } from './quantize-options.js';
 export type {
   ColumnRanking, OutlierOptions, QuantizeMethod, QuantizeOptions, QuantizeProgressEvent, UniformGrid,

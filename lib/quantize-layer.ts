@@ -4,6 +4,7 @@ import { Hessian } from './hessian.js';
 import { native } from './native.js';
 import { QuantizedLayer } from './quantized-layer.js';
 import { normalizeQuantizeOptions } from './quantize-options.js';
+import { scheduleWorkMemoryRelease } from './work-memory.js';
 import type { NormalizedQuantizeOptions, QuantizeOptions } from './quantize-options.js';
 import type { NativeHessian, NativeQuantizeProgress } from '../types/native.js';
 
@@ -102,6 +103,7 @@ function dispatch(operation: string, weight: WeightMatrix, hessian: Hessian | nu
     (result) => {
       endRead?.();
       signal?.removeEventListener('abort', onAbort);
+      scheduleWorkMemoryRelease();
       const layer = QuantizedLayer.fromNative(result);
       onProgress?.({ type: 'done', seconds: layer.stats.seconds });
       return layer;
@@ -109,6 +111,7 @@ function dispatch(operation: string, weight: WeightMatrix, hessian: Hessian | nu
     (error: unknown) => {
       endRead?.();
       signal?.removeEventListener('abort', onAbort);
+      scheduleWorkMemoryRelease();
       if (signal?.aborted && isAbort(error)) throw abortErrorFrom(signal, context);
       throw isNativeError(error) ? withLayerName(fromNativeError(error, context), normalized.name) : error;
     });
@@ -144,6 +147,8 @@ export function quantizeLayerSync(weight: WeightMatrix, hessian: Hessian | null,
       nativeHessian(hessian), normalized.native));
   } catch (error) {
     throw withLayerName(fromNativeError(error), normalized.name);
+  } finally {
+    scheduleWorkMemoryRelease();
   }
 }
 

@@ -258,6 +258,10 @@ export interface NativeAddon {
     weight: Float32Array, rows: number, cols: number, hessian: NativeHessian | null,
     options: NativeQuantizeOptions,
   ): NativeQuantizedLayer;
+  /** Frees the engine's cached work buffers; returns the bytes freed. */
+  trimWorkMemory(): number;
+  /** Bytes the engine's work-buffer cache contains now. */
+  cachedWorkMemory(): number;
   /** ||X W^T - X Q^T||^2 / ||X W^T||^2 from the Hessian's Gram matrix. */
   relativeOutputErrorSync(
     weight: Float32Array, quantized: Float32Array, rows: number, cols: number, hessian: NativeHessian,

@@ -19,6 +19,7 @@
 #include "core/finite.h"
 #include "core/quantize.h"
 #include "core/work_buffer.h"
+#include "core/work_memory.h"
 
 namespace claq::binding {
 namespace {
@@ -335,9 +336,21 @@ Napi::Value quantize_layer_async(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+// trimWorkMemory(): frees the cached work buffers; returns the bytes freed.
+Napi::Value trim_work_memory_js(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(trim_work_memory()));
+}
+
+// cachedWorkMemory(): the bytes the work-buffer cache holds now.
+Napi::Value cached_work_memory_js(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(cached_work_memory()));
+}
+
 void register_quantize(Napi::Env env, Napi::Object exports) {
   exports.Set("quantizeLayer", Napi::Function::New(env, quantize_layer_async, "quantizeLayer"));
   exports.Set("quantizeLayerSync", Napi::Function::New(env, quantize_layer_sync, "quantizeLayerSync"));
+  exports.Set("trimWorkMemory", Napi::Function::New(env, trim_work_memory_js, "trimWorkMemory"));
+  exports.Set("cachedWorkMemory", Napi::Function::New(env, cached_work_memory_js, "cachedWorkMemory"));
 }
 
 }  // namespace claq::binding

@@ -1,14 +1,14 @@
-// Large uninitialised buffers for the quantizer's work matrices (the damped
-// Hessian, U, the transposed weights, the codes). Their contents start
+// Large uninitialised buffers for the quantizer's work matrices (the weight
+// copy, U, the transposed weights, the codes). Their contents start
 // undefined because each is written in full before it is read.
 //
-// On Linux the buffer is 2 MiB aligned and advised for transparent huge
-// pages, because page faults dominate the cost of fresh memory in a VM. On
-// the Zen 5 build machine (THP mode "madvise") allocating and touching 64 MiB
-// took 32 ms of CPU with 4 KiB pages and 4 ms with huge pages. The advice is
-// only a hint: without THP the buffer behaves like plain memory.
-// NOTE: the first such fault in a process may wait for the kernel to compact
-// memory; that took 140 ms once in the same measurement.
+// Buffers of 2 MiB and more come from a small process-wide cache
+// (work_memory.h): quantizing a model runs the same shapes layer after layer,
+// and fresh memory costs a page fault per 4 KiB. On the Zen 5 build machine
+// the faults of one 4096 x 4096 layer's buffers cost about 60 ms of a 0.5 s
+// quantization. Transparent huge pages are not requested: with the kernel's
+// default "madvise" defrag setting a fault then waits for memory compaction,
+// which took 130 to 140 ms in two of three calls of `npm run bench:quantize`.
 #pragma once
 
 #include <cstdint>
@@ -16,9 +16,7 @@
 #include <memory>
 #include <new>
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
+#include "core/work_memory.h"
 
 namespace claq {
 
@@ -27,26 +25,23 @@ class WorkBuffer {
  public:
   WorkBuffer() = default;
 
-  explicit WorkBuffer(int64_t count) {
-    const size_t bytes = static_cast<size_t>(count > 0 ? count : 1) * sizeof(T);
-    constexpr size_t kHugePage = size_t{2} << 20;
-    const size_t alignment = bytes >= kHugePage ? kHugePage : 64;
-    const size_t rounded = (bytes + alignment - 1) / alignment * alignment;
-    void* memory = std::aligned_alloc(alignment, rounded);
+  explicit WorkBuffer(int64_t count)
+      : bytes_(static_cast<size_t>(count > 0 ? count : 1) * sizeof(T)) {
+    void* memory = acquire_work_memory(bytes_);
     if (memory == nullptr) throw std::bad_alloc();
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    if (alignment == kHugePage) madvise(memory, rounded, MADV_HUGEPAGE);
-#endif
     data_.reset(static_cast<T*>(memory));
+    data_.get_deleter().bytes = bytes_;
   }
 
   T* get() const { return data_.get(); }
 
  private:
-  struct Free {
-    void operator()(T* p) const { std::free(p); }
+  struct Release {
+    size_t bytes = 0;
+    void operator()(T* p) const { release_work_memory(p, bytes); }
   };
-  std::unique_ptr<T, Free> data_;
+  size_t bytes_ = 0;
+  std::unique_ptr<T, Release> data_;
 };
 
 }  // namespace claq

@@ -110,4 +110,35 @@ describe('model commands', () => {
       expect(run.stderr).toContain('usage: claq');
     }
   });
+
+  test('a negative flag value reaches the flag check', async () => {
+    const run = await claq(['generate', 'model', '--prompt', 'hi', '--max-tokens', '-3']);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain("--max-tokens must be a non-negative integer, got '-3'");
+    expect(run.stderr).not.toContain('ambiguous');
+  });
+
+  testWithStories('library errors name the flag, not the option', async () => {
+    const evaluated = await claq(['eval', join(dir as string, 'hf'), '--tokens',
+      join(dir as string, 'eval_tokens.u16'), '--ctx', '9999']);
+    expect(evaluated.status).toBe(1);
+    expect(evaluated.stderr).toContain('--ctx must be an integer in [1, 512]');
+    expect(evaluated.stderr).not.toContain('options.ctx');
+
+    const existing = await mkdtemp(join(scratch, 'existing-'));
+    const quantized = await claq(['quantize', join(dir as string, 'hf'), '--out', existing,
+      '--calib', join(dir as string, 'calib_tokens.u16')]);
+    expect(quantized.status).toBe(1);
+    expect(quantized.stderr).toContain(`${existing} exists; remove it or pass --overwrite`);
+  });
+
+  testWithStories('quantize fails at once when the output folder has no parent', async () => {
+    const out = join(scratch, 'missing', 'deeper', 'out');
+    const run = await claq(['quantize', join(dir as string, 'hf'), '--out', out,
+      '--calib', join(dir as string, 'calib_tokens.u16'), '--method', 'rtn', '--bits', '4']);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`the folder ${join(scratch, 'missing', 'deeper')} that would contain ${out} ` +
+      'does not exist; create it first');
+    expect(run.stderr).not.toMatch(/quantize \d+\/\d+/);
+  });
 });

@@ -111,6 +111,7 @@ export const command: Command = parsedCommand<EvalArgs>({
   usage: USAGE,
   parse: parseEvalArgs,
   run,
+  flags: { ctx: '--ctx', threads: '--threads' },
 });
 
 export default command;

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 
 import { exportDequantized } from '../model/dequantize.js';
 import type { Command } from './main.js';
+import { nameFlags } from './parsed-command.js';
 
 const USAGE = `usage: claq export CHECKPOINT_DIR --dequantize --out DIR [--overwrite]
 
@@ -48,7 +49,8 @@ export const command: Command = {
       console.log(`wrote ${values.out}: ${result.layers} dequantized layers, ${result.tensors} tensors`);
       return 0;
     } catch (error) {
-      console.error(`claq export: ${error instanceof Error ? error.message : String(error)}`);
+      const message = error instanceof Error ? error.message : String(error);
+      console.error(`claq export: ${nameFlags(message, { overwrite: '--overwrite' })}`);
       return 1;
     }
   },

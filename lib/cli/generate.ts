@@ -90,6 +90,7 @@ export const command: Command = parsedCommand<GenerateArgs>({
   usage: USAGE,
   parse: parseGenerateArgs,
   run,
+  flags: { maxTokens: '--max-tokens', temperature: '--temperature', seed: '--seed', threads: '--threads' },
   interruptedMessage: '\nclaq generate: interrupted',
 });
 

@@ -15,6 +15,8 @@ export interface ParsedCommandSpec<Options> {
   run(options: Options): Promise<number>;
   /** Message printed to stderr on Ctrl-C (default `claq NAME: interrupted`). */
   interruptedMessage?: string;
+  /** Library option names and the flags that set them, so that library errors name the flag. */
+  flags?: Readonly<Record<string, string>>;
 }
 
 /** Builds a Command from an argument parser and a runner. */
@@ -25,7 +27,7 @@ export function parsedCommand<Options>(spec: ParsedCommandSpec<Options>): Comman
     async run(args: string[]): Promise<number> {
       let options: Options | 'help';
       try {
-        options = spec.parse(args);
+        options = spec.parse(joinNegativeValues(args));
       } catch (error) {
         console.error(`${prefix}: ${(error as Error).message}`);
         console.error(spec.usage);
@@ -43,9 +45,34 @@ export function parsedCommand<Options>(spec: ParsedCommandSpec<Options>): Comman
           console.error(spec.interruptedMessage ?? `${prefix}: interrupted`);
           return 130;
         }
-        console.error(`${prefix}: ${error instanceof Error ? error.message : String(error)}`);
+        const message = error instanceof Error ? error.message : String(error);
+        console.error(`${prefix}: ${nameFlags(message, spec.flags ?? {})}`);
         return 1;
       }
     },
   };
+}
+
+// Writes `--flag -3` as `--flag=-3`: node:util's parseArgs reads a value that
+// starts with a dash as a missing value, so a negative number would get its
+// "ambiguous argument" message instead of the flag's own range check.
+function joinNegativeValues(args: string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const flag = args[i];
+    const next = args[i + 1];
+    if (/^--[a-z][a-z0-9-]*$/.test(flag) && next !== undefined && /^-(\d|\.\d|Infinity)/.test(next)) {
+      joined.push(`${flag}=${next}`);
+      i++;
+    } else {
+      joined.push(flag);
+    }
+  }
+  return joined;
+}
+
+/** Replaces `options.name` in a library message with the flag that sets it. */
+export function nameFlags(message: string, flags: Readonly<Record<string, string>>): string {
+  const renamed = message.replace(/\boptions\.([A-Za-z]+)/g, (match, name: string) => flags[name] ?? match);
+  return flags.overwrite === undefined ? renamed : renamed.replace(/\bset overwrite\b/, `pass ${flags.overwrite}`);
 }

@@ -166,6 +166,10 @@ export const command: Command = parsedCommand<QuantizeArgs>({
   usage: USAGE,
   parse: parseQuantizeArgs,
   run,
+  flags: {
+    calibration: '--calib', calibSamples: '--calib-samples', seqLen: '--seq-len', method: '--method', grid: '--grid',
+    bits: '--bits', targetBits: '--target-bits', outliers: '--outliers', threads: '--threads', overwrite: '--overwrite',
+  },
   interruptedMessage: 'claq quantize: interrupted; nothing was written',
 });
 

@@ -1,10 +1,10 @@
 // Dense float32 weights from quantized parts, and a claq checkpoint folder
 // turned back into a plain Hugging Face one.
-import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 import { ClaqCheckpoint } from '../checkpoint/claq-checkpoint.js';
-import { ClaqError } from '../errors.js';
+import { checkOutputFolder, pathExists } from './output-folder.js';
 import type { QuantizedParts } from '../quantized-parts.js';
 import { writeSafetensors, type Dtype, type TensorToWrite } from '../safetensors/index.js';
 
@@ -35,14 +35,6 @@ export function dequantizeParts(parts: QuantizedParts): Float32Array {
   return weight;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Writes `outDir` as a plain Hugging Face folder: every quantized layer of
@@ -50,14 +42,13 @@ async function exists(path: string): Promise<boolean> {
  * other tensors as they are, plus the config and tokenizer files. Built in a
  * temporary folder and renamed, like quantizeModel's output.
  *
- * @throws {ClaqError} `ERR_CLAQ_OUTPUT_EXISTS` when `outDir` exists and `overwrite` is not set.
+ * @throws {ClaqError} `ERR_CLAQ_OUTPUT_EXISTS` when `outDir` exists and `overwrite` is not set, and
+ *   `ERR_CLAQ_OUTPUT_PARENT_MISSING` when the folder that would contain `outDir` does not exist (both before any work).
  * @throws SafetensorsError when `dir` contains no valid claq checkpoint.
  */
 export async function exportDequantized(dir: string, outDir: string,
   options: { overwrite?: boolean } = {}): Promise<{ layers: number; tensors: number }> {
-  if (!options.overwrite && await exists(outDir)) {
-    throw new ClaqError('ERR_CLAQ_OUTPUT_EXISTS', `exportDequantized: ${outDir} exists; remove it or set overwrite`);
-  }
+  await checkOutputFolder('exportDequantized', outDir, options.overwrite === true);
   const checkpoint = await ClaqCheckpoint.open(dir);
   const temporary = join(dirname(outDir), `.${basename(outDir)}.tmp-${process.pid}-${Date.now()}`);
   try {
@@ -75,7 +66,7 @@ export async function exportDequantized(dir: string, outDir: string,
     await mkdir(temporary);
     await writeSafetensors(join(temporary, 'model.safetensors'), tensors, { metadata: { format: 'pt' } });
     for (const file of COPIED_FILES) {
-      if (await exists(join(dir, file))) await copyFile(join(dir, file), join(temporary, file));
+      if (await pathExists(join(dir, file))) await copyFile(join(dir, file), join(temporary, file));
     }
     if (options.overwrite) await rm(outDir, { recursive: true, force: true });
     await rename(temporary, outDir);

@@ -1,11 +1,11 @@
 // Block-by-block quantization of a whole Llama model: calibration sequences
 // run through the model, and each block's linears are quantized on the
 // outputs of the already quantized blocks before it.
-import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 import { saveClaqCheckpoint } from '../checkpoint/claq-checkpoint.js';
-import { AbortError, ClaqError } from '../errors.js';
+import { AbortError } from '../errors.js';
 import { Hessian } from '../hessian.js';
 import { native } from '../native.js';
 import { quantizeLayer } from '../quantize-layer.js';
@@ -15,6 +15,7 @@ import { openCheckpoint, type Dtype, type TensorToWrite } from '../safetensors/i
 import type { NativeLinearInput } from '../../types/native.js';
 import { blockLinears, loadModel, toTokenArray, type LlamaModel } from './llama-model.js';
 import { runNativeJob } from './native-job.js';
+import { checkOutputFolder, pathExists } from './output-folder.js';
 
 /** Files copied unchanged from the source folder when present. */
 const COPIED_FILES = [
@@ -100,14 +101,6 @@ function checkOptions(model: LlamaModel, options: QuantizeModelOptions): { token
   return { tokens: stream.subarray(0, samples * seqLen), seqLen };
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
@@ -145,7 +138,8 @@ function report(name: string, layer: QuantizedLayer): LayerReport {
  * const calibration = await readTokenFile('calib_tokens.u16', 16);
  * const { layers } = await quantizeModel('models/llama', 'models/llama-claq', { calibration, targetBits: 2.1 });
  * @throws {RangeError} / {TypeError} for invalid options (before any work).
- * @throws {ClaqError} `ERR_CLAQ_OUTPUT_EXISTS` when `outDir` exists and `overwrite` is not set.
+ * @throws {ClaqError} `ERR_CLAQ_OUTPUT_EXISTS` when `outDir` exists and `overwrite` is not set, and
+ *   `ERR_CLAQ_OUTPUT_PARENT_MISSING` when the folder that would contain `outDir` does not exist (both before any work).
  * @throws {AbortError} when `signal` aborts; the temporary folder is removed.
  */
 export async function quantizeModel(dir: string, outDir: string,
@@ -155,9 +149,7 @@ export async function quantizeModel(dir: string, outDir: string,
     throw new TypeError(`quantizeModel: outDir must be a non-empty string, got ${JSON.stringify(outDir)}`);
   }
   const { signal, onProgress, overwrite = false, threads = 0 } = options ?? {};
-  if (!overwrite && await exists(outDir)) {
-    throw new ClaqError('ERR_CLAQ_OUTPUT_EXISTS', `quantizeModel: ${outDir} exists; remove it or set overwrite`);
-  }
+  await checkOutputFolder('quantizeModel', outDir, overwrite);
   const model = await loadModel(dir, { threads });
   const { tokens, seqLen } = checkOptions(model, options);
   const {
@@ -238,6 +230,6 @@ async function writeCheckpoint(dir: string, outDir: string, model: LlamaModel,
     await reader.close();
   }
   for (const file of COPIED_FILES) {
-    if (await exists(join(dir, file))) await copyFile(join(dir, file), join(outDir, file));
+    if (await pathExists(join(dir, file))) await copyFile(join(dir, file), join(outDir, file));
   }
 }

@@ -341,7 +341,7 @@ Napi::Value trim_work_memory_js(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(trim_work_memory()));
 }
 
-// cachedWorkMemory(): the bytes the work-buffer cache holds now.
+// cachedWorkMemory(): the bytes the work-buffer cache contains now.
 Napi::Value cached_work_memory_js(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(cached_work_memory()));
 }

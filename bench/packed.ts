@@ -19,8 +19,8 @@
 //
 // The working set of every packed and memory case is distinct copies of at
 // least 512 MiB in all, cycled per call, so GEMV figures are memory-bound. On
-// the Zen 5 reference machine (32 MiB L3) a 96 MiB set still let the memory
-// pass read 54 GB/s with 1 thread and 135 GB/s with 2 on 4 MiB layers; from
+// the Zen 5 reference machine (32 MiB L3), a 96 MiB set still let the memory
+// pass read 54 GB/s with 1 thread and 135 GB/s with 2 on 4 MiB layers. From
 // 512 MiB on it read 42 and 54 GB/s, the same as with 1 GiB. Writes bench/results/packed-<date>.json.
 import { spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';

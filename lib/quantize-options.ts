@@ -176,7 +176,7 @@ function normalizeGrid(operation: string, grid: unknown, method: QuantizeMethod)
   return checked;
 }
 
-// Why the row grid refuses AP and OR, for the messages below.
+// Returns the reason the row grid rejects AP and OR, for the messages below.
 function rowGridLimit(method: QuantizeMethod): string {
   return `the row grid of method '${method}' stores one scale and zero point per row for all columns; ` +
     `use method 'claq' or options.grid 'column'`;

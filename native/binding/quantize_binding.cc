@@ -301,11 +301,16 @@ WorkBuffer<float> copy_weights(Napi::Env env, const LayerArguments& args) {
   const int64_t bad = copy_first_non_finite_f32(args.weight.Data(), copy.get(), count);
   if (bad >= 0) {
     const float value = args.weight.Data()[bad];
-    const char* shown = std::isnan(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
+    const char* kind = "-Infinity";
+    if (std::isnan(value)) {
+      kind = "NaN";
+    } else if (value > 0) {
+      kind = "Infinity";
+    }
     throw Napi::RangeError::New(env, "quantizeLayer: weight.data must be finite, but element [row " +
                                          std::to_string(bad / args.cols) + ", column " +
                                          std::to_string(bad % args.cols) + "] (index " + std::to_string(bad) +
-                                         ") is " + shown);
+                                         ") is " + kind);
   }
   return copy;
 }

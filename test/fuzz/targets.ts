@@ -168,15 +168,18 @@ function checkLoadedParts(parts: QuantizedParts, inputSize: number): void {
 // integer zeros below the level count, no outliers, codebooks bounded.
 function checkRowGrid(parts: QuantizedParts, inputSize: number): void {
   const { rows, rowScales, rowZeros } = parts;
-  expect(rowScales?.length === rows && rowZeros?.length === rows, 'row grid lengths');
+  expect(rowScales?.length === rows, 'row scale count');
+  expect(rowZeros?.length === rows, 'row zero count');
   expect(parts.outlierValues.length === 0, 'a row-grid layer has outliers');
   expect(parts.codebooks.length * 4 <= 16 * inputSize, `codebooks take ${parts.codebooks.length * 4} bytes from ${inputSize}`);
   const levels = parts.codebookOffsets[1];
   for (let i = 0; i < rows; ++i) {
     const scale = (rowScales as Float32Array)[i];
     const zero = (rowZeros as Float32Array)[i];
-    expect(Number.isFinite(scale) && scale > 0, `row ${i} scale ${scale}`);
-    expect(Number.isInteger(zero) && zero >= 0 && zero < levels, `row ${i} zero ${zero}`);
+    expect(Number.isFinite(scale), `row ${i} scale ${scale} is finite`);
+    expect(scale > 0, `row ${i} scale ${scale} is positive`);
+    expect(Number.isInteger(zero), `row ${i} zero ${zero} is an integer`);
+    expect(zero >= 0 && zero < levels, `row ${i} zero ${zero} is below ${levels}`);
   }
 }
 

@@ -33,7 +33,8 @@ bool fill_distinct_values(const float* sorted, int64_t n, int k, double* centroi
 
 // 1/c replaces a division per cost evaluation by a multiplication. The table
 // keeps kInversePadding zeros below count 1 and entries up to n + 16, as the
-// kernels require. It only grows, so columns of one layer share it.
+// kernels require, and the reversed table ends with count 1 and a zero. Both
+// only grow, so columns of one layer share them.
 void grow_inverse_counts(int64_t n, KMeansWorkspace& ws) {
   const size_t needed = static_cast<size_t>(n) + 17 + kInversePadding;
   if (ws.inverse_count.size() < needed) {
@@ -43,7 +44,21 @@ void grow_inverse_counts(int64_t n, KMeansWorkspace& ws) {
     for (size_t t = first; t < needed; ++t) {
       ws.inverse_count[t] = 1.0 / static_cast<double>(t - kInversePadding);
     }
+    ws.inverse_count_reversed.assign(ws.inverse_count.rbegin(), ws.inverse_count.rend());
   }
+}
+
+// The kernels' views of both tables (kernels/kmeans_dp.h): indexed by count,
+// and by minus the count.
+struct InverseTables {
+  const double* by_count;
+  const double* reversed;
+};
+
+InverseTables inverse_tables(const KMeansWorkspace& ws) {
+  return {ws.inverse_count.data() + kInversePadding,
+          ws.inverse_count_reversed.data() + ws.inverse_count_reversed.size() - 1 -
+              kInversePadding};
 }
 
 // Prefix sums of (value - shift) and its square, and the one-cluster layer
@@ -140,11 +155,11 @@ class LayerSolver {
 // Layers 2 .. last of the dynamic program for k clusters, over the prefix
 // sums s1, s2: `layer` holds layer 1 on entry and layer `last` on return, and
 // row l - 1 of `splits` ([k, n + 1]) receives the splits of layer l.
-void solve_layers(const double* s1, const double* s2, const double* inverse_count, int64_t n,
+void solve_layers(const double* s1, const double* s2, const InverseTables& inverse, int64_t n,
                   int k, int last, const KMeansDpKernels& kernels, std::vector<double>& layer,
                   std::vector<double>& scratch, int32_t* splits, std::vector<int64_t>& anchors) {
   for (int l = 2; l <= last; ++l) {
-    const KMeansDpArrays arrays{s1, s2, layer.data(), inverse_count, n};
+    const KMeansDpArrays arrays{s1, s2, layer.data(), inverse.by_count, inverse.reversed, n};
     int32_t* split = splits + static_cast<size_t>(l - 1) * (n + 1);
     const int32_t* lower = l > 2 ? split - (n + 1) : nullptr;
     const int64_t lower_last = n - (k - l) - 1;  // the previous layer's last row
@@ -185,8 +200,8 @@ class MiddleSplitSearch {
     ws.mirrored_sum.resize(size);
     ws.mirrored_square_sum.resize(size);
     ws.mirrored_layer.resize(size);
-    const double* inverse_count = ws.inverse_count.data() + kInversePadding;
-    kernels_.mirror(ws.prefix_sum.data(), ws.prefix_square_sum.data(), n, inverse_count,
+    const InverseTables inverse = inverse_tables(ws);
+    kernels_.mirror(ws.prefix_sum.data(), ws.prefix_square_sum.data(), n, inverse.by_count,
                     ws.mirrored_sum.data(), ws.mirrored_square_sum.data(),
                     ws.mirrored_layer.data());
 
@@ -194,16 +209,16 @@ class MiddleSplitSearch {
     ws.mirrored_next.resize(size);
     ws.splits.resize(static_cast<size_t>(k) * size);
     ws.mirrored_splits.resize(static_cast<size_t>(k) * size);
-    solve_layers(ws.prefix_sum.data(), ws.prefix_square_sum.data(), inverse_count, n, k,
+    solve_layers(ws.prefix_sum.data(), ws.prefix_square_sum.data(), inverse, n, k,
                  half_ - 1, kernels_, ws.previous_layer, ws.next_layer, ws.splits.data(),
                  ws.anchors);
-    solve_layers(ws.mirrored_sum.data(), ws.mirrored_square_sum.data(), inverse_count, n, k,
+    solve_layers(ws.mirrored_sum.data(), ws.mirrored_square_sum.data(), inverse, n, k,
                  half_ - 1, kernels_, ws.mirrored_layer, ws.mirrored_next,
                  ws.mirrored_splits.data(), ws.anchors);
     prefix_ = {ws.prefix_sum.data(), ws.prefix_square_sum.data(), ws.previous_layer.data(),
-               inverse_count, n};
+               inverse.by_count, inverse.reversed, n};
     suffix_ = {ws.mirrored_sum.data(), ws.mirrored_square_sum.data(), ws.mirrored_layer.data(),
-               inverse_count, n};
+               inverse.by_count, inverse.reversed, n};
 
     ws.row_costs.resize(2 * size);
     ws.row_splits.resize(2 * size);
@@ -346,7 +361,7 @@ void kmeans1d_exact(const float* sorted, int64_t n, int k, KMeansWorkspace& ws, 
   build_prefix_sums(sorted, n, kernels, ws);
   const double* s1 = ws.prefix_sum.data();
   const double* s2 = ws.prefix_square_sum.data();
-  const double* inverse_count = ws.inverse_count.data() + kInversePadding;
+  const InverseTables inverse = inverse_tables(ws);
 
   // Layers 2 .. k - 1 over every prefix that leaves one value for each later
   // cluster. The last layer needs only i = n, above the previous layer's
@@ -354,13 +369,14 @@ void kmeans1d_exact(const float* sorted, int64_t n, int k, KMeansWorkspace& ws, 
   const size_t size = static_cast<size_t>(n) + 1;
   ws.next_layer.resize(size);
   ws.splits.resize(static_cast<size_t>(k) * size);
-  solve_layers(s1, s2, inverse_count, n, k, k - 1, kernels, ws.previous_layer, ws.next_layer,
+  solve_layers(s1, s2, inverse, n, k, k - 1, kernels, ws.previous_layer, ws.next_layer,
                ws.splits.data(), ws.anchors);
   int32_t* last_split = ws.splits.data() + static_cast<size_t>(k - 1) * size;
   const int64_t j_begin = k > 2 ? std::max<int64_t>(k - 1, last_split[n - 1 - size]) : k - 1;
   double cost;
   last_split[n] = static_cast<int32_t>(kernels.scan(
-      {s1, s2, ws.previous_layer.data(), inverse_count, n}, n, j_begin, n - 1, &cost));
+      {s1, s2, ws.previous_layer.data(), inverse.by_count, inverse.reversed, n}, n, j_begin, n - 1,
+      &cost));
 
   boundaries[k] = n;
   for (int layer = k; layer >= 2; --layer) {

@@ -50,6 +50,7 @@ struct KMeansWorkspace {
   std::vector<double> prefix_sum;          // S1, of values minus a shift
   std::vector<double> prefix_square_sum;   // S2, of values minus the same shift
   std::vector<double> inverse_count;       // 1 / c after zero padding, see build_prefix_sums
+  std::vector<double> inverse_count_reversed;  // the same table in reverse order
   std::vector<double> previous_layer;
   std::vector<double> next_layer;
   std::vector<int32_t> splits;             // [k, n + 1]: leftmost optimal j per layer and i

@@ -11,8 +11,10 @@
 // inverse_count is indexed by count and must be readable from -16 to n + 16,
 // with 0 stored at every count <= 0: the group kernel reads a whole vector
 // of counts and treats a lane whose count is <= 0 (split j >= row i) as
-// invalid. Vector kernels use masked loads at the tails and read nothing
-// outside these ranges.
+// invalid. inverse_count_reversed holds the same values in reverse order:
+// inverse_count_reversed[-c] = 1 / c for c in 1 .. n, so the scan kernel reads
+// the counts of ascending splits j as ascending addresses (at j - i). Vector
+// kernels use masked loads at the tails and read nothing outside these ranges.
 #pragma once
 
 #include <cstdint>
@@ -23,8 +25,9 @@ struct KMeansDpArrays {
   const double* s1;             // prefix sums of the values (minus a shift)
   const double* s2;             // prefix sums of their squares
   const double* previous;       // the previous layer D_{l-1}
-  const double* inverse_count;  // 1 / c, padded as above
-  int64_t n;                    // the last valid position
+  const double* inverse_count;           // 1 / c, padded as above
+  const double* inverse_count_reversed;  // [-c] = 1 / c
+  int64_t n;                             // the last valid position
 };
 
 // The leftmost j in [j_begin, j_end] minimising cost(j, i); writes the

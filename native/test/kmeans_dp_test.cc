@@ -23,7 +23,7 @@ constexpr double kCostTolerance = 1e-12;
 #endif
 
 struct DpFixture {
-  std::vector<double> s1, s2, previous, inverse_storage;
+  std::vector<double> s1, s2, previous, inverse_storage, reversed_storage;
   KMeansDpArrays arrays;
 
   // Prefix sums of n sorted normals; previous = the one-cluster layer, with a
@@ -43,7 +43,10 @@ struct DpFixture {
     for (int64_t c = 1; c <= n + 16; ++c) inverse_storage[c + 16] = 1.0 / c;
     previous.assign(static_cast<size_t>(n) + 1, 0);
     for (int64_t i = 1; i <= n; ++i) previous[i] = s2[i] - s1[i] * s1[i] / i;
-    arrays = {s1.data(), s2.data(), previous.data(), inverse_storage.data() + 16, n};
+    reversed_storage.assign(static_cast<size_t>(n) + 1, 0);
+    for (int64_t c = 1; c <= n; ++c) reversed_storage[n - c] = 1.0 / c;
+    arrays = {s1.data(), s2.data(), previous.data(), inverse_storage.data() + 16,
+              reversed_storage.data() + n, n};
   }
 
   double cost(int64_t j, int64_t i) const {
@@ -182,6 +185,37 @@ CLAQ_TEST(kmeans_prefix_sums_match_blocked_sums) {
         CHECK_NEAR(mirrored[i], m2 - m1 * m1 * inverse[i], kCostTolerance * std::fabs(m2));
       }
     }
+  }
+  set_simd_level(original);
+}
+
+// Costs equal at several splits, which the vector kernels hold in different
+// lane sets: the scan returns the leftmost of them.
+CLAQ_TEST(kmeans_dp_scan_keeps_leftmost_of_equal_costs) {
+  const int64_t n = 200;
+  std::vector<double> zeros(n + 1, 0), previous(n + 1, 5.0), inverse(n + 33, 0), reversed(n + 1, 0);
+  for (int64_t c = 1; c <= n + 16; ++c) inverse[c + 16] = 1.0 / static_cast<double>(c);
+  for (int64_t c = 1; c <= n; ++c) reversed[n - c] = 1.0 / static_cast<double>(c);
+  const KMeansDpArrays arrays{zeros.data(), zeros.data(), previous.data(), inverse.data() + 16,
+                              reversed.data() + n, n};
+  const SimdLevel original = active_simd_level();
+  for (SimdLevel level : supported_simd_levels()) {
+    CHECK(set_simd_level(level));
+    const KMeansDpKernels kernels = select_kmeans_dp_kernels();
+    double cost;
+    CHECK_EQ(kernels.scan(arrays, n, 3, n - 1, &cost), 3);  // every cost equal
+    CHECK_EQ(cost, 5.0);
+
+    // Minima at j = 21 (third lane set of the first 32 splits) and j = 42
+    // (first lane set of the next 32), then at 150 alone.
+    previous[21] = previous[42] = 1.0;
+    CHECK_EQ(kernels.scan(arrays, n, 1, n - 1, &cost), 21);
+    CHECK_EQ(kernels.scan(arrays, n, 22, n - 1, &cost), 42);
+    previous[150] = 0.5;
+    CHECK_EQ(kernels.scan(arrays, n, 1, n - 1, &cost), 150);
+    CHECK_EQ(cost, 0.5);
+    previous[21] = previous[42] = 5.0;
+    previous[150] = 5.0;
   }
   set_simd_level(original);
 }

@@ -24,37 +24,49 @@ inline __m512d unfused(__m512d product) {
 
 namespace {
 
-// Eight splits j0 .. j0 + 7 of the scan for row i: the running best cost and
-// split per lane.
+// The costs of the eight splits j0 .. j0 + 7 for row i. The counts i - j come
+// from the reversed table, so all four arrays are read at ascending addresses.
+struct ScanRow {
+  const KMeansDpArrays& a;
+  const double* inverse;  // inverse[j] = 1 / (i - j)
+  __m512d s1_i;
+  __m512d s2_i;
+
+  ScanRow(const KMeansDpArrays& arrays, int64_t i)
+      : a(arrays), inverse(arrays.inverse_count_reversed - i),
+        s1_i(_mm512_set1_pd(arrays.s1[i])), s2_i(_mm512_set1_pd(arrays.s2[i])) {}
+
+  __m512d cost(int64_t j0) const {
+    return combine(_mm512_loadu_pd(a.s1 + j0), _mm512_loadu_pd(a.s2 + j0),
+                   _mm512_loadu_pd(a.previous + j0), _mm512_loadu_pd(inverse + j0));
+  }
+
+  // Lanes outside `valid` read nothing.
+  __m512d cost(int64_t j0, __mmask8 valid) const {
+    return combine(_mm512_maskz_loadu_pd(valid, a.s1 + j0), _mm512_maskz_loadu_pd(valid, a.s2 + j0),
+                   _mm512_maskz_loadu_pd(valid, a.previous + j0),
+                   _mm512_maskz_loadu_pd(valid, inverse + j0));
+  }
+
+  __m512d combine(__m512d s1_j, __m512d s2_j, __m512d previous, __m512d inverse_j) const {
+    const __m512d d1 = _mm512_sub_pd(s1_i, s1_j);
+    const __m512d base = _mm512_add_pd(previous, _mm512_sub_pd(s2_i, s2_j));
+    return _mm512_sub_pd(base, unfused(_mm512_mul_pd(_mm512_mul_pd(d1, d1), inverse_j)));
+  }
+};
+
+// The running best cost and split of one lane set; a strictly lower cost
+// replaces the best, so each lane keeps its leftmost minimiser.
 struct SplitLanes {
   __m512d best = _mm512_set1_pd(std::numeric_limits<double>::infinity());
   __m512i best_j;
 
   explicit SplitLanes(int64_t j_begin) : best_j(_mm512_set1_epi64(j_begin)) {}
 
-  void update(const KMeansDpArrays& a, int64_t i, __m512d s1_i, __m512d s2_i, int64_t j0,
-              int64_t j_end) {
-    // Lane l handles j = j0 + l, whose count i - j0 - l is read from a vector
-    // loaded at i - j0 - 7 and reversed.
-    const __m512i reverse = _mm512_set_epi64(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
-    const int64_t remaining = j_end - j0 + 1;
-    if (remaining <= 0) return;
-    const __mmask8 valid = remaining >= 8 ? 0xff : static_cast<__mmask8>((1u << remaining) - 1);
-    const __mmask8 reversed_valid =
-        static_cast<__mmask8>(remaining >= 8 ? 0xffu : (0xffu << (8 - remaining)) & 0xffu);
-    const __m512d s1_j = _mm512_maskz_loadu_pd(valid, a.s1 + j0);
-    const __m512d s2_j = _mm512_maskz_loadu_pd(valid, a.s2 + j0);
-    const __m512d previous = _mm512_maskz_loadu_pd(valid, a.previous + j0);
-    const __m512d inverse = _mm512_permutexvar_pd(
-        reverse, _mm512_maskz_loadu_pd(reversed_valid, a.inverse_count + (i - j0 - 7)));
-
-    const __m512d d1 = _mm512_sub_pd(s1_i, s1_j);
-    const __m512d base = _mm512_add_pd(previous, _mm512_sub_pd(s2_i, s2_j));
-    const __m512d cost = _mm512_sub_pd(base, unfused(_mm512_mul_pd(_mm512_mul_pd(d1, d1), inverse)));
+  void update(__m512d cost, __m512i j, __mmask8 valid = 0xff) {
     const __mmask8 better = _mm512_mask_cmp_pd_mask(valid, cost, best, _CMP_LT_OQ);
     best = _mm512_mask_mov_pd(best, better, cost);
-    best_j = _mm512_mask_mov_epi64(best_j, better, _mm512_add_epi64(_mm512_set1_epi64(j0), lane));
+    best_j = _mm512_mask_mov_epi64(best_j, better, j);
   }
 };
 
@@ -62,27 +74,54 @@ struct SplitLanes {
 
 int64_t kmeans_dp_scan_avx512(const KMeansDpArrays& a, int64_t i, int64_t j_begin,
                               int64_t j_end, double* best_cost) {
-  const __m512d s1_i = _mm512_set1_pd(a.s1[i]);
-  const __m512d s2_i = _mm512_set1_pd(a.s2[i]);
+  const ScanRow row(a, i);
+  const __m512i step = _mm512_set1_epi64(8);
+  __m512i j = _mm512_add_epi64(_mm512_set1_epi64(j_begin), _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
 
-  // Two sets of lanes (j0 and j0 + 8) give two independent dependency chains.
-  SplitLanes even(j_begin), odd(j_begin);
-  for (int64_t j0 = j_begin; j0 <= j_end; j0 += 16) {
-    even.update(a, i, s1_i, s2_i, j0, j_end);
-    odd.update(a, i, s1_i, s2_i, j0 + 8, j_end);
+  // Four sets of lanes (j0, j0 + 8, j0 + 16, j0 + 24) give four independent
+  // dependency chains; whole vectors first, then at most four masked ones.
+  SplitLanes lanes0(j_begin), lanes1(j_begin), lanes2(j_begin), lanes3(j_begin);
+  int64_t j0 = j_begin;
+  for (; j0 + 31 <= j_end; j0 += 32) {
+    lanes0.update(row.cost(j0), j);
+    j = _mm512_add_epi64(j, step);
+    lanes1.update(row.cost(j0 + 8), j);
+    j = _mm512_add_epi64(j, step);
+    lanes2.update(row.cost(j0 + 16), j);
+    j = _mm512_add_epi64(j, step);
+    lanes3.update(row.cost(j0 + 24), j);
+    j = _mm512_add_epi64(j, step);
   }
+  const auto tail = [&](SplitLanes& lanes) {
+    const int64_t remaining = j_end - j0 + 1;
+    if (remaining <= 0) return;
+    const __mmask8 valid = remaining >= 8 ? 0xff : static_cast<__mmask8>((1u << remaining) - 1);
+    lanes.update(row.cost(j0, valid), j, valid);
+    j = _mm512_add_epi64(j, step);
+    j0 += 8;
+  };
+  tail(lanes0);
+  tail(lanes1);
+  tail(lanes2);
+  tail(lanes3);
 
   // Leftmost overall: the smallest j among the lanes holding the minimum.
-  const double minimum = _mm512_reduce_min_pd(_mm512_min_pd(even.best, odd.best));
+  const __m512d lowest = _mm512_min_pd(_mm512_min_pd(lanes0.best, lanes1.best),
+                                       _mm512_min_pd(lanes2.best, lanes3.best));
+  const double minimum = _mm512_reduce_min_pd(lowest);
   const __m512d target = _mm512_set1_pd(minimum);
-  const __mmask8 even_at = _mm512_cmp_pd_mask(even.best, target, _CMP_EQ_OQ);
-  const __mmask8 odd_at = _mm512_cmp_pd_mask(odd.best, target, _CMP_EQ_OQ);
-  const __m512i none = _mm512_set1_epi64(INT64_MAX);
-  const __m512i candidates = _mm512_min_epi64(_mm512_mask_mov_epi64(none, even_at, even.best_j),
-                                              _mm512_mask_mov_epi64(none, odd_at, odd.best_j));
-  const int64_t j = _mm512_reduce_min_epi64(candidates);
+  __m512i candidates = _mm512_set1_epi64(INT64_MAX);
+  const auto keep_at_minimum = [&](const SplitLanes& lanes) {
+    const __mmask8 at = _mm512_cmp_pd_mask(lanes.best, target, _CMP_EQ_OQ);
+    candidates = _mm512_mask_min_epi64(candidates, at, candidates, lanes.best_j);
+  };
+  keep_at_minimum(lanes0);
+  keep_at_minimum(lanes1);
+  keep_at_minimum(lanes2);
+  keep_at_minimum(lanes3);
+  const int64_t best = _mm512_reduce_min_epi64(candidates);
   *best_cost = minimum;
-  return j != INT64_MAX ? j : j_begin;
+  return best != INT64_MAX ? best : j_begin;
 }
 
 namespace {

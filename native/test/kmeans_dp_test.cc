@@ -219,3 +219,37 @@ CLAQ_TEST(kmeans_dp_scan_keeps_leftmost_of_equal_costs) {
   }
   set_simd_level(original);
 }
+
+// Scans of hundreds to thousands of splits, where the AVX-512 kernel skips
+// blocks by a lower bound, on the one-cluster layer and on a two-cluster
+// layer (computed here by the loop) of values with many ties.
+CLAQ_TEST(kmeans_dp_long_scans_match_loop) {
+  DpFixture f(2000, 43);
+  std::vector<double> two_clusters(f.previous.size(), 0);
+  for (int64_t i = 2; i <= 2000; ++i) f.best_split(i, 1, i - 1, &two_clusters[i]);
+  const std::vector<double> one_cluster = f.previous;
+
+  const SimdLevel original = active_simd_level();
+  for (int layer = 1; layer <= 2; ++layer) {
+    f.previous = layer == 1 ? one_cluster : two_clusters;
+    f.arrays.previous = f.previous.data();
+    const int64_t first = layer;
+    for (SimdLevel level : supported_simd_levels()) {
+      CHECK(set_simd_level(level));
+      const KMeansDpKernels kernels = select_kmeans_dp_kernels();
+      for (int64_t i : {300, 777, 1500, 2000}) {
+        for (int64_t j_begin : {first, i / 4, i / 2 - 100}) {
+          for (int64_t j_end : {i - 1, i / 2 + 200, j_begin + 255, j_begin + 256}) {
+            if (j_end >= i || j_end < j_begin) continue;
+            double expected_cost, actual_cost;
+            const int64_t expected = f.best_split(i, j_begin, j_end, &expected_cost);
+            const int64_t actual = kernels.scan(f.arrays, i, j_begin, j_end, &actual_cost);
+            CHECK_EQ(actual, expected);
+            CHECK_NEAR(actual_cost, expected_cost, kCostTolerance * std::fabs(expected_cost));
+          }
+        }
+      }
+    }
+  }
+  set_simd_level(original);
+}

@@ -4,6 +4,8 @@
 // order and no fused multiply-add, so both give bitwise equal costs and splits.
 #include <immintrin.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 
@@ -70,58 +72,125 @@ struct SplitLanes {
   }
 };
 
+// Splits in blocks of 32, visited in ascending order: four lane sets (j0,
+// j0 + 8, j0 + 16, j0 + 24) give four independent dependency chains. The
+// lanes stay in registers only when every member is inlined.
+constexpr int64_t kBlock = 32;
+#define CLAQ_INLINE inline __attribute__((always_inline))
+
+class BlockScan {
+ public:
+  BlockScan(const KMeansDpArrays& a, int64_t i, int64_t j_begin)
+      : row_(a, i), j_begin_(j_begin), lanes0_(j_begin), lanes1_(j_begin), lanes2_(j_begin),
+        lanes3_(j_begin) {}
+
+  // The splits j0 .. min(j0 + 31, j_end).
+  CLAQ_INLINE void block(int64_t j0, int64_t j_end) {
+    const __m512i step = _mm512_set1_epi64(8);
+    const __m512i j = _mm512_add_epi64(_mm512_set1_epi64(j0), _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
+    if (j0 + kBlock - 1 <= j_end) {
+      const __m512i j8 = _mm512_add_epi64(j, step);
+      const __m512i j16 = _mm512_add_epi64(j8, step);
+      lanes0_.update(row_.cost(j0), j);
+      lanes1_.update(row_.cost(j0 + 8), j8);
+      lanes2_.update(row_.cost(j0 + 16), j16);
+      lanes3_.update(row_.cost(j0 + 24), _mm512_add_epi64(j16, step));
+      return;
+    }
+    partial(lanes0_, j0, j_end, j);
+    partial(lanes1_, j0 + 8, j_end, _mm512_add_epi64(j, step));
+    partial(lanes2_, j0 + 16, j_end, _mm512_add_epi64(j, _mm512_set1_epi64(16)));
+    partial(lanes3_, j0 + 24, j_end, _mm512_add_epi64(j, _mm512_set1_epi64(24)));
+  }
+
+  // Leftmost overall: the smallest j among the lanes holding the minimum.
+  CLAQ_INLINE int64_t result(double* best_cost) const {
+    const __m512d lowest = _mm512_min_pd(_mm512_min_pd(lanes0_.best, lanes1_.best),
+                                         _mm512_min_pd(lanes2_.best, lanes3_.best));
+    const double minimum = _mm512_reduce_min_pd(lowest);
+    const __m512d target = _mm512_set1_pd(minimum);
+    __m512i candidates = _mm512_set1_epi64(INT64_MAX);
+    candidates = keep_at(lanes0_, target, candidates);
+    candidates = keep_at(lanes1_, target, candidates);
+    candidates = keep_at(lanes2_, target, candidates);
+    candidates = keep_at(lanes3_, target, candidates);
+    const int64_t best = _mm512_reduce_min_epi64(candidates);
+    *best_cost = minimum;
+    return best != INT64_MAX ? best : j_begin_;
+  }
+
+ private:
+  // The splits j0 .. min(j0 + 7, j_end), if any.
+  CLAQ_INLINE void partial(SplitLanes& lanes, int64_t j0, int64_t j_end, __m512i j) const {
+    const int64_t remaining = j_end - j0 + 1;
+    if (remaining <= 0) return;
+    const __mmask8 valid = remaining >= 8 ? 0xff : static_cast<__mmask8>((1u << remaining) - 1);
+    lanes.update(row_.cost(j0, valid), j, valid);
+  }
+
+  // The smaller of `candidates` and the splits of the lanes whose best is `target`.
+  CLAQ_INLINE static __m512i keep_at(const SplitLanes& lanes, __m512d target, __m512i candidates) {
+    const __mmask8 at = _mm512_cmp_pd_mask(lanes.best, target, _CMP_EQ_OQ);
+    return _mm512_mask_min_epi64(candidates, at, candidates, lanes.best_j);
+  }
+
+  ScanRow row_;
+  int64_t j_begin_;
+  SplitLanes lanes0_;
+  SplitLanes lanes1_;
+  SplitLanes lanes2_;
+  SplitLanes lanes3_;
+};
+
+// Scans of at least this many splits skip the blocks that cannot hold the
+// minimum (pruned_scan).
+constexpr int64_t kPrunedScanLength = 256;
+constexpr int64_t kChunkBlocks = 64;
+
+// The scan over blocks of 32 splits [ja, jb], skipping a block when a lower
+// bound of its costs exceeds a cost already found. previous[] never decreases
+// with j (more values never cost less) and the cost of the run [j, i) never
+// increases with j, so every cost in the block is at least
+//   previous[ja] + cost of [jb, i),
+// and the cost at jb itself, previous[jb] + cost of [jb, i), is a found cost.
+// Rounding can break both orders by about n * 1e-16 of the total square sum
+// s2[n], so a block is skipped only when its bound exceeds the best found cost
+// by 1e-7 of s2[n]: every cost in it is then higher than the minimum, and the
+// blocks evaluated give the same minimum and leftmost split as a full scan.
+int64_t pruned_scan(const KMeansDpArrays& a, int64_t i, int64_t j_begin, int64_t j_end,
+                    double* best_cost) {
+  const double s1_i = a.s1[i];
+  const double s2_i = a.s2[i];
+  const double margin = 1e-7 * std::fabs(a.s2[a.n]);
+  const double* inverse = a.inverse_count_reversed - i;
+  BlockScan scan(a, i, j_begin);
+  double found = std::numeric_limits<double>::infinity();
+  double bound[kChunkBlocks];
+  for (int64_t chunk = j_begin; chunk <= j_end; chunk += kChunkBlocks * kBlock) {
+    const int64_t blocks = std::min(kChunkBlocks, (j_end - chunk) / kBlock + 1);
+    for (int64_t b = 0; b < blocks; ++b) {
+      const int64_t ja = chunk + b * kBlock;
+      const int64_t jb = std::min(ja + kBlock - 1, j_end);
+      const double d1 = s1_i - a.s1[jb];
+      const double run = (s2_i - a.s2[jb]) - d1 * d1 * inverse[jb];
+      bound[b] = a.previous[ja] + run;
+      found = std::min(found, a.previous[jb] + run);
+    }
+    for (int64_t b = 0; b < blocks; ++b) {
+      if (bound[b] <= found + margin) scan.block(chunk + b * kBlock, j_end);
+    }
+  }
+  return scan.result(best_cost);
+}
+
 }  // namespace
 
 int64_t kmeans_dp_scan_avx512(const KMeansDpArrays& a, int64_t i, int64_t j_begin,
                               int64_t j_end, double* best_cost) {
-  const ScanRow row(a, i);
-  const __m512i step = _mm512_set1_epi64(8);
-  __m512i j = _mm512_add_epi64(_mm512_set1_epi64(j_begin), _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
-
-  // Four sets of lanes (j0, j0 + 8, j0 + 16, j0 + 24) give four independent
-  // dependency chains; whole vectors first, then at most four masked ones.
-  SplitLanes lanes0(j_begin), lanes1(j_begin), lanes2(j_begin), lanes3(j_begin);
-  int64_t j0 = j_begin;
-  for (; j0 + 31 <= j_end; j0 += 32) {
-    lanes0.update(row.cost(j0), j);
-    j = _mm512_add_epi64(j, step);
-    lanes1.update(row.cost(j0 + 8), j);
-    j = _mm512_add_epi64(j, step);
-    lanes2.update(row.cost(j0 + 16), j);
-    j = _mm512_add_epi64(j, step);
-    lanes3.update(row.cost(j0 + 24), j);
-    j = _mm512_add_epi64(j, step);
-  }
-  const auto tail = [&](SplitLanes& lanes) {
-    const int64_t remaining = j_end - j0 + 1;
-    if (remaining <= 0) return;
-    const __mmask8 valid = remaining >= 8 ? 0xff : static_cast<__mmask8>((1u << remaining) - 1);
-    lanes.update(row.cost(j0, valid), j, valid);
-    j = _mm512_add_epi64(j, step);
-    j0 += 8;
-  };
-  tail(lanes0);
-  tail(lanes1);
-  tail(lanes2);
-  tail(lanes3);
-
-  // Leftmost overall: the smallest j among the lanes holding the minimum.
-  const __m512d lowest = _mm512_min_pd(_mm512_min_pd(lanes0.best, lanes1.best),
-                                       _mm512_min_pd(lanes2.best, lanes3.best));
-  const double minimum = _mm512_reduce_min_pd(lowest);
-  const __m512d target = _mm512_set1_pd(minimum);
-  __m512i candidates = _mm512_set1_epi64(INT64_MAX);
-  const auto keep_at_minimum = [&](const SplitLanes& lanes) {
-    const __mmask8 at = _mm512_cmp_pd_mask(lanes.best, target, _CMP_EQ_OQ);
-    candidates = _mm512_mask_min_epi64(candidates, at, candidates, lanes.best_j);
-  };
-  keep_at_minimum(lanes0);
-  keep_at_minimum(lanes1);
-  keep_at_minimum(lanes2);
-  keep_at_minimum(lanes3);
-  const int64_t best = _mm512_reduce_min_epi64(candidates);
-  *best_cost = minimum;
-  return best != INT64_MAX ? best : j_begin;
+  if (j_end - j_begin + 1 >= kPrunedScanLength) return pruned_scan(a, i, j_begin, j_end, best_cost);
+  BlockScan scan(a, i, j_begin);
+  for (int64_t j0 = j_begin; j0 <= j_end; j0 += kBlock) scan.block(j0, j_end);
+  return scan.result(best_cost);
 }
 
 namespace {

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 #include "kernels/kmeans_dp.h"
 
@@ -208,12 +209,14 @@ struct RowLanes {
         best(_mm512_set1_pd(std::numeric_limits<double>::infinity())),
         best_j(_mm512_set1_epi64(j_begin)) {}
 
-  // Lane r reads 1 / (i_begin + r - j); a count <= 0 reads the padding 0 and
-  // marks j >= i, an empty cluster.
+  // Lane r reads 1 / (i_begin + r - j). With kSomeEmpty (j >= i_begin) a
+  // count <= 0 reads the padding 0 and marks j >= i, an empty cluster.
+  template <bool kSomeEmpty>
   void update(const KMeansDpArrays& a, int64_t i_begin, int64_t j, __m512d s1_j, __m512d s2_j,
               __m512d previous_j) {
     const __m512d inverse = _mm512_loadu_pd(a.inverse_count + (i_begin - j));
-    const __mmask8 valid = _mm512_cmp_pd_mask(inverse, _mm512_setzero_pd(), _CMP_GT_OQ);
+    const __mmask8 valid =
+        kSomeEmpty ? _mm512_cmp_pd_mask(inverse, _mm512_setzero_pd(), _CMP_GT_OQ) : 0xff;
     const __m512d d1 = _mm512_sub_pd(s1_i, s1_j);
     const __m512d base = _mm512_add_pd(previous_j, _mm512_sub_pd(s2_i, s2_j));
     const __m512d cost = _mm512_sub_pd(base, unfused(_mm512_mul_pd(_mm512_mul_pd(d1, d1), inverse)));
@@ -233,15 +236,9 @@ struct RowLanes {
     best_j = _mm512_mask_mov_epi64(best_j, take, other.best_j);
   }
 
-  void store(int64_t i_begin, int count, double* next, int32_t* split) const {
-    alignas(64) double costs[8];
-    alignas(64) int64_t splits[8];
-    _mm512_store_pd(costs, best);
-    _mm512_store_si512(splits, best_j);
-    for (int r = 0; r < count; ++r) {
-      next[i_begin + r] = costs[r];
-      split[i_begin + r] = static_cast<int32_t>(splits[r]);
-    }
+  void store(int64_t i_begin, __mmask8 rows, double* next, int32_t* split) const {
+    _mm512_mask_storeu_pd(next + i_begin, rows, best);
+    _mm512_mask_cvtepi64_storeu_epi32(split + i_begin, rows, best_j);
   }
 };
 
@@ -264,24 +261,40 @@ void kmeans_dp_group_avx512(const KMeansDpArrays& a, int64_t i_begin, int count,
   RowLanes lower_odd = lower;
   RowLanes upper_odd = upper;
 
-  const auto step = [&](int64_t j, RowLanes& low_rows, RowLanes& high_rows) {
+  const auto step = [&](auto some_empty, int64_t j, RowLanes& low_rows, RowLanes& high_rows) {
+    constexpr bool kSomeEmpty = decltype(some_empty)::value;
     const __m512d s1_j = _mm512_set1_pd(a.s1[j]);
     const __m512d s2_j = _mm512_set1_pd(a.s2[j]);
     const __m512d previous_j = _mm512_set1_pd(a.previous[j]);
-    low_rows.update(a, i_begin, j, s1_j, s2_j, previous_j);
-    if (upper_count > 0) high_rows.update(a, i_begin + 8, j, s1_j, s2_j, previous_j);
+    low_rows.update<kSomeEmpty>(a, i_begin, j, s1_j, s2_j, previous_j);
+    if (upper_count > 0) high_rows.update<kSomeEmpty>(a, i_begin + 8, j, s1_j, s2_j, previous_j);
   };
+
+  // Below i_begin every row has a non-empty last cluster; from there on some
+  // lanes must be masked.
+  const std::false_type all_rows;
+  const std::true_type some_rows;
+  const int64_t full_end = std::min(j_end, i_begin - 1);
   int64_t j = j_begin;
-  for (; j + 1 <= j_end; j += 2) {
-    step(j, lower, upper);
-    step(j + 1, lower_odd, upper_odd);
+  for (; j + 1 <= full_end; j += 2) {
+    step(all_rows, j, lower, upper);
+    step(all_rows, j + 1, lower_odd, upper_odd);
   }
-  if (j <= j_end) step(j, lower, upper);
+  if (j <= full_end) {
+    step(all_rows, j, lower, upper);
+    ++j;
+    if (j <= j_end) step(some_rows, j++, lower_odd, upper_odd);
+  }
+  for (; j + 1 <= j_end; j += 2) {
+    step(some_rows, j, lower, upper);
+    step(some_rows, j + 1, lower_odd, upper_odd);
+  }
+  if (j <= j_end) step(some_rows, j, lower, upper);
   lower.merge(lower_odd);
   upper.merge(upper_odd);
 
-  lower.store(i_begin, count < 8 ? count : 8, next, split);
-  if (upper_count > 0) upper.store(i_begin + 8, upper_count, next, split);
+  lower.store(i_begin, first_lanes(count), next, split);
+  if (upper_count > 0) upper.store(i_begin + 8, first_lanes(upper_count), next, split);
 }
 
 namespace {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "core/float16.h"
@@ -59,24 +60,14 @@ void round_codebook(const double* centroids, int levels, float* codebook, float*
   }
 }
 
-// Lists the OR entries by ascending row: the `per_tail` smallest and largest
-// values in (value, row) order, so ties at a threshold go to the earlier rows
-// at the low tail and to the later rows at the high tail.
-void find_reserved(const float* w, int64_t rows, int64_t per_tail, const float* sorted,
-                   std::vector<uint8_t>& flags, std::vector<int32_t>& reserved) {
-  reserved.clear();
-  if (per_tail == 0) return;
-
-  const float low = sorted[per_tail - 1];
-  const float high = sorted[rows - per_tail];
-  flags.resize(static_cast<size_t>(rows));
-  uint8_t* flag = flags.data();
+// Flags the `per_tail` smallest and largest values of w, given the values
+// `low` and `high` at the inner edges of the tails: every value beyond them,
+// then the values equal to a threshold for the rest of each tail, the first
+// rows at the low one and the last rows not yet taken at the high one.
+void flag_tails_with_ties(const float* w, int64_t rows, int64_t per_tail, float low, float high,
+                          uint8_t* flag) {
   int64_t below;
   const int64_t above = flag_tails(w, rows, low, high, flag, &below);
-
-  // The values equal to a threshold fill the rest of each tail: the first
-  // rows at the low one, then the last rows not yet taken at the high one.
-  // Column data rarely repeat a value, so each loop stops after one match.
   int64_t low_ties = per_tail - below;
   for (int64_t i = 0; i < rows && low_ties > 0; ++i) {
     if (w[i] == low) {
@@ -91,8 +82,41 @@ void find_reserved(const float* w, int64_t rows, int64_t per_tail, const float* 
       --high_ties;
     }
   }
-  for (int64_t i = 0; i < rows; ++i) {
-    if (flag[i] != 0) reserved.push_back(static_cast<int32_t>(i));
+}
+
+// Lists the OR entries by ascending row: the `per_tail` smallest and largest
+// values in (value, row) order, so ties at a threshold go to the earlier rows
+// at the low tail and to the later rows at the high tail.
+void find_reserved(const float* w, int64_t rows, int64_t per_tail, const float* sorted,
+                   std::vector<uint8_t>& flags, std::vector<int32_t>& reserved) {
+  reserved.clear();
+  if (per_tail == 0) return;
+
+  const float low = sorted[per_tail - 1];
+  const float high = sorted[rows - per_tail];
+  flags.resize(static_cast<size_t>(rows));
+  uint8_t* flag = flags.data();
+
+  // Column data rarely repeat a value. When the sorted value next to each
+  // tail's edge differs from it, a tail is every value at or beyond its edge,
+  // ties included, and one pass with the neighbouring floats as strict
+  // thresholds flags them; otherwise ties are settled by row.
+  if (sorted[per_tail] > low && sorted[rows - per_tail - 1] < high) {
+    int64_t below;
+    flag_tails(w, rows, std::nextafter(low, INFINITY), std::nextafter(high, -INFINITY), flag,
+               &below);
+  } else {
+    flag_tails_with_ties(w, rows, per_tail, low, high, flag);
+  }
+
+  // Eight flags at a time: only 2 * per_tail of them are set.
+  for (int64_t i = 0; i < rows; i += 8) {
+    uint64_t eight = 1;
+    if (i + 8 <= rows) std::memcpy(&eight, flag + i, sizeof eight);
+    if (eight == 0) continue;
+    for (int64_t r = i; r < std::min(i + 8, rows); ++r) {
+      if (flag[r] != 0) reserved.push_back(static_cast<int32_t>(r));
+    }
   }
 }
 

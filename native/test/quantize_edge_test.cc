@@ -211,6 +211,32 @@ CLAQ_TEST(outlier_reservation_takes_signed_tails) {
   CHECK_EQ(out.stats.outlier_count, int64_t{4});
 }
 
+CLAQ_TEST(outlier_reservation_with_ties_inside_and_across_the_edges) {
+  // 12 rows, 3 per tail. In the first column the values next to each tail's
+  // edge differ from it (-1 | -0 and 4 | 6), so the tails are every value at or
+  // beyond the edges, equal ones included. In the second the low edge is a zero
+  // with two more zeros of either sign after it: the first rows holding a zero
+  // fill the tail.
+  const std::vector<std::vector<float>> columns = {
+      {0.0f, -0.0f, 3, -5, -5, 7, 1, 2, 7, -1, 4, 6},
+      {0.0f, -0.0f, 5, -2, 0.0f, 9, 8, 1, 3, 4, 2, 6}};
+  const std::vector<std::vector<int32_t>> expected_rows = {{3, 4, 5, 8, 9, 11},
+                                                           {0, 1, 3, 5, 6, 11}};
+  const std::vector<std::vector<float>> expected_values = {{-5, -5, 7, 7, -1, 6},
+                                                           {0, -0.0f, -2, 9, 8, 6}};
+  QuantizeOptions options = claq_options(2);
+  options.method = Method::kRtn;
+  options.outlier_column_fraction = 1;
+  options.outlier_high_fraction = 0.25;
+  for (size_t c = 0; c < columns.size(); ++c) {
+    QuantizedLayerData out;
+    CHECK(quantize_layer(columns[c].data(), 12, 1, nullptr, options, {}, &out).ok());
+    CHECK(out.outlier_rows == expected_rows[c]);
+    CHECK(out.outlier_values == expected_values[c]);
+    if (c == 1) CHECK(std::signbit(out.outlier_values[1]));  // row 1 keeps -0
+  }
+}
+
 CLAQ_TEST(outlier_order_picks_planted_columns) {
   // Weights near 1 in magnitude; columns 3 and 7 get one weight of 500, far
   // above 13 * mean|W|, so OO ranks them first for the 4-bit share and OR.

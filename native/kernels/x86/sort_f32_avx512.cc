@@ -163,31 +163,40 @@ void sort_network(const int32_t* keys, int64_t n, float* out) {
   }
 }
 
-// The median of 16 keys sampled evenly across the segment.
+// The median of 16 keys sampled evenly across the segment; with kFloats the
+// segment holds float bits, which are made keys first.
+template <bool kFloats = false>
 int32_t sample_pivot(const int32_t* keys, int64_t n) {
   alignas(64) int32_t sample[kLanes];
-  for (int t = 0; t < kLanes; ++t) sample[t] = keys[(2 * t + 1) * n / (2 * kLanes)];
-  _mm512_store_si512(sample, sort_register(_mm512_load_si512(sample)));
+  for (int t = 0; t < kLanes; ++t) {
+    std::memcpy(sample + t, keys + (2 * t + 1) * n / (2 * kLanes), sizeof sample[t]);
+  }
+  __m512i v = _mm512_load_si512(sample);
+  if (kFloats) v = float_bits(v);
+  _mm512_store_si512(sample, sort_register(v));
   return sample[kLanes / 2];
 }
 
 // Moves the keys below the pivot (at most the pivot when kAtMost) to
-// low_out[0 ..) and compacts the others to the front of `keys`, both in
-// order, and returns how many went low. Stores are whole vectors, so both targets
-// need 16 keys of slack past n, and the compaction never overtakes the read.
-template <bool kAtMost>
-int64_t partition(int32_t* keys, int64_t n, int32_t pivot, int32_t* low_out) {
+// low_out[0 ..) and the others to high_out[0 ..), both in order, and returns
+// how many went low. high_out may be `keys` itself: the compaction never
+// overtakes the read. With kFloats `keys` holds float bits, made keys on the
+// way. Stores are whole vectors, so both targets need 16 keys of slack past n.
+template <bool kAtMost, bool kFloats = false>
+int64_t partition(const int32_t* keys, int64_t n, int32_t pivot, int32_t* low_out,
+                  int32_t* high_out) {
   const __m512i pivot_vector = _mm512_set1_epi32(pivot);
   int64_t low = 0;
   int64_t high = 0;
   for (int64_t i = 0; i < n; i += kLanes) {
     const __mmask16 valid = first_lanes(n - i);
-    const __m512i v = _mm512_maskz_loadu_epi32(valid, keys + i);
+    __m512i v = _mm512_maskz_loadu_epi32(valid, keys + i);
+    if (kFloats) v = float_bits(v);
     const __mmask16 below = kAtMost ? _mm512_mask_cmple_epi32_mask(valid, v, pivot_vector)
                                     : _mm512_mask_cmplt_epi32_mask(valid, v, pivot_vector);
     const __mmask16 above = static_cast<__mmask16>(valid & ~below);
     _mm512_storeu_si512(low_out + low, _mm512_maskz_compress_epi32(below, v));
-    _mm512_storeu_si512(keys + high, _mm512_maskz_compress_epi32(above, v));
+    _mm512_storeu_si512(high_out + high, _mm512_maskz_compress_epi32(above, v));
     low += __builtin_popcount(below);
     high += __builtin_popcount(above);
   }
@@ -223,10 +232,10 @@ void sort_segment(int32_t* keys, int32_t* other, int64_t n, float* out, int dept
       return;
     }
     const int32_t pivot = sample_pivot(keys, n);
-    int64_t low = partition<false>(keys, n, pivot, other);
+    int64_t low = partition<false>(keys, n, pivot, other, keys);
     if (low == 0) {
       // The pivot is the smallest key: the keys equal to it are done.
-      low = partition<true>(keys, n, pivot, other);
+      low = partition<true>(keys, n, pivot, other, keys);
       write_equal(pivot, low, out);
     } else {
       sort_segment(other, keys + (n - low), low, out, depth);
@@ -242,14 +251,28 @@ void sort_segment(int32_t* keys, int32_t* other, int64_t n, float* out, int dept
 void sort_f32_avx512(const float* values, int64_t n, float* sorted, int32_t* scratch) {
   int32_t* keys = scratch;
   int32_t* other = scratch + n + 16;
-  for (int64_t i = 0; i < n; i += kLanes) {
-    const __mmask16 valid = first_lanes(n - i);
-    const __m512i bits = _mm512_maskz_loadu_epi32(valid, values + i);
-    _mm512_mask_storeu_epi32(keys + i, valid, float_bits(bits));
-  }
   int depth = 2;
   for (int64_t m = n; m > 1; m /= 2) depth += 2;
-  sort_segment(keys, other, n, sorted, depth);
+  const int32_t* bits = reinterpret_cast<const int32_t*>(values);  // read by vector loads only
+  if (n <= kNetworkKeys) {
+    for (int64_t i = 0; i < n; i += kLanes) {
+      const __mmask16 valid = first_lanes(n - i);
+      _mm512_mask_storeu_epi32(keys + i, valid,
+                               float_bits(_mm512_maskz_loadu_epi32(valid, bits + i)));
+    }
+    sort_network(keys, n, sorted);
+    return;
+  }
+
+  // The first split reads the floats and writes keys, the low part to
+  // `other` and the rest to `keys`, as sort_segment leaves them.
+  const int64_t low = partition<false, true>(bits, n, sample_pivot<true>(bits, n), other, keys);
+  if (low == 0) {
+    sort_segment(keys, other, n, sorted, depth);  // the same pivot again, and its rule
+    return;
+  }
+  sort_segment(other, keys + (n - low), low, sorted, depth - 1);
+  sort_segment(keys, other, n - low, sorted + low, depth - 1);
 }
 
 }  // namespace claq

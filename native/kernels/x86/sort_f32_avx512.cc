@@ -122,6 +122,72 @@ CLAQ_INLINE void sort_registers(__m512i* v) {
   }
 }
 
+// Sorts lane by lane across 16 registers (a bitonic network of min and max,
+// no shuffles): afterwards lane l of v[0] .. v[15] ascends.
+CLAQ_INLINE void sort_lanes_across(__m512i* v) {
+  for (int run = 2; run <= kLanes; run *= 2) {
+    for (int distance = run / 2; distance > 0; distance /= 2) {
+      for (int r = 0; r < kLanes; ++r) {
+        const int partner = r ^ distance;
+        if (partner < r) continue;
+        const __m512i low = _mm512_min_epi32(v[r], v[partner]);
+        const __m512i high = _mm512_max_epi32(v[r], v[partner]);
+        const bool ascending = (r & run) == 0;
+        v[r] = ascending ? low : high;
+        v[partner] = ascending ? high : low;
+      }
+    }
+  }
+}
+
+// Transposes 16 registers of 16 lanes: lane c of v[r] goes to lane r of
+// v[c]. Pairs of lanes, then of pairs, then of 128-bit blocks interleave.
+CLAQ_INLINE void transpose(__m512i* v) {
+  __m512i pairs[kLanes];
+  for (int r = 0; r < kLanes; r += 2) {
+    pairs[r] = _mm512_unpacklo_epi32(v[r], v[r + 1]);
+    pairs[r + 1] = _mm512_unpackhi_epi32(v[r], v[r + 1]);
+  }
+  // quads[4g + m], block b: column 4b + m of rows 4g .. 4g + 3.
+  __m512i quads[kLanes];
+  for (int g = 0; g < kLanes; g += 4) {
+    quads[g] = _mm512_unpacklo_epi64(pairs[g], pairs[g + 2]);
+    quads[g + 1] = _mm512_unpackhi_epi64(pairs[g], pairs[g + 2]);
+    quads[g + 2] = _mm512_unpacklo_epi64(pairs[g + 1], pairs[g + 3]);
+    quads[g + 3] = _mm512_unpackhi_epi64(pairs[g + 1], pairs[g + 3]);
+  }
+  for (int m = 0; m < 4; ++m) {
+    const __m512i even_low = _mm512_shuffle_i32x4(quads[m], quads[4 + m], 0x88);
+    const __m512i odd_low = _mm512_shuffle_i32x4(quads[m], quads[4 + m], 0xdd);
+    const __m512i even_high = _mm512_shuffle_i32x4(quads[8 + m], quads[12 + m], 0x88);
+    const __m512i odd_high = _mm512_shuffle_i32x4(quads[8 + m], quads[12 + m], 0xdd);
+    v[m] = _mm512_shuffle_i32x4(even_low, even_high, 0x88);
+    v[8 + m] = _mm512_shuffle_i32x4(even_low, even_high, 0xdd);
+    v[4 + m] = _mm512_shuffle_i32x4(odd_low, odd_high, 0x88);
+    v[12 + m] = _mm512_shuffle_i32x4(odd_low, odd_high, 0xdd);
+  }
+}
+
+// R ascending registers -> one ascending run, by bitonic merges of pairs,
+// then of pairs of pairs, and so on.
+template <int R>
+CLAQ_INLINE void merge_runs(__m512i* v) {
+  if constexpr (R > 1) {
+    merge_runs<R / 2>(v);
+    merge_runs<R / 2>(v + R / 2);
+    merge_registers<R>(v);
+  }
+}
+
+// 16 registers -> ascending: sorted across lanes and transposed, every
+// register holds a sorted run of 16, then the runs merge. Fewer shuffles
+// than sorting each register on its own.
+CLAQ_INLINE void sort_16_registers(__m512i* v) {
+  sort_lanes_across(v);
+  transpose(v);
+  merge_runs<kLanes>(v);
+}
+
 inline __mmask16 first_lanes(int64_t count) {
   return count >= kLanes ? __mmask16{0xffff} : static_cast<__mmask16>((1u << count) - 1);
 }
@@ -141,7 +207,11 @@ CLAQ_INLINE void sort_small(const int32_t* keys, int64_t n, float* out) {
                                               keys + t * kLanes)
                     : _mm512_set1_epi32(INT32_MAX);
   }
-  sort_registers<R>(v);
+  if constexpr (R == kLanes) {
+    sort_16_registers(v);
+  } else {
+    sort_registers<R>(v);
+  }
   for (int t = 0; t < R; ++t) {
     const int64_t left = n - t * kLanes;
     if (left <= 0) break;

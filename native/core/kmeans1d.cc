@@ -88,16 +88,17 @@ class LayerSolver {
  public:
   LayerSolver(const KMeansDpArrays& arrays, const KMeansDpKernels& kernels, int64_t j_min,
               const int32_t* lower, int64_t lower_last, double* next, int32_t* split,
-              std::vector<int64_t>& anchors)
+              AnchorBuffers& anchors)
       : arrays_(arrays), kernels_(kernels), j_min_(j_min), lower_(lower),
-        lower_last_(lower_last), next_(next), split_(split), anchors_(anchors) {}
+        lower_last_(lower_last), next_(next), split_(split), buffers_(anchors),
+        anchors_(anchors.rows) {}
 
   void solve(int64_t i_lo, int64_t i_hi) {
     anchors_.clear();
     for (int64_t i = i_lo; i < i_hi; i += kGroupRows) anchors_.push_back(i);
     anchors_.push_back(i_hi);
     const int64_t count = static_cast<int64_t>(anchors_.size());
-    solve_anchors(0, count - 1, j_min_, i_hi - 1);
+    solve_anchors(count, j_min_, i_hi - 1);
 
     for (int64_t t = 0; t + 1 < count; ++t) {
       const int64_t a = anchors_[t];
@@ -112,28 +113,29 @@ class LayerSolver {
   }
 
  private:
-  void solve_anchors(int64_t t_lo, int64_t t_hi, int64_t j_lo, int64_t j_hi) {
-    while (t_lo <= t_hi) {
-      const int64_t t = t_lo + (t_hi - t_lo) / 2;
-      const int64_t i = anchors_[t];
-      double cost;
-      const int64_t j_end = std::min(j_hi, i - 1);
-      const int64_t j_begin = std::min(std::max({j_lo, j_min_, lower_bound(i)}), j_end);
-      const int64_t best = kernels_.scan(arrays_, i, j_begin, j_end, &cost);
-      next_[i] = cost;
-      split_[i] = static_cast<int32_t>(best);
-
-      // Recurse into the smaller half and loop on the other, so the stack
-      // depth stays O(log n).
-      if (t - t_lo < t_hi - t) {
-        solve_anchors(t_lo, t - 1, j_lo, best);
-        t_lo = t + 1;
-        j_lo = best;
-      } else {
-        solve_anchors(t + 1, t_hi, best, j_hi);
-        t_hi = t - 1;
-        j_hi = best;
+  // Divide and conquer over the `count` anchors, one level at a time: the
+  // middle anchor of each range, then the ranges on either side of it with
+  // its split as their bound. The scans of one level do not depend on each
+  // other, so the processor overlaps them.
+  void solve_anchors(int64_t count, int64_t j_lo, int64_t j_hi) {
+    std::vector<AnchorRange>& ranges = buffers_.ranges;
+    std::vector<AnchorRange>& next = buffers_.next_ranges;
+    ranges.assign(1, {0, count - 1, j_lo, j_hi});
+    while (!ranges.empty()) {
+      next.clear();
+      for (const AnchorRange& range : ranges) {
+        const int64_t t = range.t_lo + (range.t_hi - range.t_lo) / 2;
+        const int64_t i = anchors_[t];
+        double cost;
+        const int64_t j_end = std::min(range.j_hi, i - 1);
+        const int64_t j_begin = std::min(std::max({range.j_lo, j_min_, lower_bound(i)}), j_end);
+        const int64_t best = kernels_.scan(arrays_, i, j_begin, j_end, &cost);
+        next_[i] = cost;
+        split_[i] = static_cast<int32_t>(best);
+        if (t > range.t_lo) next.push_back({range.t_lo, t - 1, range.j_lo, best});
+        if (t < range.t_hi) next.push_back({t + 1, range.t_hi, best, range.j_hi});
       }
+      std::swap(ranges, next);
     }
   }
 
@@ -149,6 +151,7 @@ class LayerSolver {
   int64_t lower_last_;
   double* next_;
   int32_t* split_;
+  AnchorBuffers& buffers_;
   std::vector<int64_t>& anchors_;
 };
 
@@ -157,7 +160,7 @@ class LayerSolver {
 // row l - 1 of `splits` ([k, n + 1]) receives the splits of layer l.
 void solve_layers(const double* s1, const double* s2, const InverseTables& inverse, int64_t n,
                   int k, int last, const KMeansDpKernels& kernels, std::vector<double>& layer,
-                  std::vector<double>& scratch, int32_t* splits, std::vector<int64_t>& anchors) {
+                  std::vector<double>& scratch, int32_t* splits, AnchorBuffers& anchors) {
   for (int l = 2; l <= last; ++l) {
     const KMeansDpArrays arrays{s1, s2, layer.data(), inverse.by_count, inverse.reversed, n};
     int32_t* split = splits + static_cast<size_t>(l - 1) * (n + 1);

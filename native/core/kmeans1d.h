@@ -45,6 +45,20 @@ struct MiddleInterval {
   MiddleRow hi;
 };
 
+// Anchor rows t_lo .. t_hi of one DP layer, whose splits lie in [j_lo, j_hi].
+struct AnchorRange {
+  int64_t t_lo;
+  int64_t t_hi;
+  int64_t j_lo;
+  int64_t j_hi;
+};
+
+struct AnchorBuffers {
+  std::vector<int64_t> rows;
+  std::vector<AnchorRange> ranges;       // one level of the divide and conquer
+  std::vector<AnchorRange> next_ranges;  // the level below
+};
+
 // Reusable buffers, so that fitting a column allocates nothing after warm-up.
 struct KMeansWorkspace {
   std::vector<double> prefix_sum;          // S1, of values minus a shift
@@ -54,7 +68,7 @@ struct KMeansWorkspace {
   std::vector<double> previous_layer;
   std::vector<double> next_layer;
   std::vector<int32_t> splits;             // [k, n + 1]: leftmost optimal j per layer and i
-  std::vector<int64_t> anchors;
+  AnchorBuffers anchors;
   std::vector<double> mirrored_sum;         // S1 and S2 of the negated values, top first
   std::vector<double> mirrored_square_sum;
   std::vector<double> mirrored_layer;

@@ -17,11 +17,11 @@
 // with boundaries by binary search and means from the prefix sums. It may stop
 // in a local optimum. `sh bench/engine-native.sh --kmeans` (300 columns of
 // 4064 sorted normal values, thread CPU time per column, AVX-512, on the Zen 5
-// build machine at load 4.7 on its 2 cores, 2026-12-05 01:10 UTC, with the
-// engine before the middle-split search in brackets) measured:
-//   4 centroids:  exact 13.8 us (48.9 us), Lloyd 6.7 us, Lloyd error +0.0097 %
-//   8 centroids:  exact 100 us (133 us),   Lloyd 17.2 us, Lloyd error +0.20 %
-//   16 centroids: exact 271 us (295 us),   Lloyd 53.5 us, Lloyd error +4.2 %
+// build machine at load 11 on its 2 cores, 2026-12-05 03:44 UTC, two runs)
+// measured:
+//   4 centroids:  exact 9.4 to 11.1 us, Lloyd 4.5 to 5.5 us, Lloyd error +0.0097 %
+//   8 centroids:  exact 89 to 91 us,    Lloyd 16.3 to 16.9 us, Lloyd error +0.20 %
+//   16 centroids: exact 257 to 259 us,  Lloyd 53.2 to 53.6 us, Lloyd error +4.2 %
 // so exact stays the default and Lloyd is an option (QuantizeOptions::kmeans).
 #pragma once
 

@@ -32,8 +32,9 @@ void radix_sort_f32(const float* values, int64_t n, float* sorted, RadixSortWork
 
 // Writes the same output with the fastest sort of active_simd_level(): the
 // AVX-512 quicksort of kernels/sort_f32.h, otherwise radix_sort_f32. For 4064
-// normal values the quicksort took 11.8 us and the radix sort 17.7 us in one
-// run of `sh bench/engine-native.sh --kmeans` (Zen 5, load 4.7).
+// normal values the quicksort took 9.7 to 9.9 us and the radix sort 14.5 to
+// 15.5 us in two runs of `sh bench/engine-native.sh --kmeans` (Zen 5, load
+// 11, 2026-12-05 03:44 UTC).
 void sort_column_f32(const float* values, int64_t n, float* sorted,
                      RadixSortWorkspace& workspace);
 

@@ -2,6 +2,8 @@
 // splits j (scan) or over 8 consecutive rows i (group). Contract in
 // kernels/kmeans_dp.h. The cost is computed with the scalar code's operation
 // order and no fused multiply-add, so both give bitwise equal costs and splits.
+// Long scans skip blocks of splits whose lower bound rules them out
+// (pruned_scan); the blocks they evaluate hold the same minimum.
 #include <immintrin.h>
 
 #include <algorithm>

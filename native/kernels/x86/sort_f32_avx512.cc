@@ -1,10 +1,12 @@
 // AVX-512 quicksort of int32 keys (contract in kernels/sort_f32.h). A segment
 // is split around the median of 16 sampled keys by compressing each vector
 // of 16 keys into the keys below the pivot (written to a second buffer) and
-// the others (compacted in place). A segment of at most 256 keys is loaded
-// into up to 16 registers (padded with INT32_MAX), sorted there by a bitonic
-// network and stored as floats at its final place. Past a recursion depth of
-// twice log2(n) the segment falls back to std::sort, so no input is quadratic.
+// the others (compacted in place); the first split reads the floats and makes
+// them keys on the way. A segment of at most 256 keys is loaded into up to 16
+// registers (padded with INT32_MAX), sorted there by a bitonic network (with
+// 16 registers: across lanes, transposed, then merged) and stored as floats at
+// its final place. Past a recursion depth of twice log2(n) the segment falls
+// back to std::sort, so no input is quadratic.
 #include <immintrin.h>
 
 #include <algorithm>

@@ -54,6 +54,16 @@ struct DpFixture {
     return previous[j] + (s2[i] - s2[j]) - d1 * d1 * (1.0 / static_cast<double>(i - j));
   }
 
+  // Checks the scan kernel's split and cost for row i against best_split.
+  void check_scan(const KMeansDpKernels& kernels, int64_t i, int64_t j_begin,
+                  int64_t j_end) const {
+    double expected_cost, actual_cost;
+    const int64_t expected = best_split(i, j_begin, j_end, &expected_cost);
+    const int64_t actual = kernels.scan(arrays, i, j_begin, j_end, &actual_cost);
+    CHECK_EQ(actual, expected);
+    CHECK_NEAR(actual_cost, expected_cost, kCostTolerance * std::fabs(expected_cost));
+  }
+
   // Leftmost minimiser by the plain definition.
   int64_t best_split(int64_t i, int64_t j_begin, int64_t j_end, double* best) const {
     int64_t arg = j_begin;
@@ -79,11 +89,7 @@ CLAQ_TEST(kmeans_dp_scan_matches_loop_at_every_level) {
     for (int64_t i : {2, 3, 9, 17, 100, 300}) {
       for (int64_t j_begin : {int64_t{1}, i / 3, i - 1}) {
         for (int64_t j_end = j_begin; j_end < i; j_end += 1 + (j_end - j_begin) / 3) {
-          double expected_cost, actual_cost;
-          const int64_t expected = f.best_split(i, j_begin, j_end, &expected_cost);
-          const int64_t actual = kernels.scan(f.arrays, i, j_begin, j_end, &actual_cost);
-          CHECK_EQ(actual, expected);
-          CHECK_NEAR(actual_cost, expected_cost, kCostTolerance * std::fabs(expected_cost));
+          f.check_scan(kernels, i, j_begin, j_end);
         }
       }
     }
@@ -241,11 +247,7 @@ CLAQ_TEST(kmeans_dp_long_scans_match_loop) {
         for (int64_t j_begin : {first, i / 4, i / 2 - 100}) {
           for (int64_t j_end : {i - 1, i / 2 + 200, j_begin + 255, j_begin + 256}) {
             if (j_end >= i || j_end < j_begin) continue;
-            double expected_cost, actual_cost;
-            const int64_t expected = f.best_split(i, j_begin, j_end, &expected_cost);
-            const int64_t actual = kernels.scan(f.arrays, i, j_begin, j_end, &actual_cost);
-            CHECK_EQ(actual, expected);
-            CHECK_NEAR(actual_cost, expected_cost, kCostTolerance * std::fabs(expected_cost));
+            f.check_scan(kernels, i, j_begin, j_end);
           }
         }
       }

@@ -195,8 +195,8 @@ CLAQ_TEST(kmeans_prefix_sums_match_blocked_sums) {
   set_simd_level(original);
 }
 
-// Costs equal at several splits, which the vector kernels hold in different
-// lane sets: the scan returns the leftmost of them.
+// Equal costs at several splits that the vector kernels keep in different
+// lane sets. The scan returns the leftmost.
 CLAQ_TEST(kmeans_dp_scan_keeps_leftmost_of_equal_costs) {
   const int64_t n = 200;
   std::vector<double> zeros(n + 1, 0), previous(n + 1, 5.0), inverse(n + 33, 0), reversed(n + 1, 0);
@@ -227,8 +227,8 @@ CLAQ_TEST(kmeans_dp_scan_keeps_leftmost_of_equal_costs) {
 }
 
 // Scans of hundreds to thousands of splits, where the AVX-512 kernel skips
-// blocks by a lower bound, on the one-cluster layer and on a two-cluster
-// layer (computed here by the loop) of values with many ties.
+// blocks by a lower bound. They run on the one-cluster layer and on a
+// two-cluster layer (computed here by the loop) of values with many ties.
 CLAQ_TEST(kmeans_dp_long_scans_match_loop) {
   DpFixture f(2000, 43);
   std::vector<double> two_clusters(f.previous.size(), 0);

@@ -61,9 +61,9 @@ void round_codebook(const double* centroids, int levels, float* codebook, float*
 }
 
 // Flags the `per_tail` smallest and largest values of w, given the values
-// `low` and `high` at the inner edges of the tails: every value beyond them,
-// then the values equal to a threshold for the rest of each tail, the first
-// rows at the low one and the last rows not yet taken at the high one.
+// `low` and `high` at the inner edges of the tails. Every value beyond them
+// is flagged first. Values equal to a threshold fill the rest of each tail:
+// the first rows at the low one, the last rows not yet taken at the high one.
 void flag_tails_with_ties(const float* w, int64_t rows, int64_t per_tail, float low, float high,
                           uint8_t* flag) {
   int64_t below;
@@ -99,8 +99,8 @@ void find_reserved(const float* w, int64_t rows, int64_t per_tail, const float* 
 
   // Column data rarely repeat a value. When the sorted value next to each
   // tail's edge differs from it, a tail is every value at or beyond its edge,
-  // ties included, and one pass with the neighbouring floats as strict
-  // thresholds flags them; otherwise ties are settled by row.
+  // ties included. One pass with the neighbouring floats as strict thresholds
+  // then flags them. Otherwise the rows settle the ties.
   if (sorted[per_tail] > low && sorted[rows - per_tail - 1] < high) {
     int64_t below;
     flag_tails(w, rows, std::nextafter(low, INFINITY), std::nextafter(high, -INFINITY), flag,

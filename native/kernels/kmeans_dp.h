@@ -11,7 +11,7 @@
 // inverse_count is indexed by count and must be readable from -16 to n + 16,
 // with 0 stored at every count <= 0: the group kernel reads a whole vector
 // of counts and treats a lane whose count is <= 0 (split j >= row i) as
-// invalid. inverse_count_reversed holds the same values in reverse order:
+// invalid. inverse_count_reversed contains the same values in reverse order:
 // inverse_count_reversed[-c] = 1 / c for c in 1 .. n, so the scan kernel reads
 // the counts of ascending splits j as ascending addresses (at j - i). Vector
 // kernels use masked loads at the tails and read nothing outside these ranges.

@@ -1,7 +1,7 @@
 // AVX-512 quicksort of int32 keys (contract in kernels/sort_f32.h). A segment
 // is split around the median of 16 sampled keys by compressing each vector
 // of 16 keys into the keys below the pivot (written to a second buffer) and
-// the others (compacted in place); the first split reads the floats and makes
+// the others (compacted in place). The first split reads the floats and makes
 // them keys on the way. A segment of at most 256 keys is loaded into up to 16
 // registers (padded with INT32_MAX), sorted there by a bitonic network (with
 // 16 registers: across lanes, transposed, then merged) and stored as floats at
@@ -181,9 +181,9 @@ CLAQ_INLINE void merge_runs(__m512i* v) {
   }
 }
 
-// 16 registers -> ascending: sorted across lanes and transposed, every
-// register holds a sorted run of 16, then the runs merge. Fewer shuffles
-// than sorting each register on its own.
+// 16 registers -> ascending. Sorted across lanes and transposed, every
+// register contains a sorted run of 16, then the runs merge. This takes
+// fewer shuffles than sorting each register on its own.
 CLAQ_INLINE void sort_16_registers(__m512i* v) {
   sort_lanes_across(v);
   transpose(v);
@@ -235,8 +235,8 @@ void sort_network(const int32_t* keys, int64_t n, float* out) {
   }
 }
 
-// The median of 16 keys sampled evenly across the segment; with kFloats the
-// segment holds float bits, which are made keys first.
+// The median of 16 keys sampled evenly across the segment. With kFloats the
+// segment contains float bits, which are made keys first.
 template <bool kFloats = false>
 int32_t sample_pivot(const int32_t* keys, int64_t n) {
   alignas(64) int32_t sample[kLanes];
@@ -252,7 +252,7 @@ int32_t sample_pivot(const int32_t* keys, int64_t n) {
 // Moves the keys below the pivot (at most the pivot when kAtMost) to
 // low_out[0 ..) and the others to high_out[0 ..), both in order, and returns
 // how many went low. high_out may be `keys` itself: the compaction never
-// overtakes the read. With kFloats `keys` holds float bits, made keys on the
+// overtakes the read. With kFloats `keys` contains float bits, made keys on the
 // way. Stores are whole vectors, so both targets need 16 keys of slack past n.
 template <bool kAtMost, bool kFloats = false>
 int64_t partition(const int32_t* keys, int64_t n, int32_t pivot, int32_t* low_out,

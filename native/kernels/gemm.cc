@@ -97,6 +97,22 @@ void nonzero_depths_of_lines(const PanelSource& src, int64_t first, int64_t line
   if (*end < *begin) *end = *begin;
 }
 
+// Depth steps that pack_panels moves at once from a source whose lines are
+// contiguous: one 64-byte cache line of floats.
+constexpr int64_t kGatherSteps = 16;
+constexpr int kMaxPanelWidth = 32;
+
+// Writes kGatherSteps depth steps of `width` lines, line i starting at
+// from + i * ld, to `to` in micro-panel order (step-major, `width` floats a
+// step).
+void gather_steps(const float* from, int64_t ld, int width, float* to) {
+  float tile[kMaxPanelWidth][kGatherSteps];
+  for (int i = 0; i < width; ++i) std::copy(from + i * ld, from + i * ld + kGatherSteps, tile[i]);
+  for (int64_t p = 0; p < kGatherSteps; ++p) {
+    for (int i = 0; i < width; ++i) to[p * width + i] = tile[i][p];
+  }
+}
+
 // Copies lines [i0, i0 + lines) x depth [p0, p0 + kc) into micro-panels of
 // `width` lines, p-major inside each micro-panel. It zero-pads the last
 // micro-panel and writes zeros where src.zero marks entries as zero, without
@@ -149,20 +165,29 @@ void pack_panels(const PanelSource& src, int64_t i0, int64_t lines, int64_t p0, 
     }
     return;
   }
-  // Each line is contiguous in the source: one depth step reads the same
-  // offset of every line of the micro-panel, so the lines stream in parallel.
+  // Each line is contiguous in the source. Full runs of kGatherSteps depth
+  // steps go through a local tile, so each source cache line is read once:
+  // lines ld apart map to the same L1 sets when ld is a power of two, and
+  // reading one float of every line per step thrashed them.
   for (int64_t first = 0; first < lines; first += width) {
     const float* block = src.data + (i0 + first) * src.ld + p0;
     float* panel = out + first * kc;
     int64_t full_begin = 0, full_end = 0;
     full_steps(first, &full_begin, &full_end);
-    for (int64_t p = 0; p < kc; ++p) {
+    int64_t p = 0;
+    while (p < kc) {
+      if (p >= full_begin && p + kGatherSteps <= full_end) {
+        gather_steps(block + p, src.ld, width, panel + p * width);
+        p += kGatherSteps;
+        continue;
+      }
       float* to = panel + p * width;
       if (p >= full_begin && p < full_end) {
         for (int64_t i = 0; i < width; ++i) to[i] = block[i * src.ld + p];
       } else {
         copy_edge_step(first, p, block + p, src.ld, to);
       }
+      ++p;
     }
   }
 }

@@ -49,8 +49,12 @@ print(json.dumps({"numpy": np.__version__, "matmul": best(lambda: a @ b), "xtx":
 
 interface NumpyTimes { numpy: string; matmul: number; xtx: number }
 
-/** One awaited quantizeLayer call, in seconds: the whole call, its synchronous part, the engine's stats.seconds. */
-interface CallTimes { wall: number; sync: number; engine: number }
+/**
+ * One awaited quantizeLayer call, in seconds: the whole call, its synchronous
+ * part, the engine's stats.seconds, and the CPU time of the process over the
+ * call (all threads).
+ */
+interface CallTimes { wall: number; sync: number; engine: number; cpu: number; kmeans: number }
 
 // Prints each call (the first one may pay for fresh memory and the Hessian's
 // mirror) and the smallest time outside the engine.
@@ -58,8 +62,12 @@ function printCallTimes(calls: CallTimes[]): void {
   const ms = (seconds: number): string => `${(1000 * seconds).toFixed(1)} ms`;
   for (const [k, call] of calls.entries()) {
     console.log(`  call ${k + 1}: wall ${call.wall.toFixed(3)} s, engine ${call.engine.toFixed(3)} s, ` +
-      `outside the engine ${ms(call.wall - call.engine)}, synchronous ${ms(call.sync)}`);
+      `outside the engine ${ms(call.wall - call.engine)}, synchronous ${ms(call.sync)}, CPU ${call.cpu.toFixed(3)} s`);
   }
+  // K-Means runs on one thread while the others apply updates, so its share
+  // of the work (CPU time) is smaller than its share of the wall time.
+  const cpuShare = Math.min(...calls.map((call) => call.kmeans / call.cpu));
+  console.log(`  K-Means share of the call's CPU time on all threads (best): ${(100 * cpuShare).toFixed(1)} %`);
   const outside = Math.min(...calls.map((call) => call.wall - call.engine));
   const sync = Math.min(...calls.map((call) => call.sync));
   console.log(`  outside the engine (best of ${calls.length}): ${ms(outside)}; synchronous part (best): ${ms(sync)}`);
@@ -95,11 +103,17 @@ async function main(): Promise<void> {
   const calls: CallTimes[] = [];
   const bench = new Bench({ iterations: REPEATS, time: 0, warmup: false, throws: true });
   bench.add('quantize 4096x4096 claq AP 2.05 + OR', async () => {
+    const cpuStart = process.cpuUsage();
     const start = performance.now();
     const pending = quantizeLayer(weight, hessian, { targetBits: 2.05, outliers: true, threads: THREADS });
     const returned = performance.now();
     const result = await pending;
-    calls.push({ wall: (performance.now() - start) / 1000, sync: (returned - start) / 1000, engine: result.stats.seconds });
+    const wall = (performance.now() - start) / 1000;
+    const cpuUsed = process.cpuUsage(cpuStart);
+    calls.push({
+      wall, sync: (returned - start) / 1000, engine: result.stats.seconds,
+      cpu: (cpuUsed.user + cpuUsed.system) / 1e6, kmeans: result.stats.kmeansSeconds,
+    });
     if (fastest === undefined || result.stats.seconds < fastest.seconds) fastest = result.stats;
   });
   bench.add(`hessian add ${TOKENS} tokens x ${N}`, () => {

@@ -12,6 +12,7 @@
 #include "core/thread_pool.h"
 #include "core/uniform_grid.h"
 #include "kernels/codebook_assign.h"
+#include "kernels/column_feedback.h"
 #include "kernels/gemm.h"
 
 namespace claq {
@@ -151,19 +152,12 @@ double quantize_column(const float* w, int64_t rows, int bits, int64_t per_tail,
 
 // Writes err = (w - q) / U[k][k] to `error` and subtracts err * U[k][k2] from
 // each remaining column k2 of the sub-block.
-void feed_back_in_sub_block(const ColumnLoopInput& in, int64_t k, int64_t sub_end,
-                            const float* quantized, float* error) {
+void feed_back_in_sub_block(const ColumnLoopInput& in, ColumnFeedbackFn column_feedback, int64_t k,
+                            int64_t sub_end, const float* quantized, float* error) {
   const int64_t rows = in.rows;
-  const float* w = in.weight_t + k * rows;
   const float* u_row = in.inverse_factor + k * in.cols;
-  const float inverse_diagonal = 1.0f / u_row[k];
-  for (int64_t i = 0; i < rows; ++i) error[i] = (w[i] - quantized[i]) * inverse_diagonal;
-
-  for (int64_t k2 = k + 1; k2 < sub_end; ++k2) {
-    const float factor = u_row[k2];
-    float* target = in.weight_t + k2 * rows;
-    for (int64_t i = 0; i < rows; ++i) target[i] -= factor * error[i];
-  }
+  column_feedback(in.weight_t + k * rows, quantized, 1.0f / u_row[k], rows, u_row + k + 1, sub_end - k - 1,
+                  in.weight_t + (k + 1) * rows, rows, error);
 }
 
 // Subtracts U[sources, targets]^T * errors from W_t[targets], for the `count`
@@ -314,7 +308,8 @@ class BlockLoop {
         }
         const double diagonal = in_.inverse_factor[k * cols_ + k];
         out_->loss += squared_error / (2 * diagonal * diagonal);
-        feed_back_in_sub_block(in_, k, sub_end, quantized_.data(), errors + (k - block) * rows_);
+        feed_back_in_sub_block(in_, column_feedback_, k, sub_end, quantized_.data(),
+                               errors + (k - block) * rows_);
       }
       if (feedback_) {
         feed_back_gemm(in_, sub, sub_end - sub, errors + (sub - block) * rows_, sub_end,
@@ -336,6 +331,7 @@ class BlockLoop {
   const int64_t rows_;
   const int64_t cols_;
   const bool feedback_;
+  const ColumnFeedbackFn column_feedback_ = select_column_feedback_f32();
   ColumnWorkspace ws_;
   std::vector<float> quantized_;
   // The errors of the block being quantized. The previous block's errors were

@@ -30,10 +30,9 @@ class LlamaLinear {
 };
 
 // A float32 weight matrix. The storage is shared, so a tied lm_head and the
-// token embedding use one copy.
-// TODO: pack W once at construction (GemmPackedB, on the linalg branch, not
-// merged here yet): gemm_f32 packs all of W on every call, which dominates
-// one-token decoding of large layers.
+// token embedding use one copy. A few rows (decoding) run as row dot
+// products straight from W. More go through gemm_f32, which packs all of W
+// on each call, a cost the rows share.
 class DenseLinear final : public LlamaLinear {
  public:
   DenseLinear(std::shared_ptr<const std::vector<float>> weight, int64_t out_features,

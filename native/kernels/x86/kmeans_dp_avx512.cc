@@ -333,11 +333,16 @@ void kmeans_dp_prefix_avx512(const float* sorted, int64_t n, double shift,
   s1[0] = 0;
   s2[0] = 0;
   first[0] = 0;
-  for (int64_t start = 0; start < n; start += 8) {
-    const __mmask8 valid = n - start >= 8 ? __mmask8{0xff}
-                                          : static_cast<__mmask8>((1u << (n - start)) - 1);
-    const __m512d x = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(valid, sorted + start));
-    const __m512d v = _mm512_maskz_sub_pd(valid, x, shift_vector);
+
+  // One block of eight values from `start`; lanes outside `valid` are zero
+  // and are not stored. Whole blocks take unmasked loads and stores.
+  const auto block = [&](int64_t start, __mmask8 valid) {
+    const bool whole = valid == 0xff;
+    const __m256 x32 = whole ? _mm256_loadu_ps(sorted + start)
+                             : _mm256_maskz_loadu_ps(valid, sorted + start);
+    const __m512d x = _mm512_cvtps_pd(x32);
+    const __m512d v = whole ? _mm512_sub_pd(x, shift_vector)
+                            : _mm512_maskz_sub_pd(valid, x, shift_vector);
     const __m512d scan1 = block_scan(v);
     const __m512d scan2 = block_scan(_mm512_mul_pd(v, v));
     const __m512d a = _mm512_add_pd(carry1, scan1);
@@ -346,11 +351,23 @@ void kmeans_dp_prefix_avx512(const float* sorted, int64_t n, double shift,
     // the dependency chain instead of an add and a permute.
     carry1 = _mm512_add_pd(carry1, _mm512_permutexvar_pd(last_lane, scan1));
     carry2 = _mm512_add_pd(carry2, _mm512_permutexvar_pd(last_lane, scan2));
-    const __m512d inverse = _mm512_maskz_loadu_pd(valid, inverse_count + start + 1);
-    _mm512_mask_storeu_pd(s1 + start + 1, valid, a);
-    _mm512_mask_storeu_pd(s2 + start + 1, valid, b);
-    _mm512_mask_storeu_pd(first + start + 1, valid, one_cluster_cost(a, b, inverse));
-  }
+    const double* inverse_at = inverse_count + start + 1;
+    const __m512d inverse = whole ? _mm512_loadu_pd(inverse_at)
+                                  : _mm512_maskz_loadu_pd(valid, inverse_at);
+    const __m512d cost = one_cluster_cost(a, b, inverse);
+    if (whole) {
+      _mm512_storeu_pd(s1 + start + 1, a);
+      _mm512_storeu_pd(s2 + start + 1, b);
+      _mm512_storeu_pd(first + start + 1, cost);
+    } else {
+      _mm512_mask_storeu_pd(s1 + start + 1, valid, a);
+      _mm512_mask_storeu_pd(s2 + start + 1, valid, b);
+      _mm512_mask_storeu_pd(first + start + 1, valid, cost);
+    }
+  };
+  int64_t start = 0;
+  for (; start + 8 <= n; start += 8) block(start, 0xff);
+  if (start < n) block(start, static_cast<__mmask8>((1u << (n - start)) - 1));
 }
 
 void kmeans_dp_mirror_avx512(const double* s1, const double* s2, int64_t n,

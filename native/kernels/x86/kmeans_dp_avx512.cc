@@ -276,8 +276,8 @@ void kmeans_dp_group_avx512(const KMeansDpArrays& a, int64_t i_begin, int count,
     if (upper_count > 0) high_rows.update<kSomeEmpty>(a, i_begin + 8, j, s1_j, s2_j, previous_j);
   };
 
-  // Below i_begin every row has a non-empty last cluster; from there on some
-  // lanes must be masked.
+  // Below i_begin every row has a non-empty last cluster. From i_begin on,
+  // some lanes must be masked.
   const std::false_type all_rows;
   const std::true_type some_rows;
   const int64_t full_end = std::min(j_end, i_begin - 1);
@@ -334,8 +334,8 @@ void kmeans_dp_prefix_avx512(const float* sorted, int64_t n, double shift,
   s2[0] = 0;
   first[0] = 0;
 
-  // One block of eight values from `start`; lanes outside `valid` are zero
-  // and are not stored. Whole blocks take unmasked loads and stores.
+  // One block of eight values from `start`. Lanes outside `valid` are zero
+  // and are not stored, and whole blocks take unmasked loads and stores.
   const auto block = [&](int64_t start, __mmask8 valid) {
     const bool whole = valid == 0xff;
     const __m256 x32 = whole ? _mm256_loadu_ps(sorted + start)

@@ -1,5 +1,5 @@
-// AVX-512 table look-up GEMV for CPUs with AVX512-VBMI. It uses the tables
-// of lut_gemv_avx512.cc, but each window comes from one vpmultishiftqb
+// AVX-512 table look-up GEMV for CPUs with AVX512-VBMI and VBMI2. It uses the
+// tables of lut_gemv_avx512.cc, but each window comes from one vpmultishiftqb
 // instead of a 32-bit shift. On Zen 5 (measured in L1) the shift competes
 // with vpermps for the same pipes, while vpmultishiftqb issues beside it: a
 // 2-bit tile row (8 look-ups) takes about 7 cycles instead of 11.
@@ -10,9 +10,9 @@
 // `shift` into byte 0 and `32 + shift` into byte 4. The low byte of each
 // 32-bit lane then contains bits [shift, shift + 8) of its own row, and
 // vpermps reads the low 4.
-// Only the two 3-bit columns that straddle words take the shift-and-or path.
+// The two 3-bit columns that straddle words take one vpshrdd (VBMI2) each.
 //
-// Callers check cpu_has_avx512_vbmi() first (simd_level.h).
+// Callers check cpu_has_avx512_vbmi() first (simd_level.h): VBMI and VBMI2.
 #include <immintrin.h>
 
 // GCC 12's AVX-512 intrinsics fill unused lanes with _mm512_undefined_ps(),
@@ -25,12 +25,11 @@
 
 #include "kernels/lut_gemv.h"
 #include "kernels/lut_gemv_panels.h"
-#include "kernels/x86/code_windows_avx512.h"
 
-// VBMI for the code below only. The shared headers above compile as in the
+// VBMI and VBMI2 for the code below only. The shared headers above compile as in the
 // other AVX-512 files, so their inline functions are the same in every file
 // and the linker cannot keep a VBMI copy for code that runs without VBMI.
-#pragma GCC target("avx512vbmi")
+#pragma GCC target("avx512vbmi,avx512vbmi2")
 
 namespace claq {
 namespace {
@@ -50,11 +49,22 @@ inline __m512i window(__m512i word) {
   }
 }
 
-// Window of 3-bit column C of a three-word row.
+// Window of 3-bit column C of a tile whose planes are w0, w1, w2, with no
+// vector ALU work where possible: column 0 is w0 itself, columns 8 and 16
+// start at a byte (bits 24 of w0 and 16 of w1), so an unaligned load at that
+// byte reads them, and the two columns that straddle words take one
+// double-word shift. The loads stay inside the tile.
 template <int C>
-inline __m512i window_3bit(__m512i w0, __m512i w1, __m512i w2) {
-  if constexpr (C == 10 || C == 21) {
-    return avx512::window_3bit<C>(w0, w1, w2);
+inline __m512i window_3bit(const uint32_t* tile, __m512i w0, __m512i w1, __m512i w2) {
+  const char* bytes = reinterpret_cast<const char*>(tile);
+  if constexpr (C == 8) {
+    return _mm512_loadu_si512(bytes + 3);
+  } else if constexpr (C == 16) {
+    return _mm512_loadu_si512(bytes + 64 + 2);
+  } else if constexpr (C == 10) {
+    return _mm512_shrdi_epi32(w0, w1, 30);
+  } else if constexpr (C == 21) {
+    return _mm512_shrdi_epi32(w1, w2, 31);
   } else if constexpr (C < 10) {
     return window<3 * C>(w0);
   } else if constexpr (C < 21) {
@@ -73,14 +83,21 @@ inline __m512 sum_nibbles(__m512i word, const __m512* tables, std::index_sequenc
                        _mm512_add_ps(_mm512_add_ps(looked[4], looked[5]), _mm512_add_ps(looked[6], looked[7])));
 }
 
-// Sum over columns First + S of a 3-bit tile row, tables in registers.
+// Sum of N look-ups plus `y` in four chains that start at the first four
+// look-ups (adding them to a zero would cost an add each: -0 + 0 is not -0).
+template <size_t N, size_t... R>
+inline __m512 sum_looked(const __m512 (&looked)[N], __m512 y, std::index_sequence<R...>) {
+  __m512 acc[4] = {looked[0], looked[1], looked[2], looked[3]};
+  ((acc[R & 3] = _mm512_add_ps(acc[R & 3], looked[4 + R])), ...);
+  return _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], _mm512_add_ps(acc[3], y)));
+}
+
+// Sum over columns First + S of a 3-bit tile row plus `y`, tables in registers.
 template <size_t First, size_t... S>
-inline __m512 sum_3bit(__m512i w0, __m512i w1, __m512i w2, const __m512* tables, std::index_sequence<S...>) {
-  __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-  ((acc[S & 3] = _mm512_add_ps(acc[S & 3],
-                               _mm512_permutexvar_ps(window_3bit<First + S>(w0, w1, w2), tables[S]))),
-   ...);
-  return _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
+inline __m512 sum_3bit(const uint32_t* tile, __m512i w0, __m512i w1, __m512i w2, const __m512* tables, __m512 y,
+                       std::index_sequence<S...>) {
+  const __m512 looked[] = {_mm512_permutexvar_ps(window_3bit<First + S>(tile, w0, w1, w2), tables[S])...};
+  return sum_looked(looked, y, std::make_index_sequence<sizeof...(S) - 4>());
 }
 
 void sweep_nibbles(const uint32_t* tiles, const __m512* tables, int64_t count, float* y) {
@@ -111,8 +128,9 @@ void sweep_3bit_part(const uint32_t* tiles, const float* block_tables, int64_t c
     const __m512i w0 = _mm512_load_si512(tile);
     const __m512i w1 = _mm512_load_si512(tile + 16);
     const __m512i w2 = _mm512_load_si512(tile + 32);
-    const __m512 sum = sum_3bit<First>(w0, w1, w2, tables, std::make_index_sequence<Last - First>());
-    _mm512_storeu_ps(y + t * 16, _mm512_add_ps(_mm512_loadu_ps(y + t * 16), sum));
+    const __m512 sum = sum_3bit<First>(tile, w0, w1, w2, tables, _mm512_loadu_ps(y + t * 16),
+                                       std::make_index_sequence<Last - First>());
+    _mm512_storeu_ps(y + t * 16, sum);
   }
 }
 

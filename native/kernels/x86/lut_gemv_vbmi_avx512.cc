@@ -49,22 +49,45 @@ inline __m512i window(__m512i word) {
   }
 }
 
-// Window of 3-bit column C of a tile whose planes are w0, w1, w2, with no
-// vector ALU work where possible: column 0 is w0 itself, columns 8 and 16
-// start at a byte (bits 24 of w0 and 16 of w1), so an unaligned load at that
-// byte reads them, and the two columns that straddle words take one
-// double-word shift. The loads stay inside the tile.
+// Windows of 3-bit columns need a vector ALU op (one multishift) except where
+// a load can read them: an unaligned load at byte b of a plane puts bits
+// [8b, 8b + 32) of every row's word in its lane. Columns 0, 8, 16 and 24
+// start at a byte (bits 0 and 24 of w0, 16 of w1, 8 of w2) and columns 3,
+// 11, 19 and 27 one bit after one (bits 9 of w0, 1 and 25 of w1, 17 of w2).
+// The second kind read their code from window bits 1-3, so their table is
+// widened: entry n holds entry n >> 1 (offset_by_one, load_tables).
+template <int C>
+constexpr bool offset_by_one() {
+  return C == 3 || C == 11 || C == 19 || C == 27;
+}
+
+// Window of 3-bit column C of a tile whose planes are w0, w1, w2. The loads
+// of plane 2 at byte 1 and 2 would read one and two bytes past the tile, so
+// they mask those bytes (a masked-off byte never faults). The two columns
+// that straddle words take one double-word shift.
 template <int C>
 inline __m512i window_3bit(const uint32_t* tile, __m512i w0, __m512i w1, __m512i w2) {
-  const char* bytes = reinterpret_cast<const char*>(tile);
-  if constexpr (C == 8) {
-    return _mm512_loadu_si512(bytes + 3);
-  } else if constexpr (C == 16) {
-    return _mm512_loadu_si512(bytes + 64 + 2);
+  const char* plane0 = reinterpret_cast<const char*>(tile);
+  const char* plane1 = plane0 + 64;
+  const char* plane2 = plane0 + 128;
+  if constexpr (C == 3) {
+    return _mm512_loadu_si512(plane0 + 1);
+  } else if constexpr (C == 8) {
+    return _mm512_loadu_si512(plane0 + 3);
   } else if constexpr (C == 10) {
     return _mm512_shrdi_epi32(w0, w1, 30);
+  } else if constexpr (C == 11) {
+    return w1;
+  } else if constexpr (C == 16) {
+    return _mm512_loadu_si512(plane1 + 2);
+  } else if constexpr (C == 19) {
+    return _mm512_loadu_si512(plane1 + 3);
   } else if constexpr (C == 21) {
     return _mm512_shrdi_epi32(w1, w2, 31);
+  } else if constexpr (C == 24) {
+    return _mm512_maskz_loadu_epi8(~(__mmask64{1} << 63), plane2 + 1);
+  } else if constexpr (C == 27) {
+    return _mm512_maskz_loadu_epi8(~(__mmask64{3} << 62), plane2 + 2);
   } else if constexpr (C < 10) {
     return window<3 * C>(w0);
   } else if constexpr (C < 21) {
@@ -109,6 +132,14 @@ void sweep_nibbles(const uint32_t* tiles, const __m512* tables, int64_t count, f
   }
 }
 
+// Tables of columns First + S, widened where offset_by_one.
+template <size_t First, size_t... S>
+inline void load_tables(const float* block_tables, __m512* tables, std::index_sequence<S...>) {
+  const __m512i halves = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+  ((tables[S] = _mm512_load_ps(block_tables + 16 * (First + S))), ...);
+  ((tables[S] = offset_by_one<First + S>() ? _mm512_permutexvar_ps(halves, tables[S]) : tables[S]), ...);
+}
+
 // Columns [First, Last) of a 3-bit block over `count` tiles. The tables and
 // the window controls of the part stay in registers: a zmm load issues at
 // about one per cycle here, so 32 table loads per tile would cost more than
@@ -117,7 +148,7 @@ void sweep_nibbles(const uint32_t* tiles, const __m512* tables, int64_t count, f
 template <size_t First, size_t Last>
 void sweep_3bit_part(const uint32_t* tiles, const float* block_tables, int64_t count, float* y) {
   __m512 tables[Last - First];
-  for (size_t s = 0; s < Last - First; ++s) tables[s] = _mm512_load_ps(block_tables + 16 * (First + s));
+  load_tables<First>(block_tables, tables, std::make_index_sequence<Last - First>());
   for (int64_t t = 0; t < count; ++t) {
     const uint32_t* tile = tiles + t * 48;
     if constexpr (First == 0) {

@@ -49,51 +49,42 @@ inline __m512i window(__m512i word) {
   }
 }
 
-// Windows of 3-bit columns need a vector ALU op (one multishift) except where
-// a load can read them: an unaligned load at byte b of a plane puts bits
-// [8b, 8b + 32) of every row's word in its lane. Columns 0, 8, 16 and 24
-// start at a byte (bits 0 and 24 of w0, 16 of w1, 8 of w2) and columns 3,
-// 11, 19 and 27 one bit after one (bits 9 of w0, 1 and 25 of w1, 17 of w2).
-// The second kind read their code from window bits 1-3, so their table is
-// widened: entry n holds entry n >> 1 (offset_by_one, load_tables).
+// Where the code of 3-bit column C lies in a row's three words. A window
+// costs a vector ALU op (one multishift) unless a load can read it: an
+// unaligned load at byte b of a plane puts bits [8b, 8b + 32) of every
+// row's word in its lane, so a code that starts `offset` <= 2 bits after a
+// byte needs no ALU op (12 of the 32 columns). Its table is widened instead:
+// entry n holds entry n >> offset, 32 entries for offset 2 (vpermi2ps).
+// Columns 10 and 21 straddle words and take one double-word shift.
 template <int C>
-constexpr bool offset_by_one() {
-  return C == 3 || C == 11 || C == 19 || C == 27;
-}
+struct Column3 {
+  static constexpr int kBit = 3 * C;
+  static constexpr int kWord = kBit / 32;
+  static constexpr int kShift = kBit % 32;
+  static constexpr bool kStraddles = kShift > 29;
+  static constexpr int kOffset = kStraddles ? 0 : kShift % 8;
+  static constexpr bool kLoaded = !kStraddles && kOffset <= 2;
+  static constexpr int kByte = kShift / 8;
+};
 
-// Window of 3-bit column C of a tile whose planes are w0, w1, w2. The loads
-// of plane 2 at byte 1 and 2 would read one and two bytes past the tile, so
-// they mask those bytes (a masked-off byte never faults). The two columns
-// that straddle words take one double-word shift.
+// Window of 3-bit column C of a tile whose planes are w0, w1, w2. A load
+// from plane 2 at byte b would read b bytes past the tile, so it masks them
+// (a masked-off byte never faults).
 template <int C>
 inline __m512i window_3bit(const uint32_t* tile, __m512i w0, __m512i w1, __m512i w2) {
-  const char* plane0 = reinterpret_cast<const char*>(tile);
-  const char* plane1 = plane0 + 64;
-  const char* plane2 = plane0 + 128;
-  if constexpr (C == 3) {
-    return _mm512_loadu_si512(plane0 + 1);
-  } else if constexpr (C == 8) {
-    return _mm512_loadu_si512(plane0 + 3);
-  } else if constexpr (C == 10) {
-    return _mm512_shrdi_epi32(w0, w1, 30);
-  } else if constexpr (C == 11) {
-    return w1;
-  } else if constexpr (C == 16) {
-    return _mm512_loadu_si512(plane1 + 2);
-  } else if constexpr (C == 19) {
-    return _mm512_loadu_si512(plane1 + 3);
-  } else if constexpr (C == 21) {
-    return _mm512_shrdi_epi32(w1, w2, 31);
-  } else if constexpr (C == 24) {
-    return _mm512_maskz_loadu_epi8(~(__mmask64{1} << 63), plane2 + 1);
-  } else if constexpr (C == 27) {
-    return _mm512_maskz_loadu_epi8(~(__mmask64{3} << 62), plane2 + 2);
-  } else if constexpr (C < 10) {
-    return window<3 * C>(w0);
-  } else if constexpr (C < 21) {
-    return window<3 * C - 32>(w1);
+  using Col = Column3<C>;
+  const __m512i words[3] = {w0, w1, w2};
+  const char* plane = reinterpret_cast<const char*>(tile + 16 * Col::kWord);
+  if constexpr (Col::kStraddles) {
+    return _mm512_shrdi_epi32(words[Col::kWord], words[Col::kWord + 1], Col::kShift);
+  } else if constexpr (!Col::kLoaded) {
+    return window<Col::kShift>(words[Col::kWord]);
+  } else if constexpr (Col::kByte == 0) {
+    return words[Col::kWord];
+  } else if constexpr (Col::kWord < 2) {
+    return _mm512_loadu_si512(plane + Col::kByte);
   } else {
-    return window<3 * C - 64>(w2);
+    return _mm512_maskz_loadu_epi8(~__mmask64{0} >> Col::kByte, plane + Col::kByte);
   }
 }
 
@@ -115,11 +106,21 @@ inline __m512 sum_looked(const __m512 (&looked)[N], __m512 y, std::index_sequenc
   return _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], _mm512_add_ps(acc[3], y)));
 }
 
+// Look-up of 3-bit column C in its widened table (low and high halves).
+template <int C>
+inline __m512 look_up_3bit(__m512i window, __m512 low, __m512 high) {
+  if constexpr (Column3<C>::kOffset == 2) {
+    return _mm512_permutex2var_ps(low, window, high);
+  } else {
+    return _mm512_permutexvar_ps(window, low);
+  }
+}
+
 // Sum over columns First + S of a 3-bit tile row plus `y`, tables in registers.
 template <size_t First, size_t... S>
-inline __m512 sum_3bit(const uint32_t* tile, __m512i w0, __m512i w1, __m512i w2, const __m512* tables, __m512 y,
-                       std::index_sequence<S...>) {
-  const __m512 looked[] = {_mm512_permutexvar_ps(window_3bit<First + S>(tile, w0, w1, w2), tables[S])...};
+inline __m512 sum_3bit(const uint32_t* tile, __m512i w0, __m512i w1, __m512i w2, const __m512* low,
+                       const __m512* high, __m512 y, std::index_sequence<S...>) {
+  const __m512 looked[] = {look_up_3bit<First + S>(window_3bit<First + S>(tile, w0, w1, w2), low[S], high[S])...};
   return sum_looked(looked, y, std::make_index_sequence<sizeof...(S) - 4>());
 }
 
@@ -132,12 +133,19 @@ void sweep_nibbles(const uint32_t* tiles, const __m512* tables, int64_t count, f
   }
 }
 
-// Tables of columns First + S, widened where offset_by_one.
+// Tables of columns First + S, widened by Column3<C>::kOffset: entry n of
+// the widened table (32 entries, `low` then `high`) is entry n >> offset.
 template <size_t First, size_t... S>
-inline void load_tables(const float* block_tables, __m512* tables, std::index_sequence<S...>) {
-  const __m512i halves = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
-  ((tables[S] = _mm512_load_ps(block_tables + 16 * (First + S))), ...);
-  ((tables[S] = offset_by_one<First + S>() ? _mm512_permutexvar_ps(halves, tables[S]) : tables[S]), ...);
+inline void load_tables(const float* block_tables, __m512* low, __m512* high, std::index_sequence<S...>) {
+  const __m512i by_two = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+  const __m512i by_four_low = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+  const __m512i by_four_high = _mm512_set_epi32(7, 7, 7, 7, 6, 6, 6, 6, 5, 5, 5, 5, 4, 4, 4, 4);
+  ((low[S] = _mm512_load_ps(block_tables + 16 * (First + S))), ...);
+  ((high[S] = Column3<First + S>::kOffset == 2 ? _mm512_permutexvar_ps(by_four_high, low[S]) : low[S]), ...);
+  ((low[S] = Column3<First + S>::kOffset == 1   ? _mm512_permutexvar_ps(by_two, low[S])
+             : Column3<First + S>::kOffset == 2 ? _mm512_permutexvar_ps(by_four_low, low[S])
+                                                : low[S]),
+   ...);
 }
 
 // Columns [First, Last) of a 3-bit block over `count` tiles. The tables and
@@ -147,8 +155,9 @@ inline void load_tables(const float* block_tables, __m512* tables, std::index_se
 // the later ones find it in L1.
 template <size_t First, size_t Last>
 void sweep_3bit_part(const uint32_t* tiles, const float* block_tables, int64_t count, float* y) {
-  __m512 tables[Last - First];
-  load_tables<First>(block_tables, tables, std::make_index_sequence<Last - First>());
+  __m512 low[Last - First];
+  __m512 high[Last - First];
+  load_tables<First>(block_tables, low, high, std::make_index_sequence<Last - First>());
   for (int64_t t = 0; t < count; ++t) {
     const uint32_t* tile = tiles + t * 48;
     if constexpr (First == 0) {
@@ -159,7 +168,7 @@ void sweep_3bit_part(const uint32_t* tiles, const float* block_tables, int64_t c
     const __m512i w0 = _mm512_load_si512(tile);
     const __m512i w1 = _mm512_load_si512(tile + 16);
     const __m512i w2 = _mm512_load_si512(tile + 32);
-    const __m512 sum = sum_3bit<First>(tile, w0, w1, w2, tables, _mm512_loadu_ps(y + t * 16),
+    const __m512 sum = sum_3bit<First>(tile, w0, w1, w2, low, high, _mm512_loadu_ps(y + t * 16),
                                        std::make_index_sequence<Last - First>());
     _mm512_storeu_ps(y + t * 16, sum);
   }

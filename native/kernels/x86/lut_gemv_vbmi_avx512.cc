@@ -26,9 +26,9 @@
 #include "kernels/lut_gemv.h"
 #include "kernels/lut_gemv_panels.h"
 
-// VBMI and VBMI2 for the code below only. The shared headers above compile as in the
-// other AVX-512 files, so their inline functions are the same in every file
-// and the linker cannot keep a VBMI copy for code that runs without VBMI.
+// VBMI and VBMI2 for the code below only. The shared headers above compile as
+// in the other AVX-512 files, so their inline functions are the same in every
+// file and the linker cannot keep a VBMI copy for code that runs without VBMI.
 #pragma GCC target("avx512vbmi,avx512vbmi2")
 
 namespace claq {
@@ -52,19 +52,23 @@ inline __m512i window(__m512i word) {
 // Where the code of 3-bit column C lies in a row's three words. A window
 // costs a vector ALU op (one multishift) unless a load can read it: an
 // unaligned load at byte b of a plane puts bits [8b, 8b + 32) of every
-// row's word in its lane, so a code that starts `offset` <= 2 bits after a
-// byte needs no ALU op (12 of the 32 columns). Its table is widened instead:
-// entry n holds entry n >> offset, 32 entries for offset 2 (vpermi2ps).
-// Columns 10 and 21 straddle words and take one double-word shift.
+// row's word in its lane, so a code that starts 0 or 1 bit after a byte
+// needs no ALU op (8 of the 32 columns). For offset 1 the table is widened:
+// entry n holds entry n >> 1. Columns 10 and 21 straddle words and take one
+// double-word shift.
+//
+// Codes at offset 2 (four more columns) would fit a 32-entry table
+// (vpermi2ps). That ran as fast in cache but at half speed on an
+// out-of-cache working set on Zen 5, for a reason not found.
 template <int C>
 struct Column3 {
   static constexpr int kBit = 3 * C;
   static constexpr int kWord = kBit / 32;
   static constexpr int kShift = kBit % 32;
   static constexpr bool kStraddles = kShift > 29;
-  static constexpr int kOffset = kStraddles ? 0 : kShift % 8;
-  static constexpr bool kLoaded = !kStraddles && kOffset <= 2;
+  static constexpr bool kLoaded = !kStraddles && kShift % 8 <= 1;
   static constexpr int kByte = kShift / 8;
+  static constexpr bool kWidened = kLoaded && kShift % 8 == 1;
 };
 
 // Window of 3-bit column C of a tile whose planes are w0, w1, w2. A load
@@ -106,21 +110,11 @@ inline __m512 sum_looked(const __m512 (&looked)[N], __m512 y, std::index_sequenc
   return _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], _mm512_add_ps(acc[3], y)));
 }
 
-// Look-up of 3-bit column C in its widened table (low and high halves).
-template <int C>
-inline __m512 look_up_3bit(__m512i window, __m512 low, __m512 high) {
-  if constexpr (Column3<C>::kOffset == 2) {
-    return _mm512_permutex2var_ps(low, window, high);
-  } else {
-    return _mm512_permutexvar_ps(window, low);
-  }
-}
-
 // Sum over columns First + S of a 3-bit tile row plus `y`, tables in registers.
 template <size_t First, size_t... S>
-inline __m512 sum_3bit(const uint32_t* tile, __m512i w0, __m512i w1, __m512i w2, const __m512* low,
-                       const __m512* high, __m512 y, std::index_sequence<S...>) {
-  const __m512 looked[] = {look_up_3bit<First + S>(window_3bit<First + S>(tile, w0, w1, w2), low[S], high[S])...};
+inline __m512 sum_3bit(const uint32_t* tile, __m512i w0, __m512i w1, __m512i w2, const __m512* tables, __m512 y,
+                       std::index_sequence<S...>) {
+  const __m512 looked[] = {_mm512_permutexvar_ps(window_3bit<First + S>(tile, w0, w1, w2), tables[S])...};
   return sum_looked(looked, y, std::make_index_sequence<sizeof...(S) - 4>());
 }
 
@@ -133,19 +127,12 @@ void sweep_nibbles(const uint32_t* tiles, const __m512* tables, int64_t count, f
   }
 }
 
-// Tables of columns First + S, widened by Column3<C>::kOffset: entry n of
-// the widened table (32 entries, `low` then `high`) is entry n >> offset.
+// Tables of columns First + S, widened where Column3<C>::kWidened.
 template <size_t First, size_t... S>
-inline void load_tables(const float* block_tables, __m512* low, __m512* high, std::index_sequence<S...>) {
-  const __m512i by_two = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
-  const __m512i by_four_low = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-  const __m512i by_four_high = _mm512_set_epi32(7, 7, 7, 7, 6, 6, 6, 6, 5, 5, 5, 5, 4, 4, 4, 4);
-  ((low[S] = _mm512_load_ps(block_tables + 16 * (First + S))), ...);
-  ((high[S] = Column3<First + S>::kOffset == 2 ? _mm512_permutexvar_ps(by_four_high, low[S]) : low[S]), ...);
-  ((low[S] = Column3<First + S>::kOffset == 1   ? _mm512_permutexvar_ps(by_two, low[S])
-             : Column3<First + S>::kOffset == 2 ? _mm512_permutexvar_ps(by_four_low, low[S])
-                                                : low[S]),
-   ...);
+inline void load_tables(const float* block_tables, __m512* tables, std::index_sequence<S...>) {
+  const __m512i halves = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+  ((tables[S] = _mm512_load_ps(block_tables + 16 * (First + S))), ...);
+  ((tables[S] = Column3<First + S>::kWidened ? _mm512_permutexvar_ps(halves, tables[S]) : tables[S]), ...);
 }
 
 // Columns [First, Last) of a 3-bit block over `count` tiles. The tables and
@@ -155,9 +142,8 @@ inline void load_tables(const float* block_tables, __m512* low, __m512* high, st
 // the later ones find it in L1.
 template <size_t First, size_t Last>
 void sweep_3bit_part(const uint32_t* tiles, const float* block_tables, int64_t count, float* y) {
-  __m512 low[Last - First];
-  __m512 high[Last - First];
-  load_tables<First>(block_tables, low, high, std::make_index_sequence<Last - First>());
+  __m512 tables[Last - First];
+  load_tables<First>(block_tables, tables, std::make_index_sequence<Last - First>());
   for (int64_t t = 0; t < count; ++t) {
     const uint32_t* tile = tiles + t * 48;
     if constexpr (First == 0) {
@@ -168,7 +154,7 @@ void sweep_3bit_part(const uint32_t* tiles, const float* block_tables, int64_t c
     const __m512i w0 = _mm512_load_si512(tile);
     const __m512i w1 = _mm512_load_si512(tile + 16);
     const __m512i w2 = _mm512_load_si512(tile + 32);
-    const __m512 sum = sum_3bit<First>(tile, w0, w1, w2, low, high, _mm512_loadu_ps(y + t * 16),
+    const __m512 sum = sum_3bit<First>(tile, w0, w1, w2, tables, _mm512_loadu_ps(y + t * 16),
                                        std::make_index_sequence<Last - First>());
     _mm512_storeu_ps(y + t * 16, sum);
   }

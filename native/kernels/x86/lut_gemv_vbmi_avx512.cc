@@ -49,17 +49,17 @@ inline __m512i window(__m512i word) {
   }
 }
 
-// Where the code of 3-bit column C lies in a row's three words. A window
-// costs a vector ALU op (one multishift) unless a load can read it: an
-// unaligned load at byte b of a plane puts bits [8b, 8b + 32) of every
-// row's word in its lane, so a code that starts 0 or 1 bit after a byte
-// needs no ALU op (8 of the 32 columns). For offset 1 the table is widened:
-// entry n holds entry n >> 1. Columns 10 and 21 straddle words and take one
-// double-word shift.
+// Position of the code of 3-bit column C in a row's three words. A window
+// costs a vector ALU op (one multishift) unless a load can read it. An
+// unaligned load at byte b of a plane puts bits [8b, 8b + 32) of every row's
+// word in its lane. So a code that starts 0 or 1 bit after a byte needs no
+// ALU op (8 of the 32 columns), and for offset 1 the table is widened: entry
+// n contains entry n >> 1. Columns 10 and 21 straddle words and take one
+// double-word shift each.
 //
-// Codes at offset 2 (four more columns) would fit a 32-entry table
-// (vpermi2ps). That ran as fast in cache but at half speed on an
-// out-of-cache working set on Zen 5, for a reason not found.
+// NOTE: codes at offset 2 (four more columns) fit a 32-entry table
+// (vpermi2ps). On Zen 5 that ran as fast in cache but at half speed on an
+// out-of-cache working set, for a reason not found, so it is not used.
 template <int C>
 struct Column3 {
   static constexpr int kBit = 3 * C;

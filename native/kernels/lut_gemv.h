@@ -43,7 +43,7 @@ void lut_gemv_avx2(const PackedLayer& layer, const float* x_packed, const float*
                    int64_t panel_end, float* y);
 void lut_gemv_avx512(const PackedLayer& layer, const float* x_packed, const float* tables, int64_t panel_begin,
                      int64_t panel_end, float* y);
-// The AVX-512 version for CPUs with AVX512-VBMI (cpu_has_avx512_vbmi()).
+// The AVX-512 version for CPUs with AVX512-VBMI and VBMI2 (cpu_has_avx512_vbmi()).
 void lut_gemv_vbmi_avx512(const PackedLayer& layer, const float* x_packed, const float* tables,
                           int64_t panel_begin, int64_t panel_end, float* y);
 void lut_gemv_neon(const PackedLayer& layer, const float* x_packed, const float* tables, int64_t panel_begin,

@@ -57,7 +57,7 @@ X86Features detect_x86() {
 
   f.avx2 = ymm_state && avx2 && fma && f16c;
   f.avx512 = f.avx2 && zmm_state && avx512f && avx512bw && avx512dq && avx512vl;
-  f.avx512_vbmi = f.avx512 && (ecx & bit_AVX512VBMI);
+  f.avx512_vbmi = f.avx512 && (ecx & bit_AVX512VBMI) && (ecx & bit_AVX512VBMI2);
   return f;
 }
 

@@ -19,7 +19,9 @@ bool parse_simd_level(const std::string& name, SimdLevel* level);
 // True when the level is compiled into this build and the CPU and OS support it.
 bool simd_level_supported(SimdLevel level);
 
-// True when the CPU and OS run AVX-512 (the kAvx512 level) and AVX512-VBMI.
+// True when the CPU and OS run AVX-512 (the kAvx512 level), AVX512-VBMI and
+// AVX512-VBMI2. Ice Lake, Zen 4 and later CPUs have both. Cannon Lake has
+// VBMI alone and takes the plain AVX-512 kernels.
 // Kernels of the kAvx512 level check it to pick a VBMI version.
 bool cpu_has_avx512_vbmi();
 

@@ -112,6 +112,7 @@ describe('readTokenFile', () => {
     const path = join(dir, 'odd.u32');
     await writeFile(path, Buffer.from([1, 0, 0, 0, 2, 0]));
     await expect(readTokenFile(path, 32)).rejects.toThrow('not a whole number of 32-bit tokens');
+    await expect(readTokenFile(path, 32)).rejects.toThrow('raw little-endian token ids with no header');
   });
 
   test('rejects a width other than 16 or 32', async () => {

@@ -22,7 +22,8 @@ export async function readTokenFile(path: string, width: TokenWidth = 16): Promi
   const size = width / 8;
   if (bytes.length % size !== 0) {
     throw new ClaqError('ERR_CLAQ_BAD_TOKEN_FILE',
-      `${path}: ${bytes.length} bytes is not a whole number of ${width}-bit tokens; check --token-width`);
+      `${path}: ${bytes.length} bytes is not a whole number of ${width}-bit tokens. A token file holds raw ` +
+      'little-endian token ids with no header (not JSON or text); check the file and --token-width');
   }
   const count = bytes.length / size;
   const tokens = new Int32Array(count);

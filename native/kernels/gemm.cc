@@ -166,9 +166,9 @@ void pack_panels(const PanelSource& src, int64_t i0, int64_t lines, int64_t p0, 
     return;
   }
   // Each line is contiguous in the source. Full runs of kGatherSteps depth
-  // steps go through a local tile, so each source cache line is read once:
-  // lines ld apart map to the same L1 sets when ld is a power of two, and
-  // reading one float of every line per step thrashed them.
+  // steps go through a local tile, so each source cache line is read once.
+  // Lines ld apart map to the same L1 sets when ld is a power of two, so
+  // reading one float of every line per step thrashed those sets.
   for (int64_t first = 0; first < lines; first += width) {
     const float* block = src.data + (i0 + first) * src.ld + p0;
     float* panel = out + first * kc;

@@ -13,7 +13,10 @@ let timer: NodeJS.Timeout | undefined;
 /**
  * Frees the work buffers that the engine keeps for the next quantization
  * (at most 768 MiB). They are freed anyway {@link WORK_MEMORY_IDLE_MS}
- * after the last quantization ends; call this to free them at once.
+ * after the last quantization ends; call this to free them at once. The
+ * `codes` array of a quantized layer joins these buffers when it is garbage
+ * collected, unless that happens after this release and before the next
+ * quantization: then its memory is freed at once.
  *
  * @returns the bytes freed.
  */

@@ -18,6 +18,7 @@
 
 #include "core/hessian.h"
 #include "core/quantize.h"
+#include "core/thread_pool.h"
 #include "kernels/simd_level.h"
 
 using namespace claq;
@@ -121,10 +122,14 @@ bool run_method(const std::string& method, const std::vector<float>& weight,
                 int repeats) {
   const QuantizeOptions options = options_for(method, threads);
   const double* h = method == "rtn" ? nullptr : hessian.data();
+  // One pool for every run, as the addon keeps one per thread count.
+  ThreadPool pool(threads);
+  QuantizeControl control;
+  control.pool = &pool;
   for (int r = 0; r < repeats; ++r) {
     QuantizedLayerData out;
     const double cpu_start = process_cpu_seconds();
-    const Status status = quantize_layer(weight.data(), rows, cols, h, options, {}, &out);
+    const Status status = quantize_layer(weight.data(), rows, cols, h, options, control, &out);
     const double cpu_seconds = process_cpu_seconds() - cpu_start;
     if (!status.ok()) {
       std::fprintf(stderr, "%s\n", status.message().c_str());

@@ -96,13 +96,15 @@ Napi::TypedArrayOf<T> to_typed_array(Napi::Env env, const T* data, size_t count)
 }
 
 // Moves a native vector into a new JavaScript typed array without a copy:
-// the ArrayBuffer owns the vector and frees it when collected. Runtimes that
-// forbid external buffers (a V8 sandbox) get a copy instead.
-template <typename T>
-Napi::TypedArrayOf<T> adopt_typed_array(Napi::Env env, std::vector<T>&& values) {
+// the ArrayBuffer owns the vector and frees it, through its allocator, when
+// collected. Runtimes that forbid external buffers (a V8 sandbox) get a copy
+// instead.
+template <typename T, typename Allocator>
+Napi::TypedArrayOf<T> adopt_typed_array(Napi::Env env, std::vector<T, Allocator>&& values) {
+  using Vector = std::vector<T, Allocator>;
   if (values.empty()) return Napi::TypedArrayOf<T>::New(env, 0);
-  auto* owned = new std::vector<T>(std::move(values));
-  const auto release = [](napi_env, void*, void* hint) { delete static_cast<std::vector<T>*>(hint); };
+  auto* owned = new Vector(std::move(values));
+  const auto release = [](napi_env, void*, void* hint) { delete static_cast<Vector*>(hint); };
   napi_value buffer;
   const napi_status status =
       napi_create_external_arraybuffer(env, owned->data(), owned->size() * sizeof(T), release, owned, &buffer);

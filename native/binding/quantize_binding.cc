@@ -16,6 +16,7 @@
 #include "binding/errors.h"
 #include "binding/hessian_binding.h"
 #include "binding/modules.h"
+#include "binding/thread_pools.h"
 #include "core/finite.h"
 #include "core/quantize.h"
 #include "core/work_buffer.h"
@@ -94,6 +95,7 @@ struct LayerArguments {
   int64_t cols = 0;
   std::shared_ptr<HessianState> hessian;  // null for RTN without a Hessian
   QuantizeOptions options;
+  ThreadPool* pool = nullptr;  // the shared pool of options.threads threads
 };
 
 LayerArguments read_layer_arguments(const Napi::CallbackInfo& info, const char* name) {
@@ -119,6 +121,7 @@ LayerArguments read_layer_arguments(const Napi::CallbackInfo& info, const char* 
                                          "), received " + std::to_string(args.hessian->accumulator.cols()));
   }
   throw_if_error(env, validate_quantize_options(args.options, args.rows, args.cols, args.hessian != nullptr));
+  args.pool = shared_thread_pool(args.options.threads);
   return args;
 }
 
@@ -130,6 +133,7 @@ LayerArguments read_layer_arguments(const Napi::CallbackInfo& info, const char* 
 // CPU time at 4096 x 4096).
 Status run_quantize(const float* weight, bool weight_finite, const LayerArguments& args, QuantizeControl control,
                     QuantizedLayerData* out) {
+  control.pool = args.pool;
   try {
     if (args.hessian == nullptr) {
       control.inputs_finite = weight_finite;

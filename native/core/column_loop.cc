@@ -336,7 +336,7 @@ class BlockLoop {
   std::vector<float> quantized_;
   // The errors of the block being quantized. The previous block's errors were
   // packed into packed_errors_ before it, so the far update reads only that.
-  std::vector<float> errors_;
+  WorkVector<float> errors_;
   GemmPackedB packed_errors_;
   FarUpdate far_update_;
 };

@@ -10,6 +10,7 @@
 #include <exception>
 #include <new>
 #include <numeric>
+#include <optional>
 #include <utility>
 
 #include "core/column_loop.h"
@@ -283,7 +284,9 @@ Status quantize_checked(const float* weight, int64_t rows, int64_t cols, const d
                         double hessian_scale, const QuantizeOptions& options, const QuantizeControl& control,
                         QuantizedLayerData* out) {
   const Clock::time_point start = Clock::now();
-  ThreadPool pool(options.threads);
+  std::optional<ThreadPool> own_pool;
+  if (control.pool == nullptr) own_pool.emplace(options.threads);
+  ThreadPool* const pool = control.pool != nullptr ? control.pool : &*own_pool;
   const bool feedback = options.method != Method::kRtn;
   const bool needs_factor = feedback || options.ranking == Ranking::kHessian;
 
@@ -296,7 +299,7 @@ Status quantize_checked(const float* weight, int64_t rows, int64_t cols, const d
   const Clock::time_point factor_start = Clock::now();
   if (needs_factor) {
     inverse_factor = WorkBuffer<float>(cols * cols);
-    Status status = factorize(hessian, hessian_scale, cols, permutation, diagonal, options.damping, &pool,
+    Status status = factorize(hessian, hessian_scale, cols, permutation, diagonal, options.damping, pool,
                               inverse_factor.get(), &lambda_used);
     if (!status.ok()) return status;
   }
@@ -304,11 +307,11 @@ Status quantize_checked(const float* weight, int64_t rows, int64_t cols, const d
 
   WorkBuffer<float> weight_t(rows * cols);
   gather_columns(weight, rows, cols, inverse_permutation(permutation), diagonal, weight_t.get(),
-                 &pool);
+                 pool);
 
   // AP follows the chosen ranking; OR always follows the Outlier Order.
   const std::vector<int32_t> by_outlier_order =
-      rank_columns(outlier_order_scores(options, weight_t.get(), rows, cols, &pool));
+      rank_columns(outlier_order_scores(options, weight_t.get(), rows, cols, pool));
   const std::vector<int32_t> ranking =
       options.ranking == Ranking::kHessian
           ? rank_columns(hessian_scores(weight_t.get(), rows, cols, inverse_factor.get()))
@@ -340,14 +343,14 @@ Status quantize_checked(const float* weight, int64_t rows, int64_t cols, const d
   // GPTQ's reference fits it before it zeroes dead columns.
   RowGrid row_grid;
   if (options.grid == Grid::kRow) {
-    row_grid = fit_row_grid(weight, rows, cols, options.low_bits, &pool);
+    row_grid = fit_row_grid(weight, rows, cols, options.low_bits, pool);
     input.row_grid = &row_grid;
   }
   input.abort = control.abort;
   input.progress = control.progress;
 
   ColumnLoopOutput loop;
-  Status status = run_column_loop(input, &pool, &loop);
+  Status status = run_column_loop(input, pool, &loop);
   if (!status.ok()) return status;
 
   // Finite inputs can still overflow float32 in the error feedback (weights
@@ -358,7 +361,7 @@ Status quantize_checked(const float* weight, int64_t rows, int64_t cols, const d
         "); scale the weights down or raise the damping");
   }
 
-  assemble_output(loop, permutation, bits, rows, cols, &pool, out);
+  assemble_output(loop, permutation, bits, rows, cols, pool, out);
   out->row_scales = std::move(row_grid.scales);
   out->row_zeros = std::move(row_grid.zeros);
   out->stats.loss = loop.loss;

@@ -9,8 +9,11 @@
 #include <vector>
 
 #include "core/status.h"
+#include "core/work_allocator.h"
 
 namespace claq {
+
+class ThreadPool;
 
 enum class Method { kClaq, kGptq, kRtn };
 enum class Ranking { kOutlierOrder, kHessian };
@@ -66,7 +69,7 @@ struct QuantizedLayerData {
 
   std::vector<uint8_t> bits_per_column;   // [cols]
   std::vector<int32_t> permutation;       // [cols]: permutation[k] is the column quantized k-th
-  std::vector<uint8_t> codes;             // [rows, cols] row-major, one code per byte
+  WorkVector<uint8_t> codes;              // [rows, cols] row-major, one code per byte
   std::vector<uint32_t> codebook_offsets; // [cols + 1]: column j's centroids are
   std::vector<float> codebooks;           //   codebooks[offsets[j] .. offsets[j+1]), ascending,
                                           //   2^bits[j] of them, each exactly a float16 value;
@@ -105,6 +108,10 @@ struct QuantizeControl {
   // Set by a caller that has already found the weights and hessian_scale *
   // hessian finite: quantize_layer then skips its own scan of both.
   bool inputs_finite = false;
+  // Threads to run on, instead of a pool of options.threads threads started
+  // for the call (and stopped after it). A pool kept across calls keeps its
+  // threads' GEMM packing buffers too. Results do not depend on its size.
+  ThreadPool* pool = nullptr;
 };
 
 // Quantizes W. `hessian` is H = (2/n) sum x x^T, [cols, cols] row-major in

@@ -17,6 +17,9 @@ struct Cache {
   std::mutex mutex;
   std::vector<CachedBlock> blocks;
   size_t bytes = 0;
+  // Set by a trim, cleared by the next acquire: blocks released in between
+  // (a result collected long after the last quantization) are freed at once.
+  bool idle = false;
 };
 
 Cache& cache() {
@@ -29,10 +32,11 @@ size_t rounded_capacity(size_t bytes) {
 }
 
 // Takes the smallest cached block that holds `capacity` without wasting more
-// than a quarter of it, or returns null.
+// than a quarter of it, or returns null. Either way the cache is in use again.
 void* take_cached(size_t capacity) {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mutex);
+  c.idle = false;
   auto best = c.blocks.end();
   for (auto it = c.blocks.begin(); it != c.blocks.end(); ++it) {
     const bool fits = it->capacity >= capacity && it->capacity - capacity <= capacity / 4;
@@ -72,7 +76,7 @@ void release_work_memory(void* memory, size_t bytes) {
   Cache& c = cache();
   {
     std::lock_guard<std::mutex> lock(c.mutex);
-    if (c.bytes + capacity <= kWorkMemoryCacheLimit) {
+    if (!c.idle && c.bytes + capacity <= kWorkMemoryCacheLimit) {
       c.blocks.push_back({memory, capacity});
       c.bytes += capacity;
       return;
@@ -88,6 +92,7 @@ size_t trim_work_memory() {
     std::lock_guard<std::mutex> lock(c.mutex);
     blocks.swap(c.blocks);
     c.bytes = 0;
+    c.idle = true;
   }
   size_t freed = 0;
   for (const CachedBlock& block : blocks) {

@@ -20,10 +20,12 @@ constexpr size_t kWorkMemoryCacheLimit = size_t{768} << 20;
 void* acquire_work_memory(size_t bytes);
 
 // Takes back a block from acquire_work_memory, with the size requested.
-// Large blocks stay in the cache while it has room.
+// Large blocks stay in the cache while it has room, unless no block was
+// acquired since the last trim: then every block is freed at once.
 void release_work_memory(void* memory, size_t bytes);
 
-// Frees every cached block. Returns the bytes freed.
+// Frees every cached block, and every block released after it until the
+// next acquire. Returns the bytes freed.
 size_t trim_work_memory();
 
 // Bytes the cache contains now.

@@ -500,7 +500,9 @@ void GemmPackedB::pack(bool trans_b, int64_t k, int64_t n, const float* b, int64
   const int nr = kernel_.nr;
   const int64_t blocks = (n_ + kBlockCols - 1) / kBlockCols;
   const int64_t floats = blocks == 0 ? 0 : packed_b_offset(k_, n_, nr, (blocks - 1) * kBlockCols, k_);
-  storage_.assign(static_cast<size_t>(floats + 16), 0.0f);
+  // Packing writes every float of every panel, padding included, so only
+  // growth needs the (zeroing) resize.
+  if (storage_.size() < static_cast<size_t>(floats + 16)) storage_.resize(static_cast<size_t>(floats + 16));
   const size_t misalignment = reinterpret_cast<uintptr_t>(storage_.data()) % 64 / sizeof(float);
   offset_ = misalignment == 0 ? 0 : 16 - misalignment;
 

@@ -45,6 +45,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/work_allocator.h"
+
 namespace claq {
 
 class ThreadPool;
@@ -131,7 +133,7 @@ class GemmPackedB {
   GemmMicroKernel kernel_{};
   int64_t k_ = 0;
   int64_t n_ = 0;
-  std::vector<float> storage_;  // the packed panels start 64-byte aligned at offset_
+  WorkVector<float> storage_;  // the packed panels start 64-byte aligned at offset_
   size_t offset_ = 0;
 };
 

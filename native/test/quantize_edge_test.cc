@@ -8,6 +8,7 @@
 
 #include "core/float16.h"
 #include "core/quantize.h"
+#include "core/thread_pool.h"
 #include "test/quantize_fixtures.h"
 #include "test/test_framework.h"
 
@@ -181,15 +182,22 @@ CLAQ_TEST(quantize_is_deterministic_across_threads) {
   options.outlier_high_fraction = 0.014;
   options.outlier_low_fraction = 0.004;
   options.block_size = 32;
-  std::vector<QuantizedLayerData> runs(4);
+  std::vector<QuantizedLayerData> runs(6);
   const int threads[] = {1, 1, 2, 3};
   for (int r = 0; r < 4; ++r) {
     options.threads = threads[r];
     CHECK(quantize_layer(layer.weight.data(), 300, 160, layer.hessian.data(), options, {}, &runs[r]).ok());
   }
-  CHECK(same_bytes(runs[0], runs[1]));
-  CHECK(same_bytes(runs[0], runs[2]));
-  CHECK(same_bytes(runs[0], runs[3]));
+  // A caller's pool replaces the call's own, whatever options.threads says,
+  // and serves two calls in a row.
+  ThreadPool pool(3);
+  QuantizeControl on_pool;
+  on_pool.pool = &pool;
+  options.threads = 1;
+  for (int r = 4; r < 6; ++r) {
+    CHECK(quantize_layer(layer.weight.data(), 300, 160, layer.hessian.data(), options, on_pool, &runs[r]).ok());
+  }
+  for (int r = 1; r < 6; ++r) CHECK(same_bytes(runs[0], runs[r]));
   CHECK_EQ(runs[0].stats.outlier_count, int64_t{16 * 4 + 144 * 1} * 2);
 }
 
@@ -435,7 +443,7 @@ CLAQ_TEST(centroids_equal_after_rounding_keep_codes_right) {
   CHECK(quantize_layer(weight.data(), 6, 1, h.data(), options, {}, &out).ok());
   const std::vector<float> codebook = {-1.0f, 0.0f, 0.0f, 1.0f};
   CHECK(out.codebooks == codebook);
-  const std::vector<uint8_t> codes = {0, 1, 1, 3, 3, 0};
+  const WorkVector<uint8_t> codes = {0, 1, 1, 3, 3, 0};
   CHECK(out.codes == codes);
 }
 

@@ -1,9 +1,11 @@
 // The work-buffer cache: large blocks come back for the same size, small
-// ones bypass it, the limit holds, and trim empties it.
+// ones bypass it, the limit holds, trim empties it, and the vectors of
+// WorkAllocator use it.
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
+#include "core/work_allocator.h"
 #include "core/work_buffer.h"
 #include "core/work_memory.h"
 #include "test/test_framework.h"
@@ -74,5 +76,43 @@ CLAQ_TEST(work_buffer_returns_its_block_to_the_cache) {
   CHECK_EQ(cached_work_memory(), 4 * kMiB);
   WorkBuffer<float> reused(3 * kMiB / sizeof(float));
   CHECK(reused.get() == seen);
+  trim_work_memory();
+}
+
+CLAQ_TEST(work_vector_memory_returns_to_the_cache) {
+  trim_work_memory();
+  const uint8_t* seen = nullptr;
+  {
+    WorkVector<uint8_t> codes(3 * kMiB, 7);
+    seen = codes.data();
+    CHECK_EQ(codes[3 * kMiB - 1], uint8_t{7});
+  }
+  CHECK_EQ(cached_work_memory(), 4 * kMiB);
+
+  // A vector of a similar size takes the same block, value-initialised.
+  WorkVector<uint8_t> next(3 * kMiB + 1000);
+  CHECK(next.data() == seen);
+  CHECK_EQ(next[5], uint8_t{0});
+  CHECK_EQ(cached_work_memory(), size_t{0});
+
+  // Small vectors bypass the cache, like small work buffers.
+  { WorkVector<float> small(100, 1.5f); }
+  CHECK_EQ(cached_work_memory(), size_t{0});
+  trim_work_memory();
+}
+
+CLAQ_TEST(work_memory_frees_blocks_released_after_a_trim) {
+  void* held = acquire_work_memory(3 * kMiB);
+  CHECK(held != nullptr);
+  trim_work_memory();
+
+  // Like a result collected after the idle trim: nothing is kept.
+  release_work_memory(held, 3 * kMiB);
+  CHECK_EQ(cached_work_memory(), size_t{0});
+
+  // The next acquire makes the cache keep blocks again.
+  void* next = acquire_work_memory(3 * kMiB);
+  release_work_memory(next, 3 * kMiB);
+  CHECK_EQ(cached_work_memory(), 4 * kMiB);
   trim_work_memory();
 }

@@ -1,9 +1,8 @@
 // A standard allocator over the work-memory cache (work_memory.h), for
-// vectors that are rebuilt on every quantization: a freed block of 2 MiB or
-// more waits in the cache, and the next vector of a similar size reuses its
-// pages instead of faulting in fresh ones. On the Zen 5 build machine fresh
-// pages sometimes cost 40 ms per 16 MiB (4096 faults at about 10 µs), against
-// 1 ms to clear reused ones.
+// vectors rebuilt on every quantization. A freed block of 2 MiB or more waits
+// in the cache, and the next vector of a similar size reuses its pages. On
+// the Zen 5 build machine fresh pages sometimes cost 40 ms per 16 MiB (4096
+// faults at about 10 µs), against 1 ms to clear reused ones.
 #pragma once
 
 #include <cstddef>

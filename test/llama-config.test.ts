@@ -115,6 +115,13 @@ describe('readTokenFile', () => {
     await expect(readTokenFile(path, 32)).rejects.toThrow('raw little-endian token ids with no header');
   });
 
+  test('names a missing file and its path', async () => {
+    const path = join(dir, 'missing.u16');
+    const failure = readTokenFile(path, 16);
+    await expect(failure).rejects.toThrow(`${path}: cannot read the token file: ENOENT`);
+    await expect(failure).rejects.toMatchObject({ code: 'ERR_CLAQ_BAD_TOKEN_FILE', cause: { code: 'ENOENT' } });
+  });
+
   test('rejects a width other than 16 or 32', async () => {
     await expect(readTokenFile(join(dir, 'a.u16'), 8 as never)).rejects.toBeInstanceOf(RangeError);
   });

@@ -111,6 +111,28 @@ describe('model commands', () => {
     }
   });
 
+  test('quantize checks flags before reading files', async () => {
+    // Neither the model folder nor the token file exists.
+    const cases: [string[], string][] = [
+      [['--bits', '5'], '--bits must be 2, 3 or 4, received 5'],
+      [['--target-bits', '5'], '--target-bits must be a finite number in [2, 4], received 5'],
+      [['--method', 'rtn', '--outliers'], '--outliers (outlier reservation) does not combine with the row grid'],
+    ];
+    for (const [flags, message] of cases) {
+      const run = await claq(['quantize', 'no-model', '--out', 'x', '--calib', 'no-file', ...flags]);
+      expect(run.status).toBe(2);
+      expect(run.stderr).toContain(`claq quantize: ${message}`);
+      expect(run.stderr).not.toContain('ENOENT');
+    }
+  });
+
+  testWithStories('a missing token file names its path', async () => {
+    const missing = join(scratch, 'no-such-tokens.u16');
+    const run = await claq(['eval', join(dir as string, 'hf'), '--tokens', missing]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`claq eval: ${missing}: cannot read the token file: ENOENT`);
+  });
+
   test('a negative flag value reaches the flag check', async () => {
     const run = await claq(['generate', 'model', '--prompt', 'hi', '--max-tokens', '-3']);
     expect(run.status).toBe(2);

@@ -128,6 +128,16 @@ describe('quantizeModel on stories260K', () => {
     expect(left).toEqual([]);
   });
 
+  test('bad layer options fail before loading', async () => {
+    // The model folder does not exist: the option check must come first.
+    const missing = join(tmpdir(), 'claq-no-such-model');
+    await expect(quantizeModel(missing, join(tmpdir(), 'claq-no-output'), { calibration: new Int32Array(4), bits: 5 }))
+      .rejects.toThrow('quantizeModel: options.bits must be 2, 3 or 4, received 5');
+    await expect(quantizeModel(missing, join(tmpdir(), 'claq-no-output'), {
+      calibration: new Int32Array(4), method: 'rtn', outliers: true,
+    })).rejects.toThrow('does not combine with the row grid');
+  });
+
   testWithStories('an existing output folder is not replaced', async () => {
     const out = join(scratch, 'claq4');
     await expect(quantizeModel(hf(), out, { calibration, calibSamples: 2, seqLen: 256 }))

@@ -6,9 +6,11 @@ import { parseArgs } from 'node:util';
 import { loadModel } from '../model/llama-model.js';
 import { quantizeModel, type LayerReport } from '../model/quantize-model.js';
 import { readTokenFile } from '../model/token-file.js';
-import { UNIFORM_GRIDS, type QuantizeMethod, type UniformGrid } from '../quantize-options.js';
+import {
+  UNIFORM_GRIDS, normalizeQuantizeOptions, type QuantizeMethod, type UniformGrid,
+} from '../quantize-options.js';
 import type { Command } from './main.js';
-import { parsedCommand } from './parsed-command.js';
+import { nameFlags, parsedCommand } from './parsed-command.js';
 import { createProgress, withInterrupt } from './progress.js';
 
 const USAGE = `usage: claq quantize MODEL_DIR --out OUT_DIR --calib FILE [options]
@@ -58,6 +60,25 @@ function parseNumber(value: string | undefined, name: string, integer: boolean):
   return number;
 }
 
+// Library option names and the flags that set them.
+const FLAGS = {
+  calibration: '--calib', calibSamples: '--calib-samples', seqLen: '--seq-len', method: '--method', grid: '--grid',
+  bits: '--bits', targetBits: '--target-bits', outliers: '--outliers', threads: '--threads', overwrite: '--overwrite',
+};
+
+// Checks the quantization flags as every quantizeLayer call will, so that a
+// bad value or combination stops the command before it reads any file.
+function checkQuantizeFlags(args: QuantizeArgs): void {
+  const operation = 'claq quantize';
+  try {
+    normalizeQuantizeOptions(operation, {
+      method: args.method, grid: args.grid, bits: args.bits, targetBits: args.targetBits, outliers: args.outliers,
+    }, true);
+  } catch (error) {
+    throw new RangeError(nameFlags((error as Error).message.replace(`${operation}: `, ''), FLAGS));
+  }
+}
+
 function parseQuantizeArgs(args: string[]): QuantizeArgs | 'help' {
   const { values, positionals } = parseArgs({
     args,
@@ -90,7 +111,7 @@ function parseQuantizeArgs(args: string[]): QuantizeArgs | 'help' {
   if (values.grid !== undefined && !(UNIFORM_GRIDS as readonly string[]).includes(values.grid)) {
     throw new RangeError(`--grid must be row or column, got '${values.grid}'`);
   }
-  return {
+  const parsed: QuantizeArgs = {
     modelDir: positionals[0],
     out: values.out,
     calib: values.calib,
@@ -105,6 +126,8 @@ function parseQuantizeArgs(args: string[]): QuantizeArgs | 'help' {
     threads: parseNumber(values.threads, '--threads', true) ?? 0,
     overwrite: values.overwrite,
   };
+  checkQuantizeFlags(parsed);
+  return parsed;
 }
 
 /** Formats the per-layer results as an aligned text table with a total line. */
@@ -166,10 +189,7 @@ export const command: Command = parsedCommand<QuantizeArgs>({
   usage: USAGE,
   parse: parseQuantizeArgs,
   run,
-  flags: {
-    calibration: '--calib', calibSamples: '--calib-samples', seqLen: '--seq-len', method: '--method', grid: '--grid',
-    bits: '--bits', targetBits: '--target-bits', outliers: '--outliers', threads: '--threads', overwrite: '--overwrite',
-  },
+  flags: FLAGS,
   interruptedMessage: 'claq quantize: interrupted; nothing was written',
 });
 

@@ -9,7 +9,7 @@ import { AbortError } from '../errors.js';
 import { Hessian } from '../hessian.js';
 import { native } from '../native.js';
 import { quantizeLayer } from '../quantize-layer.js';
-import type { QuantizeOptions } from '../quantize-options.js';
+import { normalizeQuantizeOptions, type QuantizeOptions } from '../quantize-options.js';
 import type { QuantizedLayer } from '../quantized-layer.js';
 import { openCheckpoint, type Dtype, type TensorToWrite } from '../safetensors/index.js';
 import type { NativeLinearInput } from '../../types/native.js';
@@ -82,7 +82,6 @@ export interface QuantizeModelResult {
 }
 
 function checkOptions(model: LlamaModel, options: QuantizeModelOptions): { tokens: Int32Array; seqLen: number } {
-  if (options === null || typeof options !== 'object') throw new TypeError('quantizeModel: options must be an object');
   const { maxPositions, vocabSize } = model.config;
   const seqLen = options.seqLen ?? Math.min(2048, maxPositions);
   if (!Number.isInteger(seqLen) || seqLen < 1 || seqLen > maxPositions) {
@@ -148,15 +147,19 @@ export async function quantizeModel(dir: string, outDir: string,
   if (typeof outDir !== 'string' || outDir.length === 0) {
     throw new TypeError(`quantizeModel: outDir must be a non-empty string, got ${JSON.stringify(outDir)}`);
   }
-  const { signal, onProgress, overwrite = false, threads = 0 } = options ?? {};
-  await checkOutputFolder('quantizeModel', outDir, overwrite);
-  const model = await loadModel(dir, { threads });
-  const { tokens, seqLen } = checkOptions(model, options);
+  if (options === null || typeof options !== 'object') throw new TypeError('quantizeModel: options must be an object');
+  const { signal, onProgress, overwrite = false, threads = 0 } = options;
   const {
     calibration: _calibration, calibSamples: _samples, seqLen: _seqLen, overwrite: _overwrite,
     onProgress: _onProgress, threads: _threads, signal: _signal, ...quantizeOptions
   } = options;
   const layerOptions: QuantizeOptions = { ...quantizeOptions, signal, threads: threads === 0 ? undefined : threads };
+  // Every layer gets these options: a bad one fails here, not after the
+  // first block's calibration pass.
+  normalizeQuantizeOptions('quantizeModel', layerOptions, true);
+  await checkOutputFolder('quantizeModel', outDir, overwrite);
+  const model = await loadModel(dir, { threads });
+  const { tokens, seqLen } = checkOptions(model, options);
 
   const temporary = join(dirname(outDir), `.${basename(outDir)}.tmp-${process.pid}-${Date.now()}`);
   try {

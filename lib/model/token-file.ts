@@ -11,14 +11,21 @@ export type TokenWidth = 16 | 32;
  *
  * @param width Bits per token id: 16 (uint16) or 32 (uint32).
  * @throws {RangeError} when width is neither 16 nor 32.
- * @throws {ClaqError} `ERR_CLAQ_BAD_TOKEN_FILE` when the file size is not a
- *   multiple of the token size or an id does not fit in an int32.
+ * @throws {ClaqError} `ERR_CLAQ_BAD_TOKEN_FILE` when the file cannot be read
+ *   (the system error is the `cause`), when its size is not a multiple of the
+ *   token size, or when an id does not fit in an int32.
  */
 export async function readTokenFile(path: string, width: TokenWidth = 16): Promise<Int32Array> {
   if (width !== 16 && width !== 32) {
     throw new RangeError(`readTokenFile: width must be 16 or 32, got ${String(width)}`);
   }
-  const bytes = await readFile(path);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    throw new ClaqError('ERR_CLAQ_BAD_TOKEN_FILE', `${path}: cannot read the token file: ${(error as Error).message}`,
+      { cause: error });
+  }
   const size = width / 8;
   if (bytes.length % size !== 0) {
     throw new ClaqError('ERR_CLAQ_BAD_TOKEN_FILE',

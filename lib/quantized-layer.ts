@@ -48,16 +48,16 @@ const UNMEASURED: MeasuredStats = {
  * A row-grid layer (`rowScales`, the gptq and rtn default) counts the codes
  * and, per column, the int32 permutation entry and the uint8 bit width. Per
  * row it counts a float16 scale (16 bits) and a zero point of `b` bits, the
- * column width. It has no codebooks, codebook offsets or outliers. That is
- * `b + (16 + b) / cols + 40 / rows` bits per weight when rows · b is a
- * multiple of 8.
+ * column width, bit-packed into `⌈rows · b / 8⌉` bytes. It has no codebooks,
+ * codebook offsets or outliers. That is `b + (16 + b) / cols + 40 / rows` bits
+ * per weight when rows · b is a multiple of 8.
  */
 export function storageBits(parts: QuantizedParts): number {
   let bytes = 0;
   for (let j = 0; j < parts.cols; j++) bytes += Math.ceil((parts.rows * parts.bitsPerColumn[j]) / 8);
   if (parts.rowScales !== undefined) {
-    const rowBits = parts.rows * (16 + parts.bitsPerColumn[0]);
-    return (8 * (bytes + (4 + 1) * parts.cols) + rowBits) / (parts.rows * parts.cols);
+    const rowBytes = 2 * parts.rows + Math.ceil((parts.rows * parts.bitsPerColumn[0]) / 8);
+    return (8 * (bytes + (4 + 1) * parts.cols + rowBytes)) / (parts.rows * parts.cols);
   }
   bytes += 2 * parts.codebooks.length;
   bytes += 10 * parts.outlierValues.length;

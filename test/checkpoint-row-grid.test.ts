@@ -9,6 +9,7 @@ import {
   SafetensorsFile,
   loadQuantizedParts,
   packCodes,
+  packLayer,
   packedCodeBytes,
   saveClaqCheckpoint,
   saveQuantizedParts,
@@ -74,6 +75,20 @@ describe('row-grid layers in a claq checkpoint', () => {
     expect(report.layers).toEqual([expect.objectContaining({
       name: 'layer', rowGrid: true, codeBits: 4, outliers: 0, storageBits: storageBits(parts),
     })]);
+  });
+
+  test('storage bits count the padding of the zero points', async () => {
+    // 37 rows of 3-bit zero points fill 13.875 bytes, stored as 14.
+    const path = join(folder.path, 'odd.safetensors');
+    const parts = makeRowGridParts(5, 37, 29, 3);
+    await saveQuantizedParts(path, parts);
+    const file = await SafetensorsFile.open(path);
+    const bytes = file.tensors().filter((t) => t.name.startsWith('layer.claq.')).reduce((sum, t) => sum + t.byteLength, 0);
+    await file.close();
+    expect(storageBits(parts)).toBe((8 * bytes) / (37 * 29));
+    expect(packLayer(parts).bitsPerWeight).toBe(storageBits(parts));
+    const report = await inspectCheckpoint(path);
+    expect(report.layers[0].storageBits).toBe(storageBits(parts));
   });
 
   test('lazy row-grid layers declare the grid', async () => {

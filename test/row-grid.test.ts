@@ -99,9 +99,10 @@ describe('row grid', () => {
       const levels = Array.from({ length: cols * 2 ** bits }, (_, k) => k % 2 ** bits);
       expect(Array.from(layer.codebooks)).toEqual(levels);
       expect(layer.stats.codeBits).toBe(bits);
-      // Codes, 40 bits (permutation and width) per column, 16 + bits per row.
-      const bytes = cols * Math.ceil((rows * bits) / 8) + 5 * cols;
-      expect(layer.stats.storageBits).toBeCloseTo((8 * bytes + rows * (16 + bits)) / (rows * cols), 12);
+      // Codes, 5 bytes (permutation and width) per column, a float16 scale per
+      // row and the zero points packed into whole bytes.
+      const bytes = cols * Math.ceil((rows * bits) / 8) + 5 * cols + 2 * rows + Math.ceil((rows * bits) / 8);
+      expect(layer.stats.storageBits).toBeCloseTo((8 * bytes) / (rows * cols), 12);
     }
   });
 

@@ -167,14 +167,13 @@ Status check_row_grid(const QuantizedPartsView& p) {
 // a float16 value, and each column has a uint8 width, an int32 permutation
 // entry and a uint32 codebook offset (plus the final offset). A row-grid
 // layer stores no codebooks and no offsets but a float16 scale per row and
-// the zero points bit-packed at the layer's width, counted as 16 + b bits per
-// row (the file rounds the zero points up to whole bytes), as storageBits does.
+// the zero points bit-packed at the layer's width into whole bytes.
 double storage_bits(const QuantizedPartsView& p) {
   double bytes = 0;
   for (int64_t j = 0; j < p.cols; ++j) bytes += static_cast<double>((p.rows * p.bits_per_column[j] + 7) / 8);
   if (has_row_grid(p)) {
-    bytes += 5.0 * p.cols;
-    return (8 * bytes + double(p.rows) * (16 + p.bits_per_column[0])) / (double(p.rows) * double(p.cols));
+    bytes += 5.0 * p.cols + 2.0 * p.rows + static_cast<double>((p.rows * p.bits_per_column[0] + 7) / 8);
+    return 8 * bytes / (double(p.rows) * double(p.cols));
   }
   bytes += 2.0 * p.codebooks_length;
   bytes += 10.0 * p.outlier_rows_length;

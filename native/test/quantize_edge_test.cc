@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "core/float16.h"
@@ -199,6 +200,28 @@ CLAQ_TEST(quantize_is_deterministic_across_threads) {
   }
   for (int r = 1; r < 6; ++r) CHECK(same_bytes(runs[0], runs[r]));
   CHECK_EQ(runs[0].stats.outlier_count, int64_t{16 * 4 + 144 * 1} * 2);
+}
+
+CLAQ_TEST(quantize_shares_a_pool_between_threads) {
+  // Two calls at once on one pool, as the addon runs two quantizeLayer
+  // promises on its shared pool: each parallel loop waits for the other's.
+  Layer layer = make_layer(200, 96, 41);
+  QuantizeOptions options = claq_options(3);
+  options.block_size = 32;
+  QuantizedLayerData alone;
+  CHECK(quantize_layer(layer.weight.data(), 200, 96, layer.hessian.data(), options, {}, &alone).ok());
+
+  ThreadPool pool(2);
+  QuantizeControl control;
+  control.pool = &pool;
+  QuantizedLayerData first, second;
+  std::thread other([&] {
+    CHECK(quantize_layer(layer.weight.data(), 200, 96, layer.hessian.data(), options, control, &second).ok());
+  });
+  CHECK(quantize_layer(layer.weight.data(), 200, 96, layer.hessian.data(), options, control, &first).ok());
+  other.join();
+  CHECK(same_bytes(alone, first));
+  CHECK(same_bytes(alone, second));
 }
 
 CLAQ_TEST(outlier_reservation_takes_signed_tails) {

@@ -189,7 +189,7 @@ CLAQ_TEST(quantize_is_deterministic_across_threads) {
     options.threads = threads[r];
     CHECK(quantize_layer(layer.weight.data(), 300, 160, layer.hessian.data(), options, {}, &runs[r]).ok());
   }
-  // A caller's pool replaces the call's own, whatever options.threads says,
+  // A caller's pool replaces the call's own, whatever the value of options.threads,
   // and serves two calls in a row.
   ThreadPool pool(3);
   QuantizeControl on_pool;

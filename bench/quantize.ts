@@ -68,9 +68,11 @@ function printCallTimes(calls: CallTimes[]): void {
       `outside the engine ${ms(call.wall - call.engine)}, synchronous ${ms(call.sync)}, CPU ${call.cpu.toFixed(3)} s`);
   }
   // K-Means runs on one thread while the others apply updates, so its share
-  // of the work (CPU time) is smaller than its share of the wall time.
-  const cpuShare = Math.min(...calls.map((call) => call.kmeans / call.cpu));
-  console.log(`  K-Means share of the call's CPU time on all threads (best): ${(100 * cpuShare).toFixed(1)} %`);
+  // of the work (CPU time) is smaller than its share of the wall time. The
+  // fastest call is the one the wall-time split comes from; the first call's
+  // CPU time also counts its page faults.
+  const fastest = calls.reduce((best, call) => (call.engine < best.engine ? call : best));
+  console.log(`  K-Means share of the fastest call's CPU time on all threads: ${(100 * fastest.kmeans / fastest.cpu).toFixed(1)} %`);
   const outside = Math.min(...calls.map((call) => call.wall - call.engine));
   const sync = Math.min(...calls.map((call) => call.sync));
   console.log(`  outside the engine (best of ${calls.length}): ${ms(outside)}; synchronous part (best): ${ms(sync)}`);

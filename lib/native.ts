@@ -22,7 +22,10 @@ function loadAddon(): NativeAddon {
   const root = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
   const path = join(root, 'build', 'Release', 'claq.node');
   if (!existsSync(path)) {
-    throw new Error(`claq: the native addon is missing at ${path}; run "npm install" or "npm run build" in ${root}`);
+    throw new Error(`claq: the native addon is missing at ${path}. claq's install script builds it with ` +
+      'node-gyp, and npm skips the install scripts of dependencies that the project has not approved (npm 12 ' +
+      'does so by default): run "npm approve-scripts claq" and then "npm rebuild claq" in your project. In a ' +
+      `clone of claq, run "npm install" or "npm run build" in ${root}.`);
   }
   const require = createRequire(import.meta.url);
   return require(path) as NativeAddon;

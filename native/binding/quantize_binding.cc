@@ -59,7 +59,7 @@ Grid parse_grid(const Napi::Value& value) {
 }
 
 // Copies the normalised options object (see NormalizedQuantizeOptions in
-// types/native.d.ts) into the engine's struct.
+// types/native.ts) into the engine's struct.
 QuantizeOptions read_options(const Napi::Value& value) {
   if (!value.IsObject()) {
     throw Napi::TypeError::New(value.Env(), "quantizeLayer: options must be an object, received " + describe(value));

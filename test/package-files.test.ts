@@ -1,6 +1,6 @@
 // The published package: every relative import of the emitted JavaScript and
 // declaration files resolves to a file that package.json's "files" ships, so
-// that a TypeScript project with skipLibCheck off sees every type.
+// that a TypeScript project with skipLibCheck off gets every type.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

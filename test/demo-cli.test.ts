@@ -86,6 +86,7 @@ describe('claq bin', () => {
       const child = spawnSync(process.execPath, [join(dir, 'claq'), 'help'], { encoding: 'utf8' });
       expect(child.status).toBe(0);
       expect(child.stdout).toContain('usage: claq <command> [options]');
+      expect(child.stdout).toMatch(/^ {2}quantize {2}quantize every linear layer of a model block by block$/m);
     } finally {
       rmSync(dir, { recursive: true });
     }

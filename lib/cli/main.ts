@@ -10,8 +10,8 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-// Each entry loads its module only when that command runs, so `claq help`
-// stays fast and a command's dependencies load only when needed.
+// Each entry loads its module only when that command runs or `claq help`
+// lists the summaries, so a command's dependencies load only when needed.
 const commands: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('./demo.js')).command,
   inspect: async () => (await import('./inspect.js')).command,
@@ -21,9 +21,11 @@ const commands: Record<string, () => Promise<Command>> = {
   quantize: async () => (await import('./quantize.js')).command,
 };
 
-function printHelp(): void {
+async function printHelp(): Promise<void> {
   const lines = ['usage: claq <command> [options]', '', 'commands:'];
-  for (const name of Object.keys(commands).sort()) lines.push(`  ${name}`);
+  const names = Object.keys(commands).sort();
+  const width = Math.max(...names.map((name) => name.length));
+  for (const name of names) lines.push(`  ${name.padEnd(width)}  ${(await commands[name]()).summary}`);
   lines.push('', 'Run "claq <command> --help" for the options of one command.');
   console.log(lines.join('\n'));
 }
@@ -31,7 +33,7 @@ function printHelp(): void {
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
-    printHelp();
+    await printHelp();
     return name === undefined ? 1 : 0;
   }
   const load = commands[name];

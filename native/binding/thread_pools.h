@@ -1,7 +1,7 @@
 // Thread pools shared by the bindings: one per thread count, created on first
 // use and kept for the life of the process, so calls do not pay for starting
-// threads. Call from the JavaScript thread only (the map is not locked); the
-// returned pool may then be used from any thread.
+// threads. Callable from any thread (worker_threads included), and the
+// returned pool may be used from any thread.
 #pragma once
 
 #include "core/thread_pool.h"

@@ -18,7 +18,7 @@ function inWorker(): Promise<WorkloadResult> {
   });
 }
 
-test('workers and the main thread get the results of a run alone', async () => {
+test('workers match a run alone', async () => {
   const alone = await quantizeWorkload(CALLS);
   expect(alone.losses).toHaveLength(CALLS);
 

@@ -214,6 +214,27 @@ void plan_groups(const QuantizedPartsView& p, PackedLayer* out, std::vector<std:
   out->panels = (out->row_tiles + kPanelTiles - 1) / kPanelTiles;
 }
 
+// Packs the codes row[columns[0 .. count)] of one row, `bits` each, into the
+// words lane[0], lane[kPackedTileRows], ... of its tile lane. A code that
+// crosses a word boundary continues in the next word. Each word is built in
+// a register and stored once.
+template <int kBits>
+void fill_tile_lane(const uint8_t* row, const int32_t* columns, int64_t count, uint32_t* lane) {
+  uint64_t pending = 0;  // bits not stored yet, lowest first
+  int filled = 0;
+  for (int64_t c = 0; c < count; ++c) {
+    pending |= uint64_t{row[columns[c]]} << filled;
+    filled += kBits;
+    if (filled >= 32) {
+      *lane = static_cast<uint32_t>(pending);
+      lane += kPackedTileRows;
+      pending >>= 32;
+      filled -= 32;
+    }
+  }
+  if (filled > 0) *lane = static_cast<uint32_t>(pending);
+}
+
 void fill_group(const QuantizedPartsView& p, const PackedGroup& group, const std::vector<int32_t>& columns,
                 PackedLayer* out) {
   const PackedTileFormat& format = *group.format;
@@ -227,19 +248,21 @@ void fill_group(const QuantizedPartsView& p, const PackedGroup& group, const std
               out->codebooks.begin() + group.codebook_offset + c * entries);
   }
 
-  for (int64_t r = 0; r < p.rows; ++r) {
-    const uint8_t* row = p.codes + r * p.cols;
-    const int64_t tile = r / kPackedTileRows;
-    const int lane = static_cast<int>(r % kPackedTileRows);
-    for (int64_t c = 0; c < group.columns; ++c) {
-      const int64_t block = c / format.block_columns;
-      const int bit = format.bits * static_cast<int>(c % format.block_columns);
+  // Tile by tile: the 16 source rows of a tile stay in cache while every
+  // block of the group is filled from them.
+  for (int64_t tile = 0; tile < out->row_tiles; ++tile) {
+    const int64_t first_row = tile * kPackedTileRows;
+    const int lanes = static_cast<int>(std::min<int64_t>(kPackedTileRows, p.rows - first_row));
+    for (int64_t block = 0; block < group.blocks; ++block) {
       uint32_t* tile_base = out->codes.data() + packed_tile_offset(*out, group, block, tile);
-      const uint64_t code = row[columns[c]];
-      const int word = bit / 32, shift = bit % 32;
-      tile_base[word * kPackedTileRows + lane] |= static_cast<uint32_t>(code << shift);
-      if (shift + format.bits > 32) {
-        tile_base[(word + 1) * kPackedTileRows + lane] |= static_cast<uint32_t>(code >> (32 - shift));
+      const int64_t c_begin = block * format.block_columns;
+      const int64_t c_end = std::min<int64_t>(c_begin + format.block_columns, group.columns);
+      for (int lane = 0; lane < lanes; ++lane) {
+        const uint8_t* row = p.codes + (first_row + lane) * p.cols;
+        const int32_t* block_columns = columns.data() + c_begin;
+        if (format.bits == 2) fill_tile_lane<2>(row, block_columns, c_end - c_begin, tile_base + lane);
+        if (format.bits == 3) fill_tile_lane<3>(row, block_columns, c_end - c_begin, tile_base + lane);
+        if (format.bits == 4) fill_tile_lane<4>(row, block_columns, c_end - c_begin, tile_base + lane);
       }
     }
   }

@@ -214,7 +214,7 @@ void plan_groups(const QuantizedPartsView& p, PackedLayer* out, std::vector<std:
   out->panels = (out->row_tiles + kPanelTiles - 1) / kPanelTiles;
 }
 
-// Packs the codes row[columns[0 .. count)] of one row, `bits` each, into the
+// Packs the codes row[columns[0 .. count)] of one row, kBits each, into the
 // words lane[0], lane[kPackedTileRows], ... of its tile lane. A code that
 // crosses a word boundary continues in the next word. Each word is built in
 // a register and stored once.

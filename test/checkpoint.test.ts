@@ -51,6 +51,13 @@ describe('code packing', () => {
       }
     }
   });
+
+  test('bad widths and lengths are rejected', () => {
+    expect(() => packCodes(new Uint8Array(4), 2, new Uint8Array([9, 1]))).toThrow('bitsPerColumn[0] = 9 is not in [1, 8]');
+    expect(() => packCodes(new Uint8Array(3), 2, new Uint8Array([3, 1]))).toThrow(RangeError);
+    expect(() => unpackCodes(new Uint8Array(1), 2, new Uint8Array([3, 1]))).toThrow('stream has 1 bytes, expected 2');
+    expect(() => unpackCodes(new Uint8Array(2), 2, new Uint8Array([0, 1]))).toThrow('bitsPerColumn[0] = 0');
+  });
 });
 
 describe('claq checkpoint', () => {

@@ -269,6 +269,12 @@ export interface NativeAddon {
   ): number;
   // F16/BF16 <-> F32 conversion (native/kernels/convert.h). The 16-bit side
   // is raw little-endian bytes; both buffers hold the same element count.
+  /** Packs row-major codes [rows, bitsPerColumn.length] into the checkpoint's code stream (core/code_stream.h). */
+  packCodesSync(codes: Uint8Array, rows: number, bitsPerColumn: Uint8Array, stream: Uint8Array): void;
+  /** Unpacks the code stream into codes; returns the first column with nonzero padding bits, or -1. */
+  unpackCodesSync(stream: Uint8Array, rows: number, bitsPerColumn: Uint8Array, codes: Uint8Array): number;
+  /** The index of the first code above its column's `largest` entry (codes [rows, largest.length]), or -1. */
+  firstCodeAboveSync(codes: Uint8Array, largest: Uint8Array): number;
   f16ToF32Sync(source: Uint8Array, target: Float32Array): void;
   bf16ToF32Sync(source: Uint8Array, target: Float32Array): void;
   f32ToF16Sync(source: Float32Array, target: Uint8Array): void;

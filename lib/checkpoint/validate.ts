@@ -2,6 +2,7 @@
 // parts that passed can index codebooks, rows and columns without bounds
 // checks. The loader runs them on everything it reads from a file.
 import type { QuantizedParts } from '../quantized-parts.js';
+import { native } from '../native.js';
 import { SafetensorsError } from '../safetensors/errors.js';
 
 /** Largest code width accepted: codes are stored one byte each in memory. */
@@ -121,14 +122,14 @@ function checkCodebooks(parts: QuantizedParts, fail: Fail): void {
 function checkCodes(parts: QuantizedParts, fail: Fail): void {
   const { rows, cols, codes, codebookOffsets: offsets } = parts;
   checkLength(codes, rows * cols, 'codes', fail);
-  const limit = new Uint32Array(cols);
-  for (let j = 0; j < cols; ++j) limit[j] = offsets[j + 1] - offsets[j];
-  for (let i = 0, index = 0; i < rows; ++i) {
-    for (let j = 0; j < cols; ++j, ++index) {
-      if (codes[index] >= limit[j]) {
-        fail('codes', `code ${codes[index]} at row ${i}, column ${j} is not below the column's ${limit[j]} centroids`);
-      }
-    }
+  // checkCodebooks has run: every column has 1 to 2^bits <= 256 centroids.
+  const largest = new Uint8Array(cols);
+  for (let j = 0; j < cols; ++j) largest[j] = offsets[j + 1] - offsets[j] - 1;
+  const bad = native.firstCodeAboveSync(codes, largest);
+  if (bad >= 0) {
+    const j = bad % cols;
+    fail('codes', `code ${codes[bad]} at row ${Math.floor(bad / cols)}, column ${j} is not below the column's ` +
+      `${offsets[j + 1] - offsets[j]} centroids`);
   }
 }
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string>
 
+#include "core/code_stream.h"
 #include "core/float16.h"
 
 namespace claq {
@@ -96,21 +97,12 @@ Status check_codes(const QuantizedPartsView& p) {
   for (int64_t j = 0; j < p.cols; ++j) {
     largest[j] = static_cast<uint8_t>(p.codebook_offsets[j + 1] - p.codebook_offsets[j] - 1);
   }
-  for (int64_t r = 0; r < p.rows; ++r) {
-    const uint8_t* row = p.codes + r * p.cols;
-    // A whole row first, without an early exit, so the compiler vectorizes it.
-    uint8_t above = 0;
-    for (int64_t j = 0; j < p.cols; ++j) above |= static_cast<uint8_t>(row[j] > largest[j]);
-    if (above == 0) continue;
-    for (int64_t j = 0; j < p.cols; ++j) {
-      if (row[j] > largest[j]) {
-        return invalid("codes" + at(r * p.cols + j) + " = " + std::to_string(row[j]) + " (row " +
-                       std::to_string(r) + ", column " + std::to_string(j) + ") is not below the column's " +
-                       std::to_string(p.codebook_offsets[j + 1] - p.codebook_offsets[j]) + " centroids");
-      }
-    }
-  }
-  return Status::Ok();
+  const int64_t bad = first_code_above(p.codes, p.rows, p.cols, largest.data());
+  if (bad < 0) return Status::Ok();
+  const int64_t r = bad / p.cols, j = bad % p.cols;
+  return invalid("codes" + at(bad) + " = " + std::to_string(p.codes[bad]) + " (row " + std::to_string(r) +
+                 ", column " + std::to_string(j) + ") is not below the column's " +
+                 std::to_string(p.codebook_offsets[j + 1] - p.codebook_offsets[j]) + " centroids");
 }
 
 Status check_outliers(const QuantizedPartsView& p) {

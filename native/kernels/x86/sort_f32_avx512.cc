@@ -124,23 +124,35 @@ CLAQ_INLINE void sort_registers(__m512i* v) {
   }
 }
 
+// One layer of the network across registers: v[r] and v[r ^ kDistance]
+// exchange, ascending where bit kRun of r is clear. The loop must unroll so
+// that v stays in registers; a loop over the layers at run time kept v on
+// the stack.
+template <int kRun, int kDistance>
+CLAQ_INLINE void compare_registers(__m512i* v) {
+#pragma GCC unroll 16
+  for (int r = 0; r < kLanes; ++r) {
+    const int partner = r ^ kDistance;
+    if (partner < r) continue;
+    const __m512i low = _mm512_min_epi32(v[r], v[partner]);
+    const __m512i high = _mm512_max_epi32(v[r], v[partner]);
+    const bool ascending = (r & kRun) == 0;
+    v[r] = ascending ? low : high;
+    v[partner] = ascending ? high : low;
+  }
+  if constexpr (kDistance > 1) compare_registers<kRun, kDistance / 2>(v);
+}
+
+// Bitonic runs of 2, 4, .. kRun registers, lane by lane.
+template <int kRun>
+CLAQ_INLINE void sort_lanes_runs(__m512i* v) {
+  if constexpr (kRun > 2) sort_lanes_runs<kRun / 2>(v);
+  compare_registers<kRun, kRun / 2>(v);
+}
+
 // Sorts lane by lane across 16 registers (a bitonic network of min and max,
 // no shuffles): afterwards lane l of v[0] .. v[15] ascends.
-CLAQ_INLINE void sort_lanes_across(__m512i* v) {
-  for (int run = 2; run <= kLanes; run *= 2) {
-    for (int distance = run / 2; distance > 0; distance /= 2) {
-      for (int r = 0; r < kLanes; ++r) {
-        const int partner = r ^ distance;
-        if (partner < r) continue;
-        const __m512i low = _mm512_min_epi32(v[r], v[partner]);
-        const __m512i high = _mm512_max_epi32(v[r], v[partner]);
-        const bool ascending = (r & run) == 0;
-        v[r] = ascending ? low : high;
-        v[partner] = ascending ? high : low;
-      }
-    }
-  }
-}
+CLAQ_INLINE void sort_lanes_across(__m512i* v) { sort_lanes_runs<kLanes>(v); }
 
 // Transposes 16 registers of 16 lanes: lane c of v[r] goes to lane r of
 // v[c]. Pairs of lanes, then of pairs, then of 128-bit blocks interleave.

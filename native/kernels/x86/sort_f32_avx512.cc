@@ -212,14 +212,22 @@ inline __m512i float_bits(__m512i keys) {
   return _mm512_xor_si512(keys, _mm512_and_si512(negative, _mm512_set1_epi32(0x7fffffff)));
 }
 
+// The first `count` lanes (clamped to 0 .. 16), without a branch: the
+// segment sizes the network gets vary at random, so branches on them would
+// mispredict.
+inline __mmask16 lanes_below(int64_t count) {
+  const int64_t clamped = std::min<int64_t>(std::max<int64_t>(count, 0), kLanes);
+  return static_cast<__mmask16>((1u << clamped) - 1);
+}
+
+// Masked loads and stores with an empty mask touch no memory, so registers
+// past n need no test.
 template <int R>
 CLAQ_INLINE void sort_small(const int32_t* keys, int64_t n, float* out) {
   __m512i v[R];
   for (int t = 0; t < R; ++t) {
-    const int64_t left = n - t * kLanes;
-    v[t] = left > 0 ? _mm512_mask_loadu_epi32(_mm512_set1_epi32(INT32_MAX), first_lanes(left),
-                                              keys + t * kLanes)
-                    : _mm512_set1_epi32(INT32_MAX);
+    v[t] = _mm512_mask_loadu_epi32(_mm512_set1_epi32(INT32_MAX), lanes_below(n - t * kLanes),
+                                   keys + t * kLanes);
   }
   if constexpr (R == kLanes) {
     sort_16_registers(v);
@@ -227,9 +235,7 @@ CLAQ_INLINE void sort_small(const int32_t* keys, int64_t n, float* out) {
     sort_registers<R>(v);
   }
   for (int t = 0; t < R; ++t) {
-    const int64_t left = n - t * kLanes;
-    if (left <= 0) break;
-    _mm512_mask_storeu_epi32(out + t * kLanes, first_lanes(left), float_bits(v[t]));
+    _mm512_mask_storeu_epi32(out + t * kLanes, lanes_below(n - t * kLanes), float_bits(v[t]));
   }
 }
 
@@ -261,23 +267,53 @@ int32_t sample_pivot(const int32_t* keys, int64_t n) {
   return sample[kLanes / 2];
 }
 
+// The lanes of v below the pivot (at most the pivot when kAtMost), among
+// `valid`.
+template <bool kAtMost>
+inline __mmask16 lanes_below_pivot(__m512i v, __m512i pivot, __mmask16 valid) {
+  return kAtMost ? _mm512_mask_cmple_epi32_mask(valid, v, pivot)
+                 : _mm512_mask_cmplt_epi32_mask(valid, v, pivot);
+}
+
 // Moves the keys below the pivot (at most the pivot when kAtMost) to
 // low_out[0 ..) and the others to high_out[0 ..), both in order, and returns
 // how many went low. high_out may be `keys` itself: the compaction never
 // overtakes the read. With kFloats `keys` contains float bits, made keys on the
 // way. Stores are whole vectors, so both targets need 16 keys of slack past n.
+// The main loop loads and compares 4 vectors before it stores any: that took
+// 0.30 instead of 0.60 us for 4064 keys on Zen 5 (scratch program, thread
+// CPU time), although the gain moved with code alignment.
 template <bool kAtMost, bool kFloats = false>
 int64_t partition(const int32_t* keys, int64_t n, int32_t pivot, int32_t* low_out,
                   int32_t* high_out) {
+  constexpr int kUnroll = 4;
   const __m512i pivot_vector = _mm512_set1_epi32(pivot);
   int64_t low = 0;
   int64_t high = 0;
-  for (int64_t i = 0; i < n; i += kLanes) {
+  int64_t i = 0;
+  for (; i + kUnroll * kLanes <= n; i += kUnroll * kLanes) {
+    __m512i v[kUnroll];
+    __mmask16 below[kUnroll];
+    for (int u = 0; u < kUnroll; ++u) {
+      v[u] = _mm512_loadu_si512(keys + i + u * kLanes);
+      if (kFloats) v[u] = float_bits(v[u]);
+      below[u] = lanes_below_pivot<kAtMost>(v[u], pivot_vector, 0xffff);
+    }
+    for (int u = 0; u < kUnroll; ++u) {
+      const __mmask16 above = static_cast<__mmask16>(~below[u]);
+      _mm512_storeu_si512(low_out + low, _mm512_maskz_compress_epi32(below[u], v[u]));
+      _mm512_storeu_si512(high_out + high, _mm512_maskz_compress_epi32(above, v[u]));
+      const int count = __builtin_popcount(below[u]);
+      low += count;
+      high += kLanes - count;
+    }
+  }
+
+  for (; i < n; i += kLanes) {
     const __mmask16 valid = first_lanes(n - i);
     __m512i v = _mm512_maskz_loadu_epi32(valid, keys + i);
     if (kFloats) v = float_bits(v);
-    const __mmask16 below = kAtMost ? _mm512_mask_cmple_epi32_mask(valid, v, pivot_vector)
-                                    : _mm512_mask_cmplt_epi32_mask(valid, v, pivot_vector);
+    const __mmask16 below = lanes_below_pivot<kAtMost>(v, pivot_vector, valid);
     const __mmask16 above = static_cast<__mmask16>(valid & ~below);
     _mm512_storeu_si512(low_out + low, _mm512_maskz_compress_epi32(below, v));
     _mm512_storeu_si512(high_out + high, _mm512_maskz_compress_epi32(above, v));

@@ -346,21 +346,28 @@ void sort_keys_fallback(int32_t* keys, int64_t n, float* out) {
 // free end of `keys` as its scratch, and the rest at the front of `keys`,
 // which the loop goes on with.
 void sort_segment(int32_t* keys, int32_t* other, int64_t n, float* out, int depth) {
+  int32_t pivot = n > kNetworkKeys ? sample_pivot(keys, n) : 0;
   while (n > kNetworkKeys) {
     if (depth-- == 0) {
       sort_keys_fallback(keys, n, out);
       return;
     }
-    const int32_t pivot = sample_pivot(keys, n);
     int64_t low = partition<false>(keys, n, pivot, other, keys);
     if (low == 0) {
       // The pivot is the smallest key: the keys equal to it are done.
       low = partition<true>(keys, n, pivot, other, keys);
       write_equal(pivot, low, out);
-    } else {
-      sort_segment(other, keys + (n - low), low, out, depth);
+      n -= low;
+      out += low;
+      if (n > kNetworkKeys) pivot = sample_pivot(keys, n);
+      continue;
     }
-    n -= low;
+    // The pivot of the high part before the low part's recursion, so that its
+    // latency overlaps the recursion's first steps.
+    const int64_t high = n - low;
+    if (high > kNetworkKeys) pivot = sample_pivot(keys, high);
+    sort_segment(other, keys + high, low, out, depth);
+    n = high;
     out += low;
   }
   sort_network(keys, n, out);

@@ -126,8 +126,8 @@ CLAQ_INLINE void sort_registers(__m512i* v) {
 
 // One layer of the network across registers: v[r] and v[r ^ kDistance]
 // exchange, ascending where bit kRun of r is clear. The loop must unroll so
-// that v stays in registers; a loop over the layers at run time kept v on
-// the stack.
+// that v stays in registers: GCC 12 kept v on the stack when the layers
+// were a loop at run time.
 template <int kRun, int kDistance>
 CLAQ_INLINE void compare_registers(__m512i* v) {
 #pragma GCC unroll 16
@@ -196,7 +196,7 @@ inline __m512i mirror_lanes(__m512i v) {
 }
 
 // One stage of the bitonic merge in the lane-major layout, where lane l of
-// v[r] holds key 16 l + r: ascending runs of kRunLanes lanes (16 kRunLanes
+// v[r] contains key 16 l + r: ascending runs of kRunLanes lanes (16 kRunLanes
 // keys) merge pairwise. Key e first meets its mirror e ^ (32 kRunLanes - 1),
 // in register 15 - r at lane l ^ (2 kRunLanes - 1), and the one in the lower
 // run keeps the smaller. The halves are then bitonic: the distances of 16
@@ -207,12 +207,10 @@ CLAQ_INLINE void merge_lane_runs(__m512i* v) {
   constexpr __mmask16 upper_run = lanes_with(kRunLanes);
   for (int r = 0; r < kLanes / 2; ++r) {
     const __m512i mirrored = mirror_lanes<kMirror>(v[kLanes - 1 - r]);
-    const __m512i low = _mm512_mask_max_epi32(_mm512_min_epi32(v[r], mirrored), upper_run, v[r],
-                                              mirrored);
-    const __m512i high = _mm512_mask_min_epi32(_mm512_max_epi32(v[r], mirrored), upper_run, v[r],
-                                               mirrored);
-    v[r] = low;
-    v[kLanes - 1 - r] = mirror_lanes<kMirror>(high);
+    const __m512i smaller = _mm512_min_epi32(v[r], mirrored);
+    const __m512i larger = _mm512_max_epi32(v[r], mirrored);
+    v[r] = _mm512_mask_blend_epi32(upper_run, smaller, larger);
+    v[kLanes - 1 - r] = mirror_lanes<kMirror>(_mm512_mask_blend_epi32(upper_run, larger, smaller));
   }
   if constexpr (kRunLanes >= 8) {
     for (int r = 0; r < kLanes; ++r) v[r] = compare_exchange<4, lanes_with(4)>(v[r]);
@@ -239,19 +237,14 @@ CLAQ_INLINE void sort_16_registers(__m512i* v) {
   transpose(v);
 }
 
-inline __mmask16 first_lanes(int64_t count) {
-  return count >= kLanes ? __mmask16{0xffff} : static_cast<__mmask16>((1u << count) - 1);
-}
-
 // Keys back to float bits: the same flip undoes itself.
 inline __m512i float_bits(__m512i keys) {
   const __m512i negative = _mm512_srai_epi32(keys, 31);
   return _mm512_xor_si512(keys, _mm512_and_si512(negative, _mm512_set1_epi32(0x7fffffff)));
 }
 
-// The first `count` lanes (clamped to 0 .. 16), without a branch: the
-// segment sizes the network gets vary at random, so branches on them would
-// mispredict.
+// The first `count` lanes (clamped to 0 .. 16). It takes no branch, because
+// the segment sizes that the network gets vary at random.
 inline __mmask16 lanes_below(int64_t count) {
   const int64_t clamped = std::min<int64_t>(std::max<int64_t>(count, 0), kLanes);
   return static_cast<__mmask16>((1u << clamped) - 1);
@@ -317,9 +310,9 @@ inline __mmask16 lanes_below_pivot(__m512i v, __m512i pivot, __mmask16 valid) {
 // how many went low. high_out may be `keys` itself: the compaction never
 // overtakes the read. With kFloats `keys` contains float bits, made keys on the
 // way. Stores are whole vectors, so both targets need 16 keys of slack past n.
-// The main loop loads and compares 4 vectors before it stores any: that took
-// 0.30 instead of 0.60 us for 4064 keys on Zen 5 (scratch program, thread
-// CPU time), although the gain moved with code alignment.
+// The main loop loads and compares 4 vectors before it stores any. That took
+// 0.30 instead of 0.60 us per split of 4064 keys on Zen 5 (scratch program,
+// thread CPU time).
 template <bool kAtMost, bool kFloats = false>
 int64_t partition(const int32_t* keys, int64_t n, int32_t pivot, int32_t* low_out,
                   int32_t* high_out) {
@@ -347,7 +340,7 @@ int64_t partition(const int32_t* keys, int64_t n, int32_t pivot, int32_t* low_ou
   }
 
   for (; i < n; i += kLanes) {
-    const __mmask16 valid = first_lanes(n - i);
+    const __mmask16 valid = lanes_below(n - i);
     __m512i v = _mm512_maskz_loadu_epi32(valid, keys + i);
     if (kFloats) v = float_bits(v);
     const __mmask16 below = lanes_below_pivot<kAtMost>(v, pivot_vector, valid);
@@ -399,8 +392,8 @@ void sort_segment(int32_t* keys, int32_t* other, int64_t n, float* out, int dept
       if (n > kNetworkKeys) pivot = sample_pivot(keys, n);
       continue;
     }
-    // The pivot of the high part before the low part's recursion, so that its
-    // latency overlaps the recursion's first steps.
+    // Sample the high part's pivot before the low part's recursion, so that
+    // its latency overlaps the recursion's first steps.
     const int64_t high = n - low;
     if (high > kNetworkKeys) pivot = sample_pivot(keys, high);
     sort_segment(other, keys + high, low, out, depth);
@@ -420,7 +413,7 @@ void sort_f32_avx512(const float* values, int64_t n, float* sorted, int32_t* scr
   const int32_t* bits = reinterpret_cast<const int32_t*>(values);  // read by vector loads only
   if (n <= kNetworkKeys) {
     for (int64_t i = 0; i < n; i += kLanes) {
-      const __mmask16 valid = first_lanes(n - i);
+      const __mmask16 valid = lanes_below(n - i);
       _mm512_mask_storeu_epi32(keys + i, valid,
                                float_bits(_mm512_maskz_loadu_epi32(valid, bits + i)));
     }

@@ -13,6 +13,9 @@
 #include "kernels/sort_f32.h"
 #include "test_framework.h"
 
+// sort_f32_avx512 is built on x86-64 only.
+#if defined(__x86_64__)
+
 using namespace claq;
 
 namespace {
@@ -108,3 +111,5 @@ CLAQ_TEST(avx512_sort_shapes_at_limits) {
     }
   }
 }
+
+#endif  // defined(__x86_64__)

@@ -32,9 +32,9 @@ void radix_sort_f32(const float* values, int64_t n, float* sorted, RadixSortWork
 
 // Writes the same output with the fastest sort of active_simd_level(): the
 // AVX-512 quicksort of kernels/sort_f32.h, otherwise radix_sort_f32. For 4064
-// normal values the quicksort took 9.7 to 9.9 us and the radix sort 14.5 to
-// 15.5 us in two runs of `sh bench/engine-native.sh --kmeans` (Zen 5, load
-// 11, 2026-12-05 03:44 UTC).
+// normal values the quicksort took 4.2 to 6.5 us and the radix sort 14.0 to
+// 16.1 us in five runs of `sh bench/engine-native.sh --kmeans` (Zen 5, load
+// 1.2, 2026-12-05 07:05 UTC).
 void sort_column_f32(const float* values, int64_t n, float* sorted,
                      RadixSortWorkspace& workspace);
 

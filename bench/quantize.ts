@@ -22,7 +22,7 @@ import { syntheticLayer } from '../lib/cli/synthetic-layer.js';
 
 const N = 4096;
 const TOKENS = 2048;
-// Calls of each side. numpy makes one more call first, as a warm-up; here the
+// Calls of each side. numpy makes one more call first, as a warm-up. Here the
 // first call pays for fresh memory and the libuv thread's buffers, and is
 // printed on its own line.
 const REPEATS = 5;

@@ -17,10 +17,10 @@ struct StreamArguments {
   Napi::Uint8Array stream;
 };
 
-Napi::Uint8Array uint8_argument(const Napi::CallbackInfo& info, size_t index, const std::string& what) {
+Napi::Uint8Array uint8_argument(const Napi::CallbackInfo& info, size_t index, const std::string& label) {
   const Napi::Value value = info[index];
   if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-    throw Napi::TypeError::New(info.Env(), what + " must be a Uint8Array, received " + describe(value));
+    throw Napi::TypeError::New(info.Env(), label + " must be a Uint8Array, received " + describe(value));
   }
   return value.As<Napi::Uint8Array>();
 }
@@ -64,7 +64,7 @@ Napi::Value pack_codes_sync(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// unpackCodesSync(stream, rows, bitsPerColumn, codes): fills codes; returns
+// unpackCodesSync(stream, rows, bitsPerColumn, codes): fills codes and returns
 // the first column with nonzero padding bits, or -1.
 Napi::Value unpack_codes_sync(const Napi::CallbackInfo& info) {
   StreamArguments args = read_arguments(info, "unpackCodesSync", false);

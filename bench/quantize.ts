@@ -69,8 +69,8 @@ function printCallTimes(calls: CallTimes[]): void {
   }
   // K-Means runs on one thread while the others apply updates, so its share
   // of the work (CPU time) is smaller than its share of the wall time. The
-  // fastest call is the one the wall-time split comes from; the first call's
-  // CPU time also counts its page faults.
+  // share comes from the fastest call, as the wall-time split does, because
+  // the first call's CPU time also counts its page faults.
   const fastest = calls.reduce((best, call) => (call.engine < best.engine ? call : best));
   console.log(`  K-Means share of the fastest call's CPU time on all threads: ${(100 * fastest.kmeans / fastest.cpu).toFixed(1)} %`);
   const outside = Math.min(...calls.map((call) => call.wall - call.engine));

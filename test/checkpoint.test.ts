@@ -57,6 +57,9 @@ describe('code packing', () => {
     expect(() => packCodes(new Uint8Array(3), 2, new Uint8Array([3, 1]))).toThrow(RangeError);
     expect(() => unpackCodes(new Uint8Array(1), 2, new Uint8Array([3, 1]))).toThrow('stream has 1 bytes, expected 2');
     expect(() => unpackCodes(new Uint8Array(2), 2, new Uint8Array([0, 1]))).toThrow('bitsPerColumn[0] = 0');
+    expect(() => unpackCodes(new Uint8Array(0), -2, new Uint8Array([3]))).toThrow('rows must be a non-negative integer, received -2');
+    expect(() => packCodes(new Uint8Array(0), 1.5, new Uint8Array(0))).toThrow('received 1.5');
+    expect(unpackCodes(new Uint8Array(0), 2 ** 40, new Uint8Array(0)).codes.length).toBe(0);
   });
 });
 

@@ -23,6 +23,7 @@ struct Tile {
 // tile, passes of rows outermost.
 template <typename Visit>
 void for_each_tile(int64_t rows, int64_t cols, Visit visit) {
+  if (cols == 0) return;  // no work, however many rows
   for (int64_t first = 0; first < rows; first += kPassRows) {
     const int64_t count = std::min(kPassRows, rows - first);
     for (int64_t c0 = 0; c0 < cols; c0 += kTileColumns) visit(first, count, c0, std::min(kTileColumns, cols - c0));

@@ -102,12 +102,12 @@ CLAQ_TEST(work_vector_memory_returns_to_the_cache) {
 }
 
 CLAQ_TEST(work_memory_frees_blocks_released_after_a_trim) {
-  void* held = acquire_work_memory(3 * kMiB);
-  CHECK(held != nullptr);
+  void* block = acquire_work_memory(3 * kMiB);
+  CHECK(block != nullptr);
   trim_work_memory();
 
   // Like a result collected after the idle trim: nothing is kept.
-  release_work_memory(held, 3 * kMiB);
+  release_work_memory(block, 3 * kMiB);
   CHECK_EQ(cached_work_memory(), size_t{0});
 
   // The next acquire makes the cache keep blocks again.

@@ -97,6 +97,8 @@ inline int64_t packed_tile_words(const PackedTileFormat& format) {
 }
 
 // A 64-byte aligned array, so SIMD kernels may use aligned loads on tiles.
+// One zeroed 64-byte line follows the last element, so a kernel may read a
+// tile through unaligned loads that run up to 63 bytes past it.
 template <typename T>
 class AlignedArray {
  public:
@@ -108,7 +110,8 @@ class AlignedArray {
     data_.reset();
     size_ = 0;
     if (count == 0) return true;
-    const size_t bytes = (count * sizeof(T) + kPackedAlignment - 1) / kPackedAlignment * kPackedAlignment;
+    const size_t bytes =
+        (count * sizeof(T) + kPackedAlignment - 1) / kPackedAlignment * kPackedAlignment + kPackedAlignment;
     void* memory = std::aligned_alloc(kPackedAlignment, bytes);
     if (memory == nullptr) return false;
     std::fill_n(static_cast<unsigned char*>(memory), bytes, 0);

@@ -36,7 +36,7 @@ KernelTable kernels_for(SimdLevel level) {
   switch (level) {
 #if defined(__x86_64__)
     case SimdLevel::kAvx512: return {lut_build_tables_avx512,
-                                     cpu_has_avx512_vbmi() ? lut_gemv_vbmi_avx512 : lut_gemv_avx512,
+                                     cpu_prefers_vbmi_windows() ? lut_gemv_vbmi_avx512 : lut_gemv_avx512,
                                      packed_dequantize_avx512, gemm_f32_panel16_avx512, kTokenBlockAvx512};
     case SimdLevel::kAvx2: return {lut_build_tables_avx2, lut_gemv_avx2, packed_dequantize_avx2, gemm_f32_panel16_avx2,
                                   kTokenBlockAvx2};

@@ -30,7 +30,15 @@ struct X86Features {
   bool avx2 = false;
   bool avx512 = false;
   bool avx512_vbmi = false;
+  bool amd = false;
 };
+
+// The vendor string of CPUID leaf 0: "AuthenticAMD" for AMD.
+bool vendor_is_amd() {
+  unsigned eax, ebx, ecx, edx;
+  if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) return false;
+  return ebx == 0x68747541 && edx == 0x69746e65 && ecx == 0x444d4163;  // "Auth" "enti" "cAMD"
+}
 
 X86Features detect_x86() {
   X86Features f;
@@ -58,6 +66,7 @@ X86Features detect_x86() {
   f.avx2 = ymm_state && avx2 && fma && f16c;
   f.avx512 = f.avx2 && zmm_state && avx512f && avx512bw && avx512dq && avx512vl;
   f.avx512_vbmi = f.avx512 && (ecx & bit_AVX512VBMI) && (ecx & bit_AVX512VBMI2);
+  f.amd = vendor_is_amd();
   return f;
 }
 
@@ -153,6 +162,14 @@ bool simd_level_supported(SimdLevel level) { return compiled_in(level) && cpu_ha
 bool cpu_has_avx512_vbmi() {
 #if defined(__x86_64__) || defined(_M_X64)
   return x86_features().avx512_vbmi;
+#else
+  return false;
+#endif
+}
+
+bool cpu_prefers_vbmi_windows() {
+#if defined(__x86_64__) || defined(_M_X64)
+  return x86_features().avx512_vbmi && x86_features().amd;
 #else
   return false;
 #endif

@@ -25,6 +25,14 @@ bool simd_level_supported(SimdLevel level);
 // Kernels of the kAvx512 level check it to pick a VBMI version.
 bool cpu_has_avx512_vbmi();
 
+// True when the look-up GEMV should take its code windows from
+// vpmultishiftqb (VBMI) rather than from 32-bit shifts: on AMD cores with
+// VBMI. On Zen 5 the multishift issues beside vpermps, so the VBMI kernel is
+// faster there. On a Xeon with VBMI the plain kernel was faster (2-bit GEMV,
+// one thread: 13.2 against 12.1 GB/s), as Intel cores are documented to run
+// both instructions on port 5 and a 512-bit shift on port 0.
+bool cpu_prefers_vbmi_windows();
+
 // Every supported level, scalar first.
 std::vector<SimdLevel> supported_simd_levels();
 

@@ -15,20 +15,24 @@ namespace {
 
 // Block sizes. An MR-row micro-panel of A (12 KiB for kc = 256, MR = 12)
 // stays in the 48 KiB L1 data cache of Zen 4/5 and Golden Cove cores while
-// the kc x NR micro-panels of B stream past it from the kc x nc block of B
-// in L2 (512 KiB), and the MR rows of C it updates are read and written from left to
-// right. Those are MR + 1 sequential streams, which the hardware
-// prefetchers follow. The opposite order, one B micro-panel in L1 against
-// every micro-panel of A, touched C in jumps of MR rows that no prefetcher
-// followed: the epilogue's C loads took a fifth of the time, and the
-// quantizer's far update (m = k = 128, n = 4096) ran at 168 GFLOP/s per
-// CPU-second against 222 in this order (Zen 5, one thread).
-// The B block fits the 1 MiB L2 of Zen 5 and the 2 MiB of a Xeon core. On a
-// Xeon (2 threads), a 4 MiB block (nc = 4096) streamed from L3 ran the
-// 4096^3 product at 185 GFLOP/s, nc = 512 at 248 and numpy at 292.
+// the kc x NR micro-panels of B stream past it from a slice of kSliceCols
+// columns of the kc x nc block of B, and the MR rows of C it updates are
+// read and written from left to right. Those are MR + 1 sequential streams,
+// which the hardware prefetchers follow. The opposite order, one B
+// micro-panel in L1 against every micro-panel of A, touched C in jumps of MR
+// rows that no prefetcher followed: the epilogue's C loads took a fifth of
+// the time, and the quantizer's far update (m = k = 128, n = 4096) ran at 168
+// GFLOP/s per CPU-second against 222 in this order (Zen 5, one thread).
+// All micro-panels of a packed A block (192 KiB) pass over one slice of B
+// (512 KiB) before the next slice. So the slice is read from L2, which holds
+// 1 MiB on Zen 5 and 2 MiB on a Xeon core. On a Xeon (2 threads) the
+// 4096^3 product ran at 185 GFLOP/s when every micro-panel of A swept the
+// whole 4 MiB block of B from L3. Blocks of B of 512 columns ran at 248 but
+// packed A eight times as often. Slices run at 257 to 272 (numpy: 292 to 306).
 constexpr int64_t kBlockK = 256;
 constexpr int64_t kBlockRowsMax = 192;  // multiple of every MR used here (4, 6, 8, 12)
-constexpr int64_t kBlockCols = 512;
+constexpr int64_t kBlockCols = 4096;
+constexpr int64_t kSliceCols = 512;     // rounded down to a multiple of NR
 constexpr int kMaxTileFloats = 16 * 32;
 
 // Below this many multiply-adds a call runs on the calling thread only,
@@ -46,7 +50,7 @@ struct FloatDeleter {
 // its own (thread_local below), so repeated calls reuse pages instead of
 // mapping and zeroing fresh ones, because glibc serves blocks above 128 KiB
 // with mmap.
-// NOTE: a thread that has called a GEMM keeps up to about 1.4 MiB of packing
+// NOTE: a thread that has called a GEMM keeps up to about 8.5 MiB of packing
 // buffers (two kc x nc blocks of B plus one A block per pool thread) until it
 // exits.
 class PackBuffer {
@@ -277,35 +281,47 @@ void run_tile(const Problem& pr, const float* a_panel, const float* b_panel, int
   }
 }
 
-// Rows [row_begin, row_end) of C against the packed kc x nc panel of B that
-// starts at column jc, in blocks of at most kBlockRowsMax rows, each swept
-// one row tile at a time from left to right (see the block sizes above). A
-// tile runs only over the depth steps where both its rows of op(A) and its
+// Computes the tiles of rows [ic, ic + mc) of C, whose op(A) block is packed,
+// against the columns [js, js_end) of the packed kc x nc panel of B that
+// starts at column jc. It runs one row tile at a time from left to right (see
+// the block sizes above). A tile runs only over the depth steps where both its rows of op(A) and its
 // columns of op(B) can be nonzero. A tile with none left is only scaled by
 // beta.
-void run_row_range(const Problem& pr, const float* b_packed, int64_t jc, int64_t nc, int64_t pc,
-                   int64_t kc, float beta, int64_t row_begin, int64_t row_end, float* a_packed) {
+void run_block_slice(const Problem& pr, const float* a_packed, const float* b_packed, int64_t ic, int64_t mc,
+                     int64_t jc, int64_t nc, int64_t js, int64_t js_end, int64_t pc, int64_t kc, float beta) {
   const int mr = pr.kernel.mr;
   const int nr = pr.kernel.nr;
+  for (int64_t ir = 0; ir < mc; ir += mr) {
+    int64_t a_begin = 0, a_end = 0;
+    nonzero_depths_of_lines(pr.a, ic + ir, std::min<int64_t>(mr, mc - ir), pc, kc, &a_begin, &a_end);
+    for (int64_t jr = js; jr < js_end; jr += nr) {
+      int64_t b_begin = 0, b_end = 0;
+      nonzero_depths_of_lines(pr.b, jc + jr, std::min<int64_t>(nr, nc - jr), pc, kc, &b_begin, &b_end);
+      const int64_t begin = std::max(a_begin, b_begin);
+      const int64_t end = std::max(begin, std::min(a_end, b_end));
+      const float* a_panel = a_packed + ir * kc + begin * mr;
+      const float* b_panel = b_packed + jr * kc + begin * nr;
+      run_tile(pr, a_panel, b_panel, end - begin, beta, ic + ir, jc + jr);
+    }
+  }
+}
+
+// Computes rows [row_begin, row_end) of C against the packed kc x nc panel of
+// B that starts at column jc, in blocks of at most kBlockRowsMax rows. Each
+// block of op(A) is packed once and swept over the panel one slice of kSliceCols
+// columns at a time.
+void run_row_range(const Problem& pr, const float* b_packed, int64_t jc, int64_t nc, int64_t pc,
+                   int64_t kc, float beta, int64_t row_begin, int64_t row_end, float* a_packed) {
   for (int64_t ic = row_begin; ic < row_end; ic += kBlockRowsMax) {
     const int64_t mc = std::min(kBlockRowsMax, row_end - ic);
     int64_t block_begin = 0, block_end = 0;
     nonzero_depths_of_lines(pr.a, ic, mc, pc, kc, &block_begin, &block_end);
     const bool block_is_zero = block_end == block_begin;
     if (block_is_zero && beta == 1.0f) continue;
-    if (!block_is_zero) pack_panels(pr.a, ic, mc, pc, kc, mr, a_packed);
-    for (int64_t ir = 0; ir < mc; ir += mr) {
-      int64_t a_begin = 0, a_end = 0;
-      nonzero_depths_of_lines(pr.a, ic + ir, std::min<int64_t>(mr, mc - ir), pc, kc, &a_begin, &a_end);
-      for (int64_t jr = 0; jr < nc; jr += nr) {
-        int64_t b_begin = 0, b_end = 0;
-        nonzero_depths_of_lines(pr.b, jc + jr, std::min<int64_t>(nr, nc - jr), pc, kc, &b_begin, &b_end);
-        const int64_t begin = std::max(a_begin, b_begin);
-        const int64_t end = std::max(begin, std::min(a_end, b_end));
-        const float* a_panel = a_packed + ir * kc + begin * mr;
-        const float* b_panel = b_packed + jr * kc + begin * nr;
-        run_tile(pr, a_panel, b_panel, end - begin, beta, ic + ir, jc + jr);
-      }
+    if (!block_is_zero) pack_panels(pr.a, ic, mc, pc, kc, pr.kernel.mr, a_packed);
+    const int64_t slice = kSliceCols / pr.kernel.nr * pr.kernel.nr;
+    for (int64_t js = 0; js < nc; js += slice) {
+      run_block_slice(pr, a_packed, b_packed, ic, mc, jc, nc, js, std::min(nc, js + slice), pc, kc, beta);
     }
   }
 }

@@ -43,6 +43,31 @@ double magnitude_sum(const float* x, int64_t count) {
   return (s0 + s1) + (s2 + s3);
 }
 
+// The smallest float at or above x, so that for every float v, v >= x
+// exactly when v >= result. Infinity when x is above the largest float.
+float float_at_or_above(double x) {
+  const float rounded = static_cast<float>(x);
+  return static_cast<double>(rounded) < x ? std::nextafter(rounded, INFINITY) : rounded;
+}
+
+// Counts the values of x with |x| >= limit. The float32 comparison with
+// float_at_or_above(limit) gives the same result as the float64 one, and the
+// compiler vectorizes it. The float64 loop stayed scalar and took three
+// quarters of outlier_order on a 4096 x 4096 layer. The partial counts are
+// 32-bit so that the vector lanes stay narrow.
+int64_t count_at_or_above(const float* x, int64_t count, double limit) {
+  constexpr int64_t kChunk = int64_t{1} << 30;
+  const float bound = float_at_or_above(limit);
+  int64_t total = 0;
+  for (int64_t start = 0; start < count; start += kChunk) {
+    const int64_t end = std::min(count, start + kChunk);
+    int32_t partial = 0;
+    for (int64_t i = start; i < end; ++i) partial += std::fabs(x[i]) >= bound;
+    total += partial;
+  }
+  return total;
+}
+
 }  // namespace
 
 std::vector<int64_t> outlier_order(const float* columns, int64_t rows, int64_t cols,
@@ -55,15 +80,10 @@ std::vector<int64_t> outlier_order(const float* columns, int64_t rows, int64_t c
   for (double sum : column_sums) total += sum;
   if (size == 0 || total == 0) return counts;
 
-  // |x| >= limit compared in float64, like the definition; a float32 weight
-  // converts to float64 exactly.
+  // The definition compares |x| >= limit in float64. count_at_or_above gets
+  // the same counts from float32 comparisons.
   const double limit = threshold * (total / static_cast<double>(size));
-  for_each_column(pool, cols, [&](int64_t j) {
-    const float* column = columns + j * rows;
-    int64_t count = 0;
-    for (int64_t i = 0; i < rows; ++i) count += std::fabs(static_cast<double>(column[i])) >= limit;
-    counts[j] = count;
-  });
+  for_each_column(pool, cols, [&](int64_t j) { counts[j] = count_at_or_above(columns + j * rows, rows, limit); });
   return counts;
 }
 

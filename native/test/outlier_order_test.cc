@@ -60,6 +60,24 @@ CLAQ_TEST(outlier_order_threaded_matches_brute_force) {
   }
 }
 
+CLAQ_TEST(outlier_order_limit_between_two_floats) {
+  // Column 1 contains 3 and the next float up, 3 + 2^-22. The threshold puts
+  // the float64 limit near 3 + 2^-23, halfway between them, where rounding
+  // the limit to the nearest float (3, by ties to even) would count 3 too.
+  const float above = std::nextafter(3.0f, 4.0f);
+  const std::vector<float> columns = {1, 1, 1, 1, 3.0f, above, 0, 0};
+  const double mean = (4.0 + 3.0 + above) / 8;
+  const double threshold = (3.0 + std::ldexp(1.0, -23)) / mean;
+  const double limit = threshold * mean;
+  CHECK(limit > 3.0);
+  CHECK(limit < static_cast<double>(above));
+  CHECK(static_cast<double>(static_cast<float>(limit)) == 3.0);
+
+  const std::vector<int64_t> counts = outlier_order(columns.data(), 4, 2, threshold);
+  CHECK_EQ(counts[0], int64_t{0});
+  CHECK_EQ(counts[1], int64_t{1});
+}
+
 CLAQ_TEST(outlier_order_of_zero_layer_is_zero) {
   const std::vector<float> columns(12, 0.0f);
   for (int64_t count : outlier_order(columns.data(), 4, 3, 13.0)) CHECK_EQ(count, int64_t{0});

@@ -1,4 +1,5 @@
 import { checkInteger, checkLength, checkTypedArray, describeValue } from './checks.js';
+import { dequantizeParts } from './dequantize-parts.js';
 import { PackedLinear } from './packed-linear.js';
 import type { PackedLinearOptions } from './packed-linear.js';
 import type { QuantizedParts } from './quantized-parts.js';
@@ -173,21 +174,9 @@ export class QuantizedLayer implements QuantizedParts {
    * weight is `rowScales[i] · (centroid − rowZeros[i])`.
    */
   dequantize(): Float32Array {
-    const { rows, cols, codes, codebooks, codebookOffsets, rowScales, rowZeros } = this;
-    const out = new Float32Array(rows * cols);
-    for (let i = 0; i < rows; i++) {
-      const base = i * cols;
-      const scale = rowScales === undefined ? 1 : rowScales[i];
-      const zero = rowZeros === undefined ? 0 : rowZeros[i];
-      for (let j = 0; j < cols; j++) {
-        out[base + j] = scale * (codebooks[codebookOffsets[j] + codes[base + j]] - zero);
-      }
-    }
-    for (let k = 0; k < this.outlierValues.length; k++) {
-      out[this.outlierRows[k] * cols + this.outlierCols[k]] = this.outlierValues[k];
-    }
-    return out;
+    return dequantizeParts(this);
   }
+
 
   /**
    * Packs the layer for the low-bit kernels: a {@link PackedLinear} that

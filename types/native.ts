@@ -275,6 +275,8 @@ export interface NativeAddon {
   unpackCodesSync(stream: Uint8Array, rows: number, bitsPerColumn: Uint8Array, codes: Uint8Array): number;
   /** The index of the first code above its column's `largest` entry (codes [rows, largest.length]), or -1. */
   firstCodeAboveSync(codes: Uint8Array, largest: Uint8Array): number;
+  /** Writes the weights [rows, cols] of checked parts into `out` (core/dequantize.h). */
+  dequantizeSync(parts: NativeQuantizedParts, out: Float32Array): void;
   f16ToF32Sync(source: Uint8Array, target: Float32Array): void;
   bf16ToF32Sync(source: Uint8Array, target: Float32Array): void;
   f32ToF16Sync(source: Float32Array, target: Uint8Array): void;

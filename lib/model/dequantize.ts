@@ -1,40 +1,16 @@
-// Dense float32 weights from quantized parts, and a claq checkpoint folder
-// turned back into a plain Hugging Face one.
+// A claq checkpoint folder turned back into a plain Hugging Face one.
 import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 import { ClaqCheckpoint } from '../checkpoint/claq-checkpoint.js';
+import { dequantizeParts } from '../dequantize-parts.js';
 import { checkOutputFolder, pathExists } from './output-folder.js';
-import type { QuantizedParts } from '../quantized-parts.js';
 import { writeSafetensors, type Dtype, type TensorToWrite } from '../safetensors/index.js';
 
 const COPIED_FILES = [
   'config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json',
   'tokenizer.model',
 ];
-
-/**
- * Returns W [rows, cols] row-major: each weight is its column's centroid for
- * its code, and each reserved outlier its stored value. With a row grid the
- * weight is `rowScales[i] · (centroid − rowZeros[i])`, exact in float32 (a
- * float16 scale times an integer below 2^8).
- */
-export function dequantizeParts(parts: QuantizedParts): Float32Array {
-  const { rows, cols, codes, codebooks, codebookOffsets, rowScales, rowZeros } = parts;
-  const weight = new Float32Array(rows * cols);
-  for (let i = 0; i < rows; i++) {
-    const scale = rowScales?.[i] ?? 1;
-    const zero = rowZeros?.[i] ?? 0;
-    for (let j = 0; j < cols; j++) {
-      weight[i * cols + j] = scale * (codebooks[codebookOffsets[j] + codes[i * cols + j]] - zero);
-    }
-  }
-  for (let k = 0; k < parts.outlierValues.length; k++) {
-    weight[parts.outlierRows[k] * cols + parts.outlierCols[k]] = parts.outlierValues[k];
-  }
-  return weight;
-}
-
 
 /**
  * Writes `outDir` as a plain Hugging Face folder: every quantized layer of

@@ -11,4 +11,5 @@ export { generate } from './generate.js';
 export type { GenerateOptions, GenerateResult } from './generate.js';
 export { quantizeModel } from './quantize-model.js';
 export type { LayerReport, QuantizeModelOptions, QuantizeModelProgress, QuantizeModelResult } from './quantize-model.js';
-export { dequantizeParts, exportDequantized } from './dequantize.js';
+export { exportDequantized } from './dequantize.js';
+export { dequantizeParts } from '../dequantize-parts.js';

@@ -13,6 +13,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   claq::binding::register_linalg(env, exports);
   claq::binding::register_convert(env, exports);
   claq::binding::register_code_stream(env, exports);
+  claq::binding::register_dequantize(env, exports);
   claq::binding::register_hessian(env, exports);
   claq::binding::register_quantize(env, exports);
   claq::binding::register_output_error(env, exports);

@@ -37,10 +37,11 @@ StreamArguments read_arguments(const Napi::CallbackInfo& info, const std::string
   args.bits = uint8_argument(info, 2, operation + ": bitsPerColumn");
 
   const int64_t cols = static_cast<int64_t>(args.bits.ElementLength());
+  const uint8_t* bits = args.bits.Data();
   for (int64_t j = 0; j < cols; ++j) {
-    if (args.bits[j] < 1 || args.bits[j] > 8) {
+    if (bits[j] < 1 || bits[j] > 8) {
       throw Napi::RangeError::New(env, operation + ": bitsPerColumn[" + std::to_string(j) + "] = " +
-                                           std::to_string(args.bits[j]) + " is not in [1, 8]");
+                                           std::to_string(bits[j]) + " is not in [1, 8]");
     }
   }
   const int64_t count = static_cast<int64_t>(args.codes.ElementLength());

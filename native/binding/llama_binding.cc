@@ -7,12 +7,12 @@
 #include <cmath>
 #include <memory>
 #include <string>
-#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "binding/errors.h"
 #include "binding/modules.h"
+#include "binding/parts_view.h"
 #include "core/llama_generate.h"
 #include "core/llama_model.h"
 #include "core/llama_perplexity.h"
@@ -142,45 +142,10 @@ LlamaConfig read_config(const Napi::Object& o) {
   return c;
 }
 
-template <typename T>
-std::pair<const T*, size_t> read_part(const Napi::Object& parts, const char* key, napi_typedarray_type type,
-                                      const char* type_name, const std::string& what) {
-  Napi::Value value = parts.Get(key);
-  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != type) {
-    throw Napi::TypeError::New(parts.Env(), what + "." + key + " must be a " + type_name + ", received " +
-                                                kind_of(value));
-  }
-  Napi::TypedArrayOf<T> array = value.As<Napi::TypedArrayOf<T>>();
-  return {array.Data(), array.ElementLength()};
-}
-
 // A packed linear from quantized parts ({ rows, cols, bitsPerColumn, ... },
 // the fields of QuantizedParts); pack_layer checks every size and index.
 std::unique_ptr<LlamaLinear> read_packed(const Napi::Object& parts, const std::string& what) {
-  QuantizedPartsView view;
-  view.rows = read_int(parts.Get("rows"), what + ".rows", 1, kMaxPackedDimension);
-  view.cols = read_int(parts.Get("cols"), what + ".cols", 1, kMaxPackedDimension);
-  std::tie(view.bits_per_column, view.bits_per_column_length) =
-      read_part<uint8_t>(parts, "bitsPerColumn", napi_uint8_array, "Uint8Array", what);
-  std::tie(view.permutation, view.permutation_length) =
-      read_part<int32_t>(parts, "permutation", napi_int32_array, "Int32Array", what);
-  std::tie(view.codes, view.codes_length) = read_part<uint8_t>(parts, "codes", napi_uint8_array, "Uint8Array", what);
-  std::tie(view.codebook_offsets, view.codebook_offsets_length) =
-      read_part<uint32_t>(parts, "codebookOffsets", napi_uint32_array, "Uint32Array", what);
-  std::tie(view.codebooks, view.codebooks_length) =
-      read_part<float>(parts, "codebooks", napi_float32_array, "Float32Array", what);
-  std::tie(view.outlier_rows, view.outlier_rows_length) =
-      read_part<int32_t>(parts, "outlierRows", napi_int32_array, "Int32Array", what);
-  std::tie(view.outlier_cols, view.outlier_cols_length) =
-      read_part<int32_t>(parts, "outlierCols", napi_int32_array, "Int32Array", what);
-  std::tie(view.outlier_values, view.outlier_values_length) =
-      read_part<float>(parts, "outlierValues", napi_float32_array, "Float32Array", what);
-  if (!parts.Get("rowScales").IsUndefined() || !parts.Get("rowZeros").IsUndefined()) {
-    std::tie(view.row_scales, view.row_scales_length) =
-        read_part<float>(parts, "rowScales", napi_float32_array, "Float32Array", what);
-    std::tie(view.row_zeros, view.row_zeros_length) =
-        read_part<float>(parts, "rowZeros", napi_float32_array, "Float32Array", what);
-  }
+  const QuantizedPartsView view = read_parts_view(parts.Env(), parts, what);
   auto layer = std::make_shared<PackedLayer>();
   auto grid = std::make_shared<PackedRowGrid>();
   throw_if_error(parts.Env(), pack_layer(view, layer.get(), grid.get()));

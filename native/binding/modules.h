@@ -13,6 +13,7 @@ void register_bench(Napi::Env env, Napi::Object exports);
 void register_linalg(Napi::Env env, Napi::Object exports);
 void register_convert(Napi::Env env, Napi::Object exports);
 void register_code_stream(Napi::Env env, Napi::Object exports);
+void register_dequantize(Napi::Env env, Napi::Object exports);
 void register_hessian(Napi::Env env, Napi::Object exports);
 void register_quantize(Napi::Env env, Napi::Object exports);
 void register_output_error(Napi::Env env, Napi::Object exports);

@@ -15,6 +15,7 @@
 
 #include "binding/errors.h"
 #include "binding/modules.h"
+#include "binding/parts_view.h"
 #include "binding/thread_pools.h"
 #include "core/pack.h"
 #include "kernels/packed_matmul.h"
@@ -51,66 +52,12 @@ const PackedBox& live_box(const Napi::CallbackInfo& info, const char* operation)
   return *box;
 }
 
-template <typename T>
-std::pair<const T*, size_t> typed_array(Napi::Env env, Napi::Object parts, const char* name, napi_typedarray_type type,
-                                        const char* type_name) {
-  Napi::Value value = parts.Get(name);
-  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != type) {
-    throw type_error(env, std::string("packLayer: parts.") + name + " must be a " + type_name);
-  }
-  Napi::TypedArrayOf<T> array = value.As<Napi::TypedArrayOf<T>>();
-  return {array.Data(), array.ElementLength()};
-}
-
-int64_t integer_field(Napi::Env env, Napi::Object parts, const char* name) {
-  Napi::Value value = parts.Get(name);
-  if (!value.IsNumber()) throw type_error(env, std::string("packLayer: parts.") + name + " must be a number");
-  const double v = value.As<Napi::Number>().DoubleValue();
-  if (!(v >= 1 && v <= double(kMaxPackedDimension)) || v != static_cast<double>(static_cast<int64_t>(v))) {
-    throw Napi::RangeError::New(env, std::string("packLayer: parts.") + name + " must be an integer in [1, 2^30], received " +
-                                         value.ToString().Utf8Value());
-  }
-  return static_cast<int64_t>(v);
-}
-
-// rowScales and rowZeros: both absent (undefined) or both Float32Arrays.
-void read_row_grid(Napi::Env env, Napi::Object parts, QuantizedPartsView* view) {
-  const bool scales = !parts.Get("rowScales").IsUndefined(), zeros = !parts.Get("rowZeros").IsUndefined();
-  if (scales != zeros) {
-    throw type_error(env, std::string("packLayer: parts.") + (scales ? "rowZeros" : "rowScales") +
-                              " must be given with parts." + (scales ? "rowScales" : "rowZeros"));
-  }
-  if (!scales) return;
-  std::tie(view->row_scales, view->row_scales_length) =
-      typed_array<float>(env, parts, "rowScales", napi_float32_array, "Float32Array");
-  std::tie(view->row_zeros, view->row_zeros_length) =
-      typed_array<float>(env, parts, "rowZeros", napi_float32_array, "Float32Array");
-}
-
 Napi::Value pack_layer_binding(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 1 || !info[0].IsObject()) throw type_error(env, "packLayer: parts must be an object");
   Napi::Object parts = info[0].As<Napi::Object>();
 
-  QuantizedPartsView view;
-  view.rows = integer_field(env, parts, "rows");
-  view.cols = integer_field(env, parts, "cols");
-  std::tie(view.bits_per_column, view.bits_per_column_length) =
-      typed_array<uint8_t>(env, parts, "bitsPerColumn", napi_uint8_array, "Uint8Array");
-  std::tie(view.permutation, view.permutation_length) =
-      typed_array<int32_t>(env, parts, "permutation", napi_int32_array, "Int32Array");
-  std::tie(view.codes, view.codes_length) = typed_array<uint8_t>(env, parts, "codes", napi_uint8_array, "Uint8Array");
-  std::tie(view.codebook_offsets, view.codebook_offsets_length) =
-      typed_array<uint32_t>(env, parts, "codebookOffsets", napi_uint32_array, "Uint32Array");
-  std::tie(view.codebooks, view.codebooks_length) =
-      typed_array<float>(env, parts, "codebooks", napi_float32_array, "Float32Array");
-  std::tie(view.outlier_rows, view.outlier_rows_length) =
-      typed_array<int32_t>(env, parts, "outlierRows", napi_int32_array, "Int32Array");
-  std::tie(view.outlier_cols, view.outlier_cols_length) =
-      typed_array<int32_t>(env, parts, "outlierCols", napi_int32_array, "Int32Array");
-  std::tie(view.outlier_values, view.outlier_values_length) =
-      typed_array<float>(env, parts, "outlierValues", napi_float32_array, "Float32Array");
-  read_row_grid(env, parts, &view);
+  const QuantizedPartsView view = read_parts_view(env, parts, "packLayer: parts");
 
   std::shared_ptr<PackedLayer> layer;
   std::shared_ptr<PackedRowGrid> grid;

@@ -15,6 +15,7 @@ import {
   DTYPE_SIZES,
   SafetensorsError,
   SafetensorsFile,
+  dequantizeParts,
 } from '../../lib/index.js';
 import type { Dtype, QuantizedParts } from '../../lib/index.js';
 import type { ByteSource } from '../../lib/safetensors/byte-source.js';
@@ -109,8 +110,8 @@ async function readAny(file: SafetensorsFile, name: string, dtype: Dtype): Promi
 /**
  * Claq loader target: open as a claq checkpoint and load every layer. A
  * loaded layer must pass independent bounds checks, so every weight resolves
- * to an existing centroid or outlier. Its memory must stay within a fixed
- * multiple of the input size.
+ * to an existing centroid or outlier, and dequantize. Its memory must stay
+ * within a fixed multiple of the input size.
  */
 export async function fuzzClaqLoader(bytes: Uint8Array): Promise<string> {
   const source = new MeteredSource('fuzz.safetensors', bytes);
@@ -130,6 +131,8 @@ export async function fuzzClaqLoader(bytes: Uint8Array): Promise<string> {
       continue;
     }
     checkLoadedParts(parts, bytes.length);
+    // The addon checks the parts again, and a loaded layer must pass.
+    expect(dequantizeParts(parts).length === parts.rows * parts.cols, 'dequantized length');
   }
   expect(source.largestRead <= bytes.length, `a read of ${source.largestRead} bytes from a ${bytes.length}-byte input`);
   await checkpoint.close();

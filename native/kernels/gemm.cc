@@ -24,7 +24,7 @@ namespace {
 // the time, and the quantizer's far update (m = k = 128, n = 4096) ran at 168
 // GFLOP/s per CPU-second against 222 in this order (Zen 5, one thread).
 // All micro-panels of a packed A block (192 KiB) pass over one slice of B
-// (512 KiB) before the next slice. So the slice is read from L2, which holds
+// (512 KiB) before the next slice. So the slice is read from L2, which is
 // 1 MiB on Zen 5 and 2 MiB on a Xeon core. On a Xeon (2 threads) the
 // 4096^3 product ran at 185 GFLOP/s when every micro-panel of A swept the
 // whole 4 MiB block of B from L3. Blocks of B of 512 columns ran at 248 but

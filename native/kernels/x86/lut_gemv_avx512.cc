@@ -48,8 +48,8 @@ void build_tables_4bit(const float* codebook, const float* x, float* tables) {
 // Sums the eight look-ups of a one-word tile row (2- and 4-bit tiles) and y,
 // as a tree. Slot S reads bits [4S, 4S + 4) of each row's word. An unaligned
 // load at byte b of the tile puts byte b of each row's word in the low byte
-// of its lane, so loads at bytes 0 to 3 give the even slots and a shift by 4
-// gives each odd slot. A row then takes four shifts and eight vpermps, where
+// of its lane. So loads at bytes 0 to 3 give the even slots, and a shift by
+// 4 gives each odd slot. A row then takes four shifts and eight vpermps, where
 // eight shifts competed with the look-ups for the vector ports of Intel
 // cores. The loads at bytes 1 to 3 read into the next tile, or into the line
 // of padding after the codes (packed_layout.h).

@@ -167,6 +167,21 @@ describe('non-finite values', () => {
     expect(error.message).toContain(`weight.data must be finite, but element [row 3, column 2] (index 17) is ${bad}`);
   });
 
+  // 1024 x 1024 weights are copied in two halves on two threads. The first
+  // bad element must win, whichever half it lies in.
+  test.each([
+    ['the second half only', [600_000], 600_000],
+    ['both halves', [700_000, 100_000], 100_000],
+    ['the first element of the second half', [524_288, 900_000], 524_288],
+  ])('a large weight with NaN in %s reports the first', (_name, positions, first) => {
+    const data = new Float32Array(1024 * 1024);
+    for (const index of positions) data[index] = NaN;
+    const error = thrownBy(() => quantizeLayer({ data, rows: 1024, cols: 1024 }, null, { method: 'rtn' }));
+    expect(error).toBeInstanceOf(RangeError);
+    const row = Math.floor(first / 1024);
+    expect(error.message).toContain(`element [row ${row}, column ${first % 1024}] (index ${first}) is NaN`);
+  });
+
   test.each([NaN, Infinity, -Infinity])('activation %p is reported by row and column', (bad) => {
     const activations = randomMatrix(10, 7 * 4);
     activations[5 * 4 + 1] = bad;

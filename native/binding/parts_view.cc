@@ -20,20 +20,8 @@ std::pair<const T*, size_t> typed_array(Napi::Env env, Napi::Object parts, const
   return {array.Data(), array.ElementLength()};
 }
 
-int64_t integer_field(Napi::Env env, Napi::Object parts, const std::string& label, const char* name) {
-  Napi::Value value = parts.Get(name);
-  if (!value.IsNumber()) {
-    throw Napi::TypeError::New(env, label + "." + name + " must be a number, received " + describe(value));
-  }
-  const double v = value.As<Napi::Number>().DoubleValue();
-  if (!(v >= 1 && v <= double(kMaxPackedDimension)) || v != static_cast<double>(static_cast<int64_t>(v))) {
-    throw Napi::RangeError::New(env, label + "." + name + " must be an integer in [1, 2^30], received " +
-                                         value.ToString().Utf8Value());
-  }
-  return static_cast<int64_t>(v);
-}
-
-// rowScales and rowZeros: both absent (undefined) or both Float32Arrays.
+// Reads rowScales and rowZeros, which must be both absent (undefined) or both
+// Float32Arrays.
 void read_row_grid(Napi::Env env, Napi::Object parts, const std::string& label, QuantizedPartsView* view) {
   const bool scales = !parts.Get("rowScales").IsUndefined(), zeros = !parts.Get("rowZeros").IsUndefined();
   if (scales != zeros) {
@@ -51,8 +39,8 @@ void read_row_grid(Napi::Env env, Napi::Object parts, const std::string& label, 
 
 QuantizedPartsView read_parts_view(Napi::Env env, Napi::Object parts, const std::string& label) {
   QuantizedPartsView view;
-  view.rows = integer_field(env, parts, label, "rows");
-  view.cols = integer_field(env, parts, label, "cols");
+  view.rows = read_integer(parts.Get("rows"), (label + ".rows").c_str(), 1, kMaxPackedDimension);
+  view.cols = read_integer(parts.Get("cols"), (label + ".cols").c_str(), 1, kMaxPackedDimension);
   std::tie(view.bits_per_column, view.bits_per_column_length) =
       typed_array<uint8_t>(env, parts, label, "bitsPerColumn", napi_uint8_array, "Uint8Array");
   std::tie(view.permutation, view.permutation_length) =

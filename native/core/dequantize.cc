@@ -31,7 +31,8 @@ Status check_lengths(const QuantizedPartsView& p, const std::string& operation) 
   return s;
 }
 
-// Fills largest[j] with column j's largest valid code.
+// Checks each column's bit width and codebook range, and fills largest[j]
+// with column j's largest valid code.
 Status check_codebooks(const QuantizedPartsView& p, const std::string& operation, std::vector<uint8_t>* largest) {
   largest->resize(static_cast<size_t>(p.cols));
   for (int64_t j = 0; j < p.cols; ++j) {

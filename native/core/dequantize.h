@@ -8,8 +8,8 @@
 
 namespace claq {
 
-// Checks everything that dequantize_parts indexes with. The arrays must have
-// their lengths, a row grid `rows` scales and zeros or none. Each column's
+// Checks everything that dequantize_parts indexes with. Each array must have
+// the length the shape implies, and a row grid `rows` scales and zeros. Each column's
 // codebook offsets must give it 1 to 2^bits centroids (bits in [1, 8])
 // inside the codebooks, each code must be below its column's count, and each
 // outlier must lie inside the layer. Unlike validate_parts (core/pack.h), it

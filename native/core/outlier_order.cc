@@ -43,7 +43,7 @@ double magnitude_sum(const float* x, int64_t count) {
   return (s0 + s1) + (s2 + s3);
 }
 
-// The smallest float at or above x, so that for every float v, v >= x
+// Returns the smallest float at or above x, so that for every float v, v >= x
 // exactly when v >= result. Infinity when x is above the largest float.
 float float_at_or_above(double x) {
   const float rounded = static_cast<float>(x);

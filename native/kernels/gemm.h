@@ -37,8 +37,9 @@
 // Known limitation: packing is portable code. It took about 10 % of the
 // inverse factor at n = 4096 (perf, one thread), mostly waiting for the
 // source rows from memory, so SIMD transposes per ISA would save only part
-// of that. The block sizes were measured on a Zen 5 and a Xeon, and the NEON kernel
-// has run under qemu-user only, never on Arm hardware.
+// of that. The block sizes were measured on a Zen 5 and a Xeon, the B slice
+// width (kSliceCols) on the Xeon only, and the NEON kernel has run under
+// qemu-user only, never on Arm hardware.
 #pragma once
 
 #include <cstddef>

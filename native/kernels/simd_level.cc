@@ -33,7 +33,7 @@ struct X86Features {
   bool amd = false;
 };
 
-// The vendor string of CPUID leaf 0: "AuthenticAMD" for AMD.
+// Returns true when CPUID leaf 0 reports the vendor string "AuthenticAMD".
 bool vendor_is_amd() {
   unsigned eax, ebx, ecx, edx;
   if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) return false;

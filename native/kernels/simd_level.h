@@ -27,10 +27,12 @@ bool cpu_has_avx512_vbmi();
 
 // True when the look-up GEMV should take its code windows from
 // vpmultishiftqb (VBMI) rather than from 32-bit shifts: on AMD cores with
-// VBMI. On Zen 5 the multishift issues beside vpermps, so the VBMI kernel is
+// VBMI. On Zen 5 the multishift issues beside vpermps, so the VBMI kernel was
 // faster there. On a Xeon with VBMI the plain kernel was faster (2-bit GEMV,
-// one thread: 13.2 against 12.1 GB/s), as Intel cores are documented to run
-// both instructions on port 5 and a 512-bit shift on port 0.
+// one thread: 13.2 against 12.1 GB/s), which suggests that the multishift
+// and vpermps share a port on Intel cores.
+// NOTE: the plain kernel's byte loads came after the Zen 5 measurement, so
+// whether the VBMI kernel still wins on Zen 5 is not measured.
 bool cpu_prefers_vbmi_windows();
 
 // Every supported level, scalar first.

@@ -4,13 +4,15 @@
 #include <cmath>
 #include <limits>
 
+#include "core/kmeans_four.h"
+#include "core/kmeans_prefix.h"
+#include "core/middle_split.h"
 #include "kernels/kmeans_dp.h"
 
 namespace claq {
 namespace {
 
-constexpr size_t kInversePadding = 16;  // zeros below count 1 (kernels/kmeans_dp.h)
-constexpr int64_t kGroupRows = 16;      // anchor spacing: 15 rows per group kernel call
+constexpr int64_t kGroupRows = 16;  // anchor spacing: 15 rows per group kernel call
 constexpr int kMaxClusters = 256;
 
 // Fills the centroids with the distinct values when there are at most k of
@@ -29,49 +31,6 @@ bool fill_distinct_values(const float* sorted, int64_t n, int k, double* centroi
   }
   std::fill(centroids + distinct, centroids + k, centroids[distinct - 1]);
   return true;
-}
-
-// 1/c replaces a division per cost evaluation by a multiplication. The table
-// keeps kInversePadding zeros below count 1 and entries up to n + 16, as the
-// kernels require, and the reversed table ends with count 1 and a zero. Both
-// only grow, so columns of one layer share them.
-void grow_inverse_counts(int64_t n, KMeansWorkspace& ws) {
-  const size_t needed = static_cast<size_t>(n) + 17 + kInversePadding;
-  if (ws.inverse_count.size() < needed) {
-    const size_t old_size = ws.inverse_count.size();
-    ws.inverse_count.resize(needed, 0.0);
-    const size_t first = std::max(old_size, kInversePadding + 1);
-    for (size_t t = first; t < needed; ++t) {
-      ws.inverse_count[t] = 1.0 / static_cast<double>(t - kInversePadding);
-    }
-    ws.inverse_count_reversed.assign(ws.inverse_count.rbegin(), ws.inverse_count.rend());
-  }
-}
-
-// The kernels' views of both tables (kernels/kmeans_dp.h): indexed by count,
-// and by minus the count.
-struct InverseTables {
-  const double* by_count;
-  const double* reversed;
-};
-
-InverseTables inverse_tables(const KMeansWorkspace& ws) {
-  return {ws.inverse_count.data() + kInversePadding,
-          ws.inverse_count_reversed.data() + ws.inverse_count_reversed.size() - 1 -
-              kInversePadding};
-}
-
-// Prefix sums of (value - shift) and its square, and the one-cluster layer
-// into ws.previous_layer. The shift (the median) keeps the float64 sums
-// small, so the differences in the cost lose few digits.
-void build_prefix_sums(const float* sorted, int64_t n, const KMeansDpKernels& kernels,
-                       KMeansWorkspace& ws) {
-  grow_inverse_counts(n, ws);
-  ws.prefix_sum.resize(static_cast<size_t>(n) + 1);
-  ws.prefix_square_sum.resize(static_cast<size_t>(n) + 1);
-  ws.previous_layer.resize(static_cast<size_t>(n) + 1);
-  kernels.prefix(sorted, n, sorted[n / 2], ws.inverse_count.data() + kInversePadding,
-                 ws.prefix_sum.data(), ws.prefix_square_sum.data(), ws.previous_layer.data());
 }
 
 // Solves one DP layer for the rows i in [i_lo, i_hi]: next[i] is the lowest
@@ -182,28 +141,22 @@ void means_of_runs(const double* s1, double shift, const int64_t* boundaries, in
   }
 }
 
-// An even number k = 2h of clusters by their middle boundary b: the best
-// split is the lowest P(b) + Q(b), where P(b) is the best h-cluster cost of
-// the values [0, b) and Q(b) that of [b, n). Q is P of the mirrored values
-// (negated, reversed), so the same kernels serve both. Layers 2 .. h - 1 of
-// each side are solved in full, and P(b) and Q(b) at one b are one scan of
-// layer h - 1. P never decreases and Q never increases with b, so between two
-// evaluated rows b0 < b1 every P(b) + Q(b) is at least P(b0) + Q(b1). An
-// interval whose bound exceeds the best evaluated row is dropped, the others
-// are bisected. The last inner splits of P and Q move monotonically with b,
-// so each evaluation scans only between those of its evaluated neighbours.
-// On column data few intervals survive: with 4 clusters a column costs a few
-// full scans instead of two full layers, with 16 it saves two of 14 layers.
-class MiddleSplitSearch {
+// P(b) and Q(b) of the middle-split search (core/middle_split.h) for any
+// even k = 2h. Q is P of the mirrored values (negated, reversed), so the
+// same kernels serve both, and Q's split is a boundary of the mirrored
+// values: the mirrored boundary m is the boundary n - m. Layers 2 .. h - 1 of each side are solved in
+// full, and P(b) and Q(b) at one b are one scan of layer h - 1. With 16
+// clusters the search saves two of 14 layers.
+class LayeredSides final : public MiddleSplitSides {
  public:
-  MiddleSplitSearch(const float* sorted, int64_t n, int k, KMeansWorkspace& ws)
+  LayeredSides(const float* sorted, int64_t n, int k, KMeansWorkspace& ws)
       : n_(n), k_(k), half_(k / 2), ws_(ws), kernels_(select_kmeans_dp_kernels()) {
     const size_t size = static_cast<size_t>(n) + 1;
-    build_prefix_sums(sorted, n, kernels_, ws);
+    build_prefix_sums(sorted, n, kernels_, true, ws);
     ws.mirrored_sum.resize(size);
     ws.mirrored_square_sum.resize(size);
     ws.mirrored_layer.resize(size);
-    const InverseTables inverse = inverse_tables(ws);
+    const InverseTables inverse = grow_inverse_tables(n, ws);
     kernels_.mirror(ws.prefix_sum.data(), ws.prefix_square_sum.data(), n, inverse.by_count,
                     ws.mirrored_sum.data(), ws.mirrored_square_sum.data(),
                     ws.mirrored_layer.data());
@@ -225,69 +178,9 @@ class MiddleSplitSearch {
 
     ws.row_costs.resize(2 * size);
     ws.row_splits.resize(2 * size);
-
-    // Differences below this are rounding noise of the prefix sums, so an
-    // interval is dropped only when its bound is worse by more.
-    margin_ = 1e-9 * (ws.prefix_square_sum[n] + 1e-300);
   }
 
-  // Writes the k + 1 boundaries 0 = b[0] < b[1] < ... < b[k] = n.
-  void solve(int64_t* boundaries) {
-    // Two sentinel rows outside [h, n - h] bound the search: P(h - 1) >= 0
-    // with no upper limit on the splits to their right, and Q(n - h + 1) >= 0
-    // likewise.
-    constexpr double kInfinity = std::numeric_limits<double>::infinity();
-    const int64_t first = half_ - 1;
-    std::vector<MiddleInterval>& open = ws_.open_intervals;
-    std::vector<MiddleInterval>& next = ws_.next_intervals;
-    open.assign(1, {{first, first, n_, 0.0, kInfinity},
-                    {n_ - first, n_, first, kInfinity, 0.0}});
-    best_total_ = kInfinity;
-
-    // Breadth first, so the best total falls early. An interval is dropped
-    // when its bound exceeds the best by more than the margin. Every row
-    // within the margin of the optimum is therefore evaluated, and the
-    // winner does not depend on the order of the search.
-    while (!open.empty()) {
-      next.clear();
-      for (const MiddleInterval& interval : open) {
-        const MiddleRow& lo = interval.lo;
-        const MiddleRow& hi = interval.hi;
-        if (lo.prefix_cost + hi.suffix_cost > best_total_ + margin_) continue;
-        if (hi.b - lo.b - 1 <= kGroupRows) {
-          evaluate_between(lo, hi);
-          continue;
-        }
-        const MiddleRow middle = evaluate(lo.b + (hi.b - lo.b) / 2, lo.prefix_split,
-                                          hi.prefix_split, hi.suffix_split, lo.suffix_split);
-        consider(middle);
-        next.push_back({lo, middle});
-        next.push_back({middle, hi});
-      }
-      std::swap(open, next);
-    }
-
-    // Back along the splits of each side. The mirrored boundary m stands for
-    // n - m.
-    boundaries[0] = 0;
-    boundaries[half_] = winner_.b;
-    boundaries[half_ - 1] = winner_.prefix_split;
-    int64_t mirrored = winner_.suffix_split;
-    boundaries[half_ + 1] = n_ - mirrored;
-    for (int l = half_ - 1; l >= 2; --l) {
-      const size_t row = static_cast<size_t>(l - 1) * (n_ + 1);
-      boundaries[l - 1] = ws_.splits[row + boundaries[l]];
-      mirrored = ws_.mirrored_splits[row + mirrored];
-      boundaries[k_ - l + 1] = n_ - mirrored;
-    }
-    boundaries[k_] = n_;
-  }
-
- private:
-  // P and Q at the middle boundary b, with the inner split of P searched in
-  // [p_lo, p_hi] and that of Q (counted from the top) in [q_lo, q_hi], both
-  // clamped to the non-empty clusters.
-  MiddleRow evaluate(int64_t b, int64_t p_lo, int64_t p_hi, int64_t q_lo, int64_t q_hi) const {
+  MiddleRow evaluate(int64_t b, int64_t p_lo, int64_t p_hi, int64_t q_lo, int64_t q_hi) override {
     MiddleRow row;
     row.b = b;
     row.prefix_split = scan(prefix_, b, p_lo, p_hi, &row.prefix_cost);
@@ -295,9 +188,8 @@ class MiddleSplitSearch {
     return row;
   }
 
-  // Every row strictly between lo and hi (at most kGroupRows of them), by the
-  // group kernel: one call for P and one for Q.
-  void evaluate_between(const MiddleRow& lo, const MiddleRow& hi) {
+  // One group kernel call for P and one for Q.
+  void evaluate_between(const MiddleRow& lo, const MiddleRow& hi, MiddleRow* rows) override {
     const int64_t first = lo.b + 1;
     const int count = static_cast<int>(hi.b - lo.b - 1);
     double* prefix_cost = ws_.row_costs.data();
@@ -315,20 +207,31 @@ class MiddleSplitSearch {
     const int64_t q_hi = std::min<int64_t>(lo.suffix_split, n_ - lo.b - 2);
     kernels_.group(suffix_, n_ - hi.b + 1, count, q_lo, std::max(q_lo, q_hi), suffix_cost,
                    suffix_split);
-    for (int64_t b = first; b < hi.b; ++b) {
-      consider({b, prefix_split[b], suffix_split[n_ - b], prefix_cost[b], suffix_cost[n_ - b]});
+    for (int r = 0; r < count; ++r) {
+      const int64_t b = first + r;
+      rows[r] = {b, prefix_split[b], suffix_split[n_ - b], prefix_cost[b], suffix_cost[n_ - b]};
     }
   }
 
-  // Keeps the lowest total, the lowest b on ties.
-  void consider(const MiddleRow& row) {
-    const double total = row.prefix_cost + row.suffix_cost;
-    if (total < best_total_ || (total == best_total_ && row.b < winner_.b)) {
-      best_total_ = total;
-      winner_ = row;
+  // Writes the k + 1 boundaries 0 = b[0] < b[1] < ... < b[k] = n, back along
+  // the splits of each side from the winning row.
+  void boundaries(const MiddleRow& winner, int64_t* boundaries) const {
+    boundaries[0] = 0;
+    boundaries[half_] = winner.b;
+    boundaries[half_ - 1] = winner.prefix_split;
+    int64_t mirrored = winner.suffix_split;
+    boundaries[half_ + 1] = n_ - mirrored;
+    for (int l = half_ - 1; l >= 2; --l) {
+      const size_t row = static_cast<size_t>(l - 1) * (n_ + 1);
+      boundaries[l - 1] = ws_.splits[row + boundaries[l]];
+      mirrored = ws_.mirrored_splits[row + mirrored];
+      boundaries[k_ - l + 1] = n_ - mirrored;
     }
+    boundaries[k_] = n_;
   }
 
+ private:
+  // The inner split of row i of one side, clamped to the non-empty clusters.
   int64_t scan(const KMeansDpArrays& arrays, int64_t i, int64_t lo, int64_t hi,
                double* cost) const {
     lo = std::max<int64_t>(lo, half_ - 1);
@@ -343,10 +246,21 @@ class MiddleSplitSearch {
   const KMeansDpKernels kernels_;
   KMeansDpArrays prefix_{};
   KMeansDpArrays suffix_{};
-  double margin_ = 0;
-  double best_total_ = 0;
-  MiddleRow winner_{};
 };
+
+// An even k >= 4 by its middle boundary: four clusters by the two-cluster
+// kernels, more by full layers on both sides.
+void middle_split_boundaries(const float* sorted, int64_t n, int k, KMeansWorkspace& ws,
+                             int64_t* boundaries) {
+  if (k == 4) {
+    four_cluster_boundaries(sorted, n, ws, boundaries);
+    return;
+  }
+  LayeredSides sides(sorted, n, k, ws);
+  // Differences below this are rounding noise of the prefix sums.
+  const double margin = 1e-9 * (ws.prefix_square_sum[n] + 1e-300);
+  sides.boundaries(search_middle_split(n, k / 2, margin, sides, ws), boundaries);
+}
 
 }  // namespace
 
@@ -356,15 +270,15 @@ void kmeans1d_exact(const float* sorted, int64_t n, int k, KMeansWorkspace& ws, 
   // Here n > k, because there are more than k distinct values.
   int64_t boundaries[kMaxClusters + 1];
   if (k >= 4 && k % 2 == 0) {
-    MiddleSplitSearch(sorted, n, k, ws).solve(boundaries);
+    middle_split_boundaries(sorted, n, k, ws, boundaries);
     means_of_runs(ws.prefix_sum.data(), sorted[n / 2], boundaries, k, centroids);
     return;
   }
   const KMeansDpKernels kernels = select_kmeans_dp_kernels();
-  build_prefix_sums(sorted, n, kernels, ws);
+  build_prefix_sums(sorted, n, kernels, true, ws);
   const double* s1 = ws.prefix_sum.data();
   const double* s2 = ws.prefix_square_sum.data();
-  const InverseTables inverse = inverse_tables(ws);
+  const InverseTables inverse = grow_inverse_tables(n, ws);
 
   // Layers 2 .. k - 1 over every prefix that leaves one value for each later
   // cluster. The last layer needs only i = n, above the previous layer's
@@ -394,7 +308,7 @@ void kmeans1d_lloyd(const float* sorted, int64_t n, int k, int max_iterations,
                     KMeansWorkspace& ws, double* centroids) {
   if (fill_distinct_values(sorted, n, k, centroids)) return;
 
-  build_prefix_sums(sorted, n, select_kmeans_dp_kernels(), ws);
+  build_prefix_sums(sorted, n, select_kmeans_dp_kernels(), false, ws);
   const double shift = sorted[n / 2];
   const double* s1 = ws.prefix_sum.data();
 

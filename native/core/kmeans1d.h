@@ -9,9 +9,10 @@
 // values into l clusters. The cost matrix is Monge, so the leftmost optimal j
 // never decreases with i, and each layer is solved by divide and conquer in
 // O(n log n). For an even k = 2h the last two layers are replaced by a
-// bounded search over the middle boundary, which combines the best h-cluster
-// costs of a prefix and of the matching suffix (kmeans1d.cc). For k = 4 that
-// search is all the dynamic program does.
+// bounded search over the middle boundary (core/middle_split.h), which
+// combines the best h-cluster costs of a prefix and of the matching suffix.
+// For k = 4 that search is all there is, and it runs on the prefix sums
+// alone (core/kmeans_four.h).
 //
 // kmeans1d_lloyd is the cheaper Lloyd iteration on the same sorted values,
 // with boundaries by binary search and means from the prefix sums. It may stop
@@ -23,6 +24,9 @@
 //   8 centroids:  exact 89 to 91 us,    Lloyd 16.3 to 16.9 us, Lloyd error +0.20 %
 //   16 centroids: exact 257 to 259 us,  Lloyd 53.2 to 53.6 us, Lloyd error +4.2 %
 // so exact stays the default and Lloyd is an option (QuantizeOptions::kmeans).
+// The four-cluster search on the prefix sums alone later took exact k = 4
+// from 16.2 to 11.3 to 11.9 us per column of this bench on an Intel Xeon
+// (2026-12-05, 10:58 and 11:15 UTC).
 #pragma once
 
 #include <cstdint>

@@ -49,6 +49,7 @@ using KMeansDpGroupFn = void (*)(const KMeansDpArrays& a, int64_t i_begin, int c
 // (adding the value 1, 2 and 4 places before, zero before the block start),
 // then the running total of the previous blocks. The last block is padded
 // with zeros. Every level follows this order, so all give the same bits.
+// With `first` null only s1 and s2 are written.
 using KMeansPrefixFn = void (*)(const float* sorted, int64_t n, double shift,
                                 const double* inverse_count, double* s1, double* s2,
                                 double* first);

@@ -40,7 +40,7 @@ void kmeans_dp_prefix_ref(const float* sorted, int64_t n, double shift,
   double carry1 = 0, carry2 = 0;
   s1[0] = 0;
   s2[0] = 0;
-  first[0] = 0;
+  if (first != nullptr) first[0] = 0;
   for (int64_t start = 0; start < n; start += kBlock) {
     double a[kBlock], b[kBlock];
     for (int l = 0; l < kBlock; ++l) {
@@ -64,7 +64,7 @@ void kmeans_dp_prefix_ref(const float* sorted, int64_t n, double shift,
       const int64_t i = start + l + 1;
       s1[i] = a[l];
       s2[i] = b[l];
-      first[i] = b[l] - a[l] * a[l] * inverse_count[i];
+      if (first != nullptr) first[i] = b[l] - a[l] * a[l] * inverse_count[i];
     }
   }
 }

@@ -186,6 +186,40 @@ CLAQ_TEST(kmeans_exact_matches_full_dp_on_long_columns) {
   set_simd_level(original);
 }
 
+// Four clusters on columns as long as a layer's: the first evaluations of the
+// middle-split search scan thousands of splits, which the AVX-512 kernels
+// prune by blocks.
+CLAQ_TEST(kmeans_four_clusters_match_full_dp_on_layer_columns) {
+  KMeansWorkspace ws;
+  const SimdLevel original = active_simd_level();
+  for (SimdLevel level : supported_simd_levels()) {
+    CHECK(set_simd_level(level));
+    for (uint64_t seed = 80; seed < 84; ++seed) {
+      test::Rng rng(seed);
+      const int64_t n = seed % 2 == 0 ? 4064 : 1500 + static_cast<int64_t>(rng.next() % 700);
+      std::vector<float> v = seed == 82 ? adversarial_sorted(rng, n, 2)
+                                        : random_sorted(rng, n, seed == 83);
+      if (seed == 81) {
+        v.front() *= 60;  // an outlier at each end
+        v.back() *= 30;
+        std::sort(v.begin(), v.end());
+      }
+      double centroids[4];
+      kmeans1d_exact(v.data(), n, 4, ws, centroids);
+      const double actual = kmeans1d_cost(v.data(), n, centroids, 4);
+      const double reference = full_dp_cost(v, 4);
+      const double spread = run_cost(v, 0, n);
+      if (!(actual <= reference * (1 + 1e-9) + 1e-12 * (1 + spread))) {
+        std::ostringstream os;
+        os << simd_level_name(level) << " seed " << seed << " n " << n << ": cost " << actual
+           << ", full DP " << reference;
+        test::record_failure(__FILE__, __LINE__, os.str());
+      }
+    }
+  }
+  set_simd_level(original);
+}
+
 CLAQ_TEST(kmeans_returns_few_distinct_values_exactly) {
   KMeansWorkspace ws;
   const std::vector<float> v = {-2.0f, 0.1f, 0.1f, 1.5f, 1.5f, 1.5f, 3.25f};

@@ -190,6 +190,12 @@ CLAQ_TEST(kmeans_prefix_sums_match_blocked_sums) {
         CHECK_NEAR(t2[i], m2, kCostTolerance * std::fabs(m2));
         CHECK_NEAR(mirrored[i], m2 - m1 * m1 * inverse[i], kCostTolerance * std::fabs(m2));
       }
+
+      // Without the one-cluster layer: the same sums.
+      std::vector<double> u1(n + 1, -1), u2(n + 1, -1);
+      kernels.prefix(x.data(), n, shift, inverse, u1.data(), u2.data(), nullptr);
+      CHECK(u1 == s1);
+      CHECK(u2 == s2);
     }
   }
   set_simd_level(original);

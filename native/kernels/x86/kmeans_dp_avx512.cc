@@ -324,15 +324,19 @@ __m512d one_cluster_cost(__m512d s1, __m512d s2, __m512d inverse) {
 
 }  // namespace
 
-void kmeans_dp_prefix_avx512(const float* sorted, int64_t n, double shift,
-                             const double* inverse_count, double* s1, double* s2, double* first) {
+namespace {
+
+// The prefix kernel's body; kFirst writes the one-cluster layer too.
+template <bool kFirst>
+void prefix_sums(const float* sorted, int64_t n, double shift, const double* inverse_count,
+                 double* s1, double* s2, double* first) {
   const __m512i last_lane = _mm512_set1_epi64(7);
   const __m512d shift_vector = _mm512_set1_pd(shift);
   __m512d carry1 = _mm512_setzero_pd();
   __m512d carry2 = _mm512_setzero_pd();
   s1[0] = 0;
   s2[0] = 0;
-  first[0] = 0;
+  if (kFirst) first[0] = 0;
 
   // One block of eight values from `start`. Lanes outside `valid` are zero
   // and are not stored, and whole blocks take unmasked loads and stores.
@@ -351,23 +355,39 @@ void kmeans_dp_prefix_avx512(const float* sorted, int64_t n, double shift,
     // the dependency chain instead of an add and a permute.
     carry1 = _mm512_add_pd(carry1, _mm512_permutexvar_pd(last_lane, scan1));
     carry2 = _mm512_add_pd(carry2, _mm512_permutexvar_pd(last_lane, scan2));
-    const double* inverse_at = inverse_count + start + 1;
-    const __m512d inverse = whole ? _mm512_loadu_pd(inverse_at)
-                                  : _mm512_maskz_loadu_pd(valid, inverse_at);
-    const __m512d cost = one_cluster_cost(a, b, inverse);
     if (whole) {
       _mm512_storeu_pd(s1 + start + 1, a);
       _mm512_storeu_pd(s2 + start + 1, b);
-      _mm512_storeu_pd(first + start + 1, cost);
     } else {
       _mm512_mask_storeu_pd(s1 + start + 1, valid, a);
       _mm512_mask_storeu_pd(s2 + start + 1, valid, b);
-      _mm512_mask_storeu_pd(first + start + 1, valid, cost);
+    }
+    if (kFirst) {
+      const double* inverse_at = inverse_count + start + 1;
+      const __m512d inverse = whole ? _mm512_loadu_pd(inverse_at)
+                                    : _mm512_maskz_loadu_pd(valid, inverse_at);
+      const __m512d cost = one_cluster_cost(a, b, inverse);
+      if (whole) {
+        _mm512_storeu_pd(first + start + 1, cost);
+      } else {
+        _mm512_mask_storeu_pd(first + start + 1, valid, cost);
+      }
     }
   };
   int64_t start = 0;
   for (; start + 8 <= n; start += 8) block(start, 0xff);
   if (start < n) block(start, static_cast<__mmask8>((1u << (n - start)) - 1));
+}
+
+}  // namespace
+
+void kmeans_dp_prefix_avx512(const float* sorted, int64_t n, double shift,
+                             const double* inverse_count, double* s1, double* s2, double* first) {
+  if (first != nullptr) {
+    prefix_sums<true>(sorted, n, shift, inverse_count, s1, s2, first);
+  } else {
+    prefix_sums<false>(sorted, n, shift, inverse_count, s1, s2, nullptr);
+  }
 }
 
 void kmeans_dp_mirror_avx512(const double* s1, const double* s2, int64_t n,

@@ -1,0 +1,97 @@
+#include "core/kmeans_four.h"
+
+#include <algorithm>
+
+#include "core/kmeans_prefix.h"
+#include "core/middle_split.h"
+#include "kernels/kmeans_pair.h"
+
+namespace claq {
+namespace {
+
+// P(b) and Q(b) from the two-cluster kernels. A kernel returns the highest V
+// of its side, whose cost is the side's square sum minus V. Q's split is
+// kept as the size of the top cluster, m = n - c for the boundary c.
+class PairSides final : public MiddleSplitSides {
+ public:
+  PairSides(int64_t n, const InverseTables& inverse, KMeansWorkspace& ws)
+      : n_(n), s2_(ws.prefix_square_sum.data()), kernels_(select_kmeans_pair_kernels()) {
+    const double* s1 = ws.prefix_sum.data();
+    prefix_ = {s1, s2_, n, 0.0, inverse.by_count, inverse.reversed, inverse.by_count, false};
+    suffix_ = {s1, s2_, n, s1[n], inverse.reversed - n, inverse.by_count, inverse.reversed, true};
+    ws.row_costs.resize(2 * (static_cast<size_t>(n) + 1));
+    ws.row_splits.resize(2 * (static_cast<size_t>(n) + 1));
+    prefix_values_ = ws.row_costs.data();
+    suffix_values_ = prefix_values_ + n + 1;
+    prefix_splits_ = ws.row_splits.data();
+    suffix_splits_ = prefix_splits_ + n + 1;
+  }
+
+  MiddleRow evaluate(int64_t b, int64_t p_lo, int64_t p_hi, int64_t q_lo, int64_t q_hi) override {
+    MiddleRow row;
+    row.b = b;
+    double value;
+    p_lo = std::max<int64_t>(p_lo, 1);
+    p_hi = std::max(p_lo, std::min(p_hi, b - 1));
+    row.prefix_split = kernels_.scan(prefix_, b, p_lo, p_hi, &value);
+    row.prefix_cost = s2_[b] - value;
+
+    q_lo = std::max<int64_t>(q_lo, 1);
+    q_hi = std::max(q_lo, std::min(q_hi, n_ - b - 1));
+    row.suffix_split = n_ - kernels_.scan(suffix_, b, n_ - q_hi, n_ - q_lo, &value);
+    row.suffix_cost = (s2_[n_] - s2_[b]) - value;
+    return row;
+  }
+
+  void evaluate_between(const MiddleRow& lo, const MiddleRow& hi, MiddleRow* rows) override {
+    const int64_t first = lo.b + 1;
+    const int count = static_cast<int>(hi.b - lo.b - 1);
+
+    // The splits of P stay below the last row and those of Q above the first
+    // (the sentinel rows carry no limit on that side).
+    const int64_t p_lo = std::max<int64_t>(lo.prefix_split, 1);
+    const int64_t p_hi = std::min<int64_t>(hi.prefix_split, hi.b - 2);
+    kernels_.group(prefix_, first, count, p_lo, std::max(p_lo, p_hi), prefix_values_,
+                   prefix_splits_);
+    const int64_t q_lo = std::max<int64_t>(hi.suffix_split, 1);
+    const int64_t q_hi = std::min<int64_t>(lo.suffix_split, n_ - lo.b - 2);
+    kernels_.group(suffix_, first, count, n_ - std::max(q_lo, q_hi), n_ - q_lo, suffix_values_,
+                   suffix_splits_);
+
+    for (int r = 0; r < count; ++r) {
+      const int64_t b = first + r;
+      rows[r] = {b, prefix_splits_[b], n_ - suffix_splits_[b], s2_[b] - prefix_values_[b],
+                 (s2_[n_] - s2_[b]) - suffix_values_[b]};
+    }
+  }
+
+ private:
+  const int64_t n_;
+  const double* s2_;
+  const KMeansPairKernels kernels_;
+  KMeansPairSide prefix_{};
+  KMeansPairSide suffix_{};
+  double* prefix_values_;
+  double* suffix_values_;
+  int32_t* prefix_splits_;
+  int32_t* suffix_splits_;
+};
+
+}  // namespace
+
+void four_cluster_boundaries(const float* sorted, int64_t n, KMeansWorkspace& ws,
+                             int64_t* boundaries) {
+  build_prefix_sums(sorted, n, select_kmeans_dp_kernels(), false, ws);
+  PairSides sides(n, grow_inverse_tables(n, ws), ws);
+
+  // Differences below this are rounding noise of the prefix sums.
+  const double margin = 1e-9 * (ws.prefix_square_sum[n] + 1e-300);
+  const MiddleRow winner = search_middle_split(n, 2, margin, sides, ws);
+  boundaries[0] = 0;
+  boundaries[1] = winner.prefix_split;
+  boundaries[2] = winner.b;
+  boundaries[3] = n - winner.suffix_split;
+  boundaries[4] = n;
+}
+
+}  // namespace claq

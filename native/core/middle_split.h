@@ -1,0 +1,48 @@
+// The search over the middle boundary of an even number k = 2h of 1-D
+// K-Means clusters (core/kmeans1d.cc). The best split is the lowest P(b) +
+// Q(b), where P(b) is the best h-cluster cost of the sorted values [0, b)
+// and Q(b) that of [b, n). P never decreases and Q never increases with b,
+// so between two evaluated rows b0 < b1 every P(b) + Q(b) is at least P(b0)
+// + Q(b1). An interval whose bound exceeds the best evaluated row is dropped,
+// the others are bisected. The last inner splits of P and Q move
+// monotonically with b, so each evaluation searches only between those of
+// its evaluated neighbours. On column data few intervals survive.
+//
+// How P and Q are evaluated is up to the caller (MiddleSplitSides): from
+// full DP layers of both sides for any h, or from the two-cluster kernels of
+// kernels/kmeans_pair.h for h = 2.
+#pragma once
+
+#include <cstdint>
+
+#include "core/kmeans1d.h"
+
+namespace claq {
+
+// Rows strictly between two evaluated rows that are evaluated together
+// instead of bisected further.
+constexpr int64_t kMiddleGroupRows = 16;
+
+class MiddleSplitSides {
+ public:
+  virtual ~MiddleSplitSides() = default;
+
+  // P and Q at the middle boundary b, with the inner split of P searched in
+  // [p_lo, p_hi] and that of Q (the size of its top cluster) in [q_lo,
+  // q_hi], both clamped to the non-empty clusters.
+  virtual MiddleRow evaluate(int64_t b, int64_t p_lo, int64_t p_hi, int64_t q_lo,
+                             int64_t q_hi) = 0;
+
+  // Every row strictly between lo and hi (at most kMiddleGroupRows of them),
+  // written to rows[0 ..) in ascending order of b.
+  virtual void evaluate_between(const MiddleRow& lo, const MiddleRow& hi, MiddleRow* rows) = 0;
+};
+
+// The row of the lowest P + Q (the lowest b on ties) over b in [h, n - h].
+// `margin` is the rounding noise of the costs. An interval is dropped only
+// when its bound is worse by more, so every row within the margin of the
+// optimum is evaluated, and the winner does not depend on the search order.
+MiddleRow search_middle_split(int64_t n, int half, double margin, MiddleSplitSides& sides,
+                              KMeansWorkspace& ws);
+
+}  // namespace claq

@@ -14,6 +14,7 @@ namespace {
 
 constexpr int64_t kGroupRows = 16;  // anchor spacing: 15 rows per group kernel call
 constexpr int kMaxClusters = 256;
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
 // Fills the centroids with the distinct values when there are at most k of
 // them; returns false (and writes nothing) otherwise.
@@ -34,8 +35,8 @@ bool fill_distinct_values(const float* sorted, int64_t n, int k, double* centroi
 }
 
 // Solves one DP layer for the rows i in [i_lo, i_hi]: next[i] is the lowest
-// previous[j] + cost(j, i) over j in [j_min, i - 1], split[i] its leftmost
-// minimiser. Anchor rows every kGroupRows rows are solved by divide and
+// previous[j] + cost(j, i) over j in [j_lo, min(i - 1, j_hi)], split[i] its
+// leftmost minimiser. Anchor rows every kGroupRows rows are solved by divide and
 // conquer with the scan kernel; the rows between two anchors a < b then lie
 // between split[a] and split[b] (the leftmost minimiser never decreases with
 // i) and are solved together by the group kernel, one row per vector lane.
@@ -52,12 +53,12 @@ class LayerSolver {
         lower_last_(lower_last), next_(next), split_(split), buffers_(anchors),
         anchors_(anchors.rows) {}
 
-  void solve(int64_t i_lo, int64_t i_hi) {
+  void solve(int64_t i_lo, int64_t i_hi, int64_t j_lo, int64_t j_hi) {
     anchors_.clear();
     for (int64_t i = i_lo; i < i_hi; i += kGroupRows) anchors_.push_back(i);
     anchors_.push_back(i_hi);
     const int64_t count = static_cast<int64_t>(anchors_.size());
-    solve_anchors(count, j_min_, i_hi - 1);
+    solve_anchors(count, j_lo, j_hi);
 
     for (int64_t t = 0; t + 1 < count; ++t) {
       const int64_t a = anchors_[t];
@@ -114,21 +115,116 @@ class LayerSolver {
   std::vector<int64_t>& anchors_;
 };
 
+// The last row r >= from - 1 such that every value in [from, r] is at most
+// `bound`, looking no further than `to`.
+int64_t last_within(const double* values, int64_t from, int64_t to, double bound) {
+  int64_t i = from;
+  while (i <= to && values[i] <= bound) ++i;
+  return i - 1;
+}
+
 // Layers 2 .. last of the dynamic program for k clusters, over the prefix
 // sums s1, s2: `layer` holds layer 1 on entry and layer `last` on return, and
-// row l - 1 of `splits` ([k, n + 1]) receives the splits of layer l.
-void solve_layers(const double* s1, const double* s2, const InverseTables& inverse, int64_t n,
-                  int k, int last, const KMeansDpKernels& kernels, std::vector<double>& layer,
-                  std::vector<double>& scratch, int32_t* splits, AnchorBuffers& anchors) {
+// row l - 1 of `splits` ([k, n + 1]) receives the splits of layer l. Returns
+// the last row of layer `last` within the bound: later rows are never a
+// split of the best path.
+//
+// `bound` is at least the cost of the best k clusters (or infinity), so only
+// rows i with D_l[i] <= bound can lie on the best path. D_l never decreases
+// with i, so they form a prefix of each layer, and each layer is solved only
+// a little past it: from a guess, extended while every solved row is within
+// the bound. A row past the prefix of the previous layer is never a split,
+// and a row whose cost exceeds the bound may come out too high, never too
+// low. Rows within the bound are exact, because their best split lies in the
+// previous layer's prefix. The previous layer's splits bound a row from below
+// only up to that prefix (beyond it they are not exact).
+int64_t solve_layers(const double* s1, const double* s2, const InverseTables& inverse, int64_t n,
+                     int k, int last, double bound, const KMeansDpKernels& kernels,
+                     std::vector<double>& layer, std::vector<double>& scratch, int32_t* splits,
+                     AnchorBuffers& anchors) {
+  int64_t solved = n;  // last solved row of the previous layer
+  int64_t within = last_within(layer.data(), 1, n, bound);
   for (int l = 2; l <= last; ++l) {
     const KMeansDpArrays arrays{s1, s2, layer.data(), inverse.by_count, inverse.reversed, n};
     int32_t* split = splits + static_cast<size_t>(l - 1) * (n + 1);
     const int32_t* lower = l > 2 ? split - (n + 1) : nullptr;
-    const int64_t lower_last = n - (k - l) - 1;  // the previous layer's last row
-    LayerSolver solver(arrays, kernels, l - 1, lower, lower_last, scratch.data(), split, anchors);
-    solver.solve(l, n - (k - l));
+    LayerSolver solver(arrays, kernels, l - 1, lower, std::max<int64_t>(within, l - 1),
+                       scratch.data(), split, anchors);
+
+    // The first guess lets the prefix grow by l / (l - 1) plus 32 rows. On
+    // the 4-bit columns of a generated 4096 x 4096 layer there was about one
+    // extension per ten layers.
+    const int64_t last_row = n - (k - l);
+    int64_t end = std::min(last_row, within + within / (l - 1) + 32);
+    solver.solve(l, end, l - 1, std::min(end - 1, solved));
+    int64_t layer_within = last_within(scratch.data(), l, end, bound);
+    while (layer_within == end && end < last_row) {
+      const int64_t next_end = std::min(last_row, end + (end - l + 1) / 2 + 32);
+      solver.solve(end + 1, next_end, split[end], std::min(next_end - 1, solved));
+      layer_within = last_within(scratch.data(), end + 1, next_end, bound);
+      end = next_end;
+    }
+    solved = end;
+    within = layer_within;
     std::swap(layer, scratch);
   }
+  return within;
+}
+
+// Lloyd iterations on the boundaries, from equal-count clusters until the
+// boundaries stop moving or `max_iterations` passes. The centroids are
+// unsorted (an empty cluster keeps its centroid).
+void lloyd_boundaries(const float* sorted, int64_t n, int k, double shift, const double* s1,
+                      int max_iterations, int64_t* boundaries, double* centroids) {
+  for (int c = 0; c <= k; ++c) boundaries[c] = n * c / k;
+  for (int c = 0; c < k; ++c) {
+    centroids[c] = (s1[boundaries[c + 1]] - s1[boundaries[c]]) /
+                       static_cast<double>(boundaries[c + 1] - boundaries[c]) + shift;
+  }
+
+  for (int iteration = 0; iteration < max_iterations; ++iteration) {
+    // A value equal to a midpoint goes to the lower centroid.
+    bool moved = false;
+    for (int c = 1; c < k; ++c) {
+      const double midpoint = 0.5 * (centroids[c - 1] + centroids[c]);
+      const int64_t boundary =
+          std::upper_bound(sorted, sorted + n, midpoint,
+                           [](double m, float v) { return m < static_cast<double>(v); }) - sorted;
+      moved = moved || boundary != boundaries[c];
+      boundaries[c] = boundary;
+    }
+    if (!moved && iteration > 0) break;
+
+    for (int c = 0; c < k; ++c) {
+      const int64_t count = boundaries[c + 1] - boundaries[c];
+      if (count > 0) {
+        centroids[c] = (s1[boundaries[c + 1]] - s1[boundaries[c]]) / static_cast<double>(count) +
+                       shift;
+      }
+    }
+  }
+}
+
+// Returns an upper bound on the cost of the best k clusters, as the DP layers
+// compute costs. It is the cost of the runs after a few Lloyd iterations,
+// each run about its own mean, plus a margin for the rounding of the
+// prefix-sum costs.
+double cost_bound(const float* sorted, int64_t n, int k, const KMeansWorkspace& ws) {
+  constexpr int kIterations = 8;
+  const double* s1 = ws.prefix_sum.data();
+  const double* s2 = ws.prefix_square_sum.data();
+  int64_t boundaries[kMaxClusters + 1];
+  double centroids[kMaxClusters];
+  lloyd_boundaries(sorted, n, k, sorted[n / 2], s1, kIterations, boundaries, centroids);
+
+  double cost = 0;
+  for (int c = 0; c < k; ++c) {
+    const int64_t count = boundaries[c + 1] - boundaries[c];
+    if (count == 0) continue;
+    const double d1 = s1[boundaries[c + 1]] - s1[boundaries[c]];
+    cost += (s2[boundaries[c + 1]] - s2[boundaries[c]]) - d1 * d1 / static_cast<double>(count);
+  }
+  return cost + 1e-9 * (s2[n] + cost);
 }
 
 // Cluster means of the runs between consecutive boundaries, from the prefix
@@ -144,8 +240,9 @@ void means_of_runs(const double* s1, double shift, const int64_t* boundaries, in
 // P(b) and Q(b) of the middle-split search (core/middle_split.h) for any
 // even k = 2h. Q is P of the mirrored values (negated, reversed), so the
 // same kernels serve both, and Q's split is a boundary of the mirrored
-// values: the mirrored boundary m is the boundary n - m. Layers 2 .. h - 1 of each side are solved in
-// full, and P(b) and Q(b) at one b are one scan of layer h - 1. With 16
+// values: the mirrored boundary m is the boundary n - m. Layers 2 .. h - 1
+// of each side are solved up to a little past the rows within the cost
+// bound, and P(b) and Q(b) at one b are one scan of layer h - 1. With 16
 // clusters the search saves two of 14 layers.
 class LayeredSides final : public MiddleSplitSides {
  public:
@@ -165,12 +262,13 @@ class LayeredSides final : public MiddleSplitSides {
     ws.mirrored_next.resize(size);
     ws.splits.resize(static_cast<size_t>(k) * size);
     ws.mirrored_splits.resize(static_cast<size_t>(k) * size);
-    solve_layers(ws.prefix_sum.data(), ws.prefix_square_sum.data(), inverse, n, k,
-                 half_ - 1, kernels_, ws.previous_layer, ws.next_layer, ws.splits.data(),
-                 ws.anchors);
-    solve_layers(ws.mirrored_sum.data(), ws.mirrored_square_sum.data(), inverse, n, k,
-                 half_ - 1, kernels_, ws.mirrored_layer, ws.mirrored_next,
-                 ws.mirrored_splits.data(), ws.anchors);
+    const double bound = cost_bound(sorted, n, k, ws);
+    prefix_within_ = solve_layers(ws.prefix_sum.data(), ws.prefix_square_sum.data(), inverse, n,
+                                  k, half_ - 1, bound, kernels_, ws.previous_layer, ws.next_layer,
+                                  ws.splits.data(), ws.anchors);
+    suffix_within_ = solve_layers(ws.mirrored_sum.data(), ws.mirrored_square_sum.data(), inverse,
+                                  n, k, half_ - 1, bound, kernels_, ws.mirrored_layer,
+                                  ws.mirrored_next, ws.mirrored_splits.data(), ws.anchors);
     prefix_ = {ws.prefix_sum.data(), ws.prefix_square_sum.data(), ws.previous_layer.data(),
                inverse.by_count, inverse.reversed, n};
     suffix_ = {ws.mirrored_sum.data(), ws.mirrored_square_sum.data(), ws.mirrored_layer.data(),
@@ -183,8 +281,8 @@ class LayeredSides final : public MiddleSplitSides {
   MiddleRow evaluate(int64_t b, int64_t p_lo, int64_t p_hi, int64_t q_lo, int64_t q_hi) override {
     MiddleRow row;
     row.b = b;
-    row.prefix_split = scan(prefix_, b, p_lo, p_hi, &row.prefix_cost);
-    row.suffix_split = scan(suffix_, n_ - b, q_lo, q_hi, &row.suffix_cost);
+    row.prefix_split = scan(prefix_, prefix_within_, b, p_lo, p_hi, &row.prefix_cost);
+    row.suffix_split = scan(suffix_, suffix_within_, n_ - b, q_lo, q_hi, &row.suffix_cost);
     return row;
   }
 
@@ -202,11 +300,12 @@ class LayeredSides final : public MiddleSplitSides {
     // no upper limit).
     const int64_t p_lo = std::max<int64_t>(lo.prefix_split, half_ - 1);
     const int64_t p_hi = std::min<int64_t>(hi.prefix_split, hi.b - 2);
-    kernels_.group(prefix_, first, count, p_lo, std::max(p_lo, p_hi), prefix_cost, prefix_split);
+    group(prefix_, prefix_within_, first, count, p_lo, std::max(p_lo, p_hi), prefix_cost,
+          prefix_split);
     const int64_t q_lo = std::max<int64_t>(hi.suffix_split, half_ - 1);
     const int64_t q_hi = std::min<int64_t>(lo.suffix_split, n_ - lo.b - 2);
-    kernels_.group(suffix_, n_ - hi.b + 1, count, q_lo, std::max(q_lo, q_hi), suffix_cost,
-                   suffix_split);
+    group(suffix_, suffix_within_, n_ - hi.b + 1, count, q_lo, std::max(q_lo, q_hi), suffix_cost,
+          suffix_split);
     for (int r = 0; r < count; ++r) {
       const int64_t b = first + r;
       rows[r] = {b, prefix_split[b], suffix_split[n_ - b], prefix_cost[b], suffix_cost[n_ - b]};
@@ -231,12 +330,29 @@ class LayeredSides final : public MiddleSplitSides {
   }
 
  private:
-  // The inner split of row i of one side, clamped to the non-empty clusters.
-  int64_t scan(const KMeansDpArrays& arrays, int64_t i, int64_t lo, int64_t hi,
+  // The inner split of row i of one side, clamped to the non-empty clusters
+  // and to the splits within the bound (`within`). With none left the cost
+  // exceeds the bound: it is infinite, and the split is the upper limit.
+  int64_t scan(const KMeansDpArrays& arrays, int64_t within, int64_t i, int64_t lo, int64_t hi,
                double* cost) const {
     lo = std::max<int64_t>(lo, half_ - 1);
     hi = std::max(lo, std::min(hi, i - 1));
-    return kernels_.scan(arrays, i, lo, hi, cost);
+    if (lo > within) {
+      *cost = kInfinity;
+      return hi;
+    }
+    return kernels_.scan(arrays, i, lo, std::min(hi, within), cost);
+  }
+
+  // The group kernel for `count` rows from `first`, with the same clamping.
+  void group(const KMeansDpArrays& arrays, int64_t within, int64_t first, int count, int64_t lo,
+             int64_t hi, double* cost, int32_t* split) const {
+    if (lo > within) {
+      std::fill(cost + first, cost + first + count, kInfinity);
+      std::fill(split + first, split + first + count, static_cast<int32_t>(hi));
+      return;
+    }
+    kernels_.group(arrays, first, count, lo, std::min(hi, within), cost, split);
   }
 
   const int64_t n_;
@@ -246,6 +362,8 @@ class LayeredSides final : public MiddleSplitSides {
   const KMeansDpKernels kernels_;
   KMeansDpArrays prefix_{};
   KMeansDpArrays suffix_{};
+  int64_t prefix_within_ = 0;  // last row of layer h - 1 within the cost bound, each side
+  int64_t suffix_within_ = 0;
 };
 
 // An even k >= 4 by its middle boundary: four clusters by the two-cluster
@@ -286,13 +404,17 @@ void kmeans1d_exact(const float* sorted, int64_t n, int k, KMeansWorkspace& ws, 
   const size_t size = static_cast<size_t>(n) + 1;
   ws.next_layer.resize(size);
   ws.splits.resize(static_cast<size_t>(k) * size);
-  solve_layers(s1, s2, inverse, n, k, k - 1, kernels, ws.previous_layer, ws.next_layer,
-               ws.splits.data(), ws.anchors);
+  const double bound = k > 2 ? cost_bound(sorted, n, k, ws) : kInfinity;
+  const int64_t within = solve_layers(s1, s2, inverse, n, k, k - 1, bound, kernels,
+                                      ws.previous_layer, ws.next_layer, ws.splits.data(),
+                                      ws.anchors);
   int32_t* last_split = ws.splits.data() + static_cast<size_t>(k - 1) * size;
-  const int64_t j_begin = k > 2 ? std::max<int64_t>(k - 1, last_split[n - 1 - size]) : k - 1;
+  const int64_t j_end = std::min(n - 1, within);
+  const int64_t j_begin =
+      k > 2 ? std::min(j_end, std::max<int64_t>(k - 1, last_split[j_end - size])) : k - 1;
   double cost;
   last_split[n] = static_cast<int32_t>(kernels.scan(
-      {s1, s2, ws.previous_layer.data(), inverse.by_count, inverse.reversed, n}, n, j_begin, n - 1,
+      {s1, s2, ws.previous_layer.data(), inverse.by_count, inverse.reversed, n}, n, j_begin, j_end,
       &cost));
 
   boundaries[k] = n;
@@ -313,34 +435,7 @@ void kmeans1d_lloyd(const float* sorted, int64_t n, int k, int max_iterations,
   const double* s1 = ws.prefix_sum.data();
 
   int64_t boundaries[kMaxClusters + 1];
-  for (int c = 0; c <= k; ++c) boundaries[c] = n * c / k;
-  for (int c = 0; c < k; ++c) {
-    centroids[c] = (s1[boundaries[c + 1]] - s1[boundaries[c]]) /
-                       static_cast<double>(boundaries[c + 1] - boundaries[c]) + shift;
-  }
-
-  for (int iteration = 0; iteration < max_iterations; ++iteration) {
-    // A value equal to a midpoint goes to the lower centroid.
-    bool moved = false;
-    for (int c = 1; c < k; ++c) {
-      const double midpoint = 0.5 * (centroids[c - 1] + centroids[c]);
-      const int64_t boundary =
-          std::upper_bound(sorted, sorted + n, midpoint,
-                           [](double m, float v) { return m < static_cast<double>(v); }) - sorted;
-      moved = moved || boundary != boundaries[c];
-      boundaries[c] = boundary;
-    }
-    if (!moved && iteration > 0) break;
-
-    // An empty cluster keeps its centroid.
-    for (int c = 0; c < k; ++c) {
-      const int64_t count = boundaries[c + 1] - boundaries[c];
-      if (count > 0) {
-        centroids[c] = (s1[boundaries[c + 1]] - s1[boundaries[c]]) / static_cast<double>(count) +
-                       shift;
-      }
-    }
-  }
+  lloyd_boundaries(sorted, n, k, shift, s1, max_iterations, boundaries, centroids);
   std::sort(centroids, centroids + k);
 }
 

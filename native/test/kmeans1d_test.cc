@@ -220,6 +220,76 @@ CLAQ_TEST(kmeans_four_clusters_match_full_dp_on_layer_columns) {
   set_simd_level(original);
 }
 
+// A third of the values spread over [-100, 0], the rest in [0, 0.01]: almost
+// all of the cost lies below the top cluster, so the best path's prefix
+// costs come close to the total, right at the cost bound.
+std::vector<float> wide_low_part(test::Rng& rng, int64_t n) {
+  std::vector<float> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const double u = rng.uniform();
+    v[i] = static_cast<float>(i % 3 == 0 ? -100 * u : 0.01 * u);
+  }
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+// Sixteen groups of equal counts, 100 apart: the lower seven spread over a
+// width of 10, the upper nine over 1e-3. Equal-count clusters are then the
+// best sixteen, so the cost bound is tight, and the first seven clusters
+// carry nearly all of the cost: the last DP layer of the lower side needs
+// every row within the bound.
+std::vector<float> wide_and_tight_groups(test::Rng& rng, int64_t n) {
+  std::vector<float> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t group = i * 16 / n;
+    const double width = group < 7 ? 10 : 1e-3;
+    v[i] = static_cast<float>(100 * group + width * rng.uniform());
+  }
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+// Three to sixteen clusters on long columns, where the DP layers stop a
+// little past the rows within the cost bound and extend when the first guess
+// falls short: normal values, outliers at both ends, uniform values, tight
+// groups far apart, a wide low part under a tight top group, and groups
+// for which the bound is tight.
+CLAQ_TEST(kmeans_many_clusters_match_full_dp_on_long_columns) {
+  KMeansWorkspace ws;
+  const SimdLevel original = active_simd_level();
+  for (uint64_t seed = 90; seed < 96; ++seed) {
+    test::Rng rng(seed);
+    const int64_t n = seed == 95 ? 1600 : 1200 + static_cast<int64_t>(rng.next() % 800);
+    std::vector<float> v = seed == 92   ? adversarial_sorted(rng, n, 3)
+                           : seed == 93 ? adversarial_sorted(rng, n, 2)
+                           : seed == 94 ? wide_low_part(rng, n)
+                           : seed == 95 ? wide_and_tight_groups(rng, n)
+                                        : random_sorted(rng, n, false);
+    if (seed == 91) {
+      v.front() *= 60;
+      v.back() *= 30;
+      std::sort(v.begin(), v.end());
+    }
+    const double spread = run_cost(v, 0, n);
+    for (int k : {3, 5, 8, 16}) {
+      const double reference = full_dp_cost(v, k);
+      for (SimdLevel level : supported_simd_levels()) {
+        CHECK(set_simd_level(level));
+        std::vector<double> centroids(k);
+        kmeans1d_exact(v.data(), n, k, ws, centroids.data());
+        const double actual = kmeans1d_cost(v.data(), n, centroids.data(), k);
+        if (!(actual <= reference * (1 + 1e-9) + 1e-12 * (1 + spread))) {
+          std::ostringstream os;
+          os << simd_level_name(level) << " seed " << seed << " n " << n << " k " << k
+             << ": cost " << actual << ", full DP " << reference;
+          test::record_failure(__FILE__, __LINE__, os.str());
+        }
+      }
+    }
+  }
+  set_simd_level(original);
+}
+
 CLAQ_TEST(kmeans_returns_few_distinct_values_exactly) {
   KMeansWorkspace ws;
   const std::vector<float> v = {-2.0f, 0.1f, 0.1f, 1.5f, 1.5f, 1.5f, 3.25f};

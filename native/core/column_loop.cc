@@ -32,7 +32,7 @@ double seconds_since(Clock::time_point start) {
 struct ColumnWorkspace {
   std::vector<float> sorted;
   std::vector<uint8_t> flags;
-  std::vector<int32_t> reserved_rows;
+  std::vector<int32_t> reserved_rows;  // room for every row and 16 more
   RadixSortWorkspace radix;
   KMeansWorkspace kmeans;
 };
@@ -85,40 +85,44 @@ void flag_tails_with_ties(const float* w, int64_t rows, int64_t per_tail, float 
   }
 }
 
-// Lists the OR entries by ascending row: the `per_tail` smallest and largest
-// values in (value, row) order, so ties at a threshold go to the earlier rows
-// at the low tail and to the later rows at the high tail.
-void find_reserved(const float* w, int64_t rows, int64_t per_tail, const float* sorted,
-                   std::vector<uint8_t>& flags, std::vector<int32_t>& reserved) {
-  reserved.clear();
-  if (per_tail == 0) return;
+// Lists the OR entries by ascending row in reserved[0 ..) and returns their
+// count: the `per_tail` smallest and largest values in (value, row) order,
+// so ties at a threshold go to the earlier rows at the low tail and to the
+// later rows at the high tail.
+int64_t find_reserved(const float* w, int64_t rows, int64_t per_tail, const float* sorted,
+                      std::vector<uint8_t>& flags, std::vector<int32_t>& reserved) {
+  if (per_tail == 0) return 0;
 
   const float low = sorted[per_tail - 1];
   const float high = sorted[rows - per_tail];
   flags.resize(static_cast<size_t>(rows));
+  reserved.resize(static_cast<size_t>(rows) + 16);
   uint8_t* flag = flags.data();
 
   // Column data rarely repeat a value. When the sorted value next to each
   // tail's edge differs from it, a tail is every value at or beyond its edge,
   // ties included. One pass with the neighbouring floats as strict thresholds
-  // then flags them. Otherwise the rows settle the ties.
+  // then flags and lists them. Otherwise the rows settle the ties.
   if (sorted[per_tail] > low && sorted[rows - per_tail - 1] < high) {
     int64_t below;
-    flag_tails(w, rows, std::nextafter(low, INFINITY), std::nextafter(high, -INFINITY), flag,
-               &below);
-  } else {
-    flag_tails_with_ties(w, rows, per_tail, low, high, flag);
+    const int64_t above = flag_tails(w, rows, std::nextafter(low, INFINITY),
+                                     std::nextafter(high, -INFINITY), flag, &below,
+                                     reserved.data());
+    return below + above;
   }
+  flag_tails_with_ties(w, rows, per_tail, low, high, flag);
 
   // Eight flags at a time: only 2 * per_tail of them are set.
+  int64_t count = 0;
   for (int64_t i = 0; i < rows; i += 8) {
     uint64_t eight = 1;
     if (i + 8 <= rows) std::memcpy(&eight, flag + i, sizeof eight);
     if (eight == 0) continue;
     for (int64_t r = i; r < std::min(i + 8, rows); ++r) {
-      if (flag[r] != 0) reserved.push_back(static_cast<int32_t>(r));
+      if (flag[r] != 0) reserved[count++] = static_cast<int32_t>(r);
     }
   }
+  return count;
 }
 
 // Quantizes one column w [rows]: writes its codes, the quantized values q
@@ -130,7 +134,8 @@ double quantize_column(const float* w, int64_t rows, int bits, int64_t per_tail,
                        std::vector<ReservedEntry>& reserved) {
   ws.sorted.resize(static_cast<size_t>(rows));
   sort_column_f32(w, rows, ws.sorted.data(), ws.radix);
-  find_reserved(w, rows, per_tail, ws.sorted.data(), ws.flags, ws.reserved_rows);
+  const int64_t reserved_count =
+      find_reserved(w, rows, per_tail, ws.sorted.data(), ws.flags, ws.reserved_rows);
 
   const int levels = 1 << bits;
   double centroids[kMaxCentroids];
@@ -141,8 +146,9 @@ double quantize_column(const float* w, int64_t rows, int bits, int64_t per_tail,
 
   // Reserved rows keep their own float16 value. The kernel assigns the rest
   // and sums the squared error of all.
-  reserved.reserve(ws.reserved_rows.size());
-  for (int32_t i : ws.reserved_rows) {
+  reserved.reserve(static_cast<size_t>(reserved_count));
+  for (int64_t t = 0; t < reserved_count; ++t) {
+    const int32_t i = ws.reserved_rows[t];
     quantized[i] = round_to_float16(w[i]);
     reserved.push_back({i, quantized[i]});
   }

@@ -26,15 +26,16 @@ double assign_codebook_avx512(const float* w, int64_t rows, const float* thresho
 
 // Marks the values outside [low, high]: flags[i] = 1 where w[i] < low or
 // w[i] > high, else 0. Writes the count below low to *below and returns the
-// count above high.
+// count above high. Unless `listed` is null it also receives the marked rows
+// in ascending order, and needs room for 16 more entries than there are.
 int64_t flag_tails_ref(const float* w, int64_t rows, float low, float high, uint8_t* flags,
-                       int64_t* below);
+                       int64_t* below, int32_t* listed);
 int64_t flag_tails_avx512(const float* w, int64_t rows, float low, float high, uint8_t* flags,
-                          int64_t* below);
+                          int64_t* below, int32_t* listed);
 
 // The versions for active_simd_level().
 int64_t flag_tails(const float* w, int64_t rows, float low, float high, uint8_t* flags,
-                   int64_t* below);
+                   int64_t* below, int32_t* listed = nullptr);
 double assign_codebook(const float* w, int64_t rows, const float* thresholds, int levels,
                        const float* codebook, const uint8_t* reserved, uint8_t* codes,
                        float* quantized);

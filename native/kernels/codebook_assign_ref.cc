@@ -22,25 +22,26 @@ double assign_codebook_ref(const float* w, int64_t rows, const float* thresholds
 }
 
 int64_t flag_tails_ref(const float* w, int64_t rows, float low, float high, uint8_t* flags,
-                       int64_t* below) {
+                       int64_t* below, int32_t* listed) {
   int64_t low_count = 0, high_count = 0;
   for (int64_t i = 0; i < rows; ++i) {
     low_count += w[i] < low ? 1 : 0;
     high_count += w[i] > high ? 1 : 0;
     flags[i] = (w[i] < low || w[i] > high) ? 1 : 0;
+    if (listed != nullptr && flags[i] != 0) *listed++ = static_cast<int32_t>(i);
   }
   *below = low_count;
   return high_count;
 }
 
 int64_t flag_tails(const float* w, int64_t rows, float low, float high, uint8_t* flags,
-                   int64_t* below) {
+                   int64_t* below, int32_t* listed) {
 #if defined(__x86_64__)
   if (active_simd_level() == SimdLevel::kAvx512) {
-    return flag_tails_avx512(w, rows, low, high, flags, below);
+    return flag_tails_avx512(w, rows, low, high, flags, below, listed);
   }
 #endif
-  return flag_tails_ref(w, rows, low, high, flags, below);
+  return flag_tails_ref(w, rows, low, high, flags, below, listed);
 }
 
 double assign_codebook(const float* w, int64_t rows, const float* thresholds, int levels,

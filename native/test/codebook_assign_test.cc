@@ -96,11 +96,13 @@ CLAQ_TEST(flag_tails_matches_loop) {
     for (float& x : w) x = static_cast<float>(std::round(rng.normal() * 4) / 4);  // ties
     const float low = -1.0f, high = 0.75f;
     std::vector<uint8_t> expected(static_cast<size_t>(rows));
+    std::vector<int32_t> expected_rows;
     int64_t expected_below = 0, expected_above = 0;
     for (int64_t i = 0; i < rows; ++i) {
       expected_below += w[i] < low;
       expected_above += w[i] > high;
       expected[i] = w[i] < low || w[i] > high;
+      if (expected[i]) expected_rows.push_back(static_cast<int32_t>(i));
     }
     for (SimdLevel level : supported_simd_levels()) {
       CHECK(set_simd_level(level));
@@ -110,6 +112,18 @@ CLAQ_TEST(flag_tails_matches_loop) {
       CHECK(flags == expected);
       CHECK_EQ(below, expected_below);
       CHECK_EQ(above, expected_above);
+
+      // With the list: the same flags and counts, and the marked rows in order.
+      std::vector<uint8_t> listed_flags(static_cast<size_t>(rows), 7);
+      std::vector<int32_t> listed(expected_rows.size() + 16, -1);
+      int64_t listed_below = -1;
+      const int64_t listed_above =
+          flag_tails(w.data(), rows, low, high, listed_flags.data(), &listed_below, listed.data());
+      CHECK(listed_flags == expected);
+      CHECK_EQ(listed_below, expected_below);
+      CHECK_EQ(listed_above, expected_above);
+      listed.resize(expected_rows.size());
+      CHECK(listed == expected_rows);
     }
   }
   set_simd_level(original);

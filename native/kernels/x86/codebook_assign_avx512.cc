@@ -75,19 +75,28 @@ double assign_codebook_avx512(const float* w, int64_t rows, const float* thresho
 }
 
 int64_t flag_tails_avx512(const float* w, int64_t rows, float low, float high, uint8_t* flags,
-                          int64_t* below) {
+                          int64_t* below, int32_t* listed) {
   const __m512 low_vector = _mm512_set1_ps(low);
   const __m512 high_vector = _mm512_set1_ps(high);
-  int64_t low_count = 0, high_count = 0;
+  const __m512i lane_rows = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  int64_t low_count = 0, high_count = 0, listed_count = 0;
   for (int64_t i = 0; i < rows; i += 16) {
     const __mmask16 valid = first_lanes(rows - i);
     const __m512 v = _mm512_maskz_loadu_ps(valid, w + i);
     const __mmask16 under = _mm512_mask_cmp_ps_mask(valid, v, low_vector, _CMP_LT_OQ);
     const __mmask16 over = _mm512_mask_cmp_ps_mask(valid, v, high_vector, _CMP_GT_OQ);
+    const __mmask16 marked = static_cast<__mmask16>(under | over);
     low_count += __builtin_popcount(under);
     high_count += __builtin_popcount(over);
-    _mm_mask_storeu_epi8(flags + i, valid,
-                         _mm_maskz_mov_epi8(static_cast<__mmask16>(under | over), _mm_set1_epi8(1)));
+    _mm_mask_storeu_epi8(flags + i, valid, _mm_maskz_mov_epi8(marked, _mm_set1_epi8(1)));
+
+    // A whole vector store, advanced by the marked count (the list has 16
+    // entries of slack).
+    if (listed != nullptr) {
+      const __m512i row = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int32_t>(i)), lane_rows);
+      _mm512_storeu_si512(listed + listed_count, _mm512_maskz_compress_epi32(marked, row));
+      listed_count += __builtin_popcount(marked);
+    }
   }
   *below = low_count;
   return high_count;

@@ -143,9 +143,13 @@ async function main(): Promise<void> {
     `x.T @ x ${numpy.xtx.toFixed(3)} s (best of ${REPEATS})`);
   console.log(`quantize (best of ${REPEATS}): ${quantizeSeconds.toFixed(3)} s = ${quantizeRatio.toFixed(2)} x numpy matmul ` +
     `(limit ${MAX_QUANTIZE_OVER_MATMUL})`);
+  const columnSteps = fastest.kmeansSeconds + fastest.reservationSeconds + fastest.assignmentSeconds;
   console.log(`  engine split of the fastest run: total ${fastest.seconds.toFixed(3)} s, factorization ` +
-    `${fastest.factorizationSeconds.toFixed(3)} s, K-Means ${fastest.kmeansSeconds.toFixed(3)} s ` +
+    `${fastest.factorizationSeconds.toFixed(3)} s, K-Means (sorting and fitting) ${fastest.kmeansSeconds.toFixed(3)} s ` +
     `(${(100 * kmeansShare).toFixed(1)} %, limit ${100 * MAX_KMEANS_SHARE} %), updates ${fastest.updateSeconds.toFixed(3)} s`);
+  console.log(`  per-column steps on the quantizing thread: K-Means ${fastest.kmeansSeconds.toFixed(3)} s, outlier ` +
+    `reservation ${fastest.reservationSeconds.toFixed(3)} s, code assignment ${fastest.assignmentSeconds.toFixed(3)} s, ` +
+    `together ${columnSteps.toFixed(3)} s (${(100 * columnSteps / fastest.seconds).toFixed(1)} %)`);
   printCallTimes(calls);
   console.log(`hessian: ${hessianSeconds.toFixed(3)} s = ${(100 * hessianShare).toFixed(0)} % of numpy's throughput ` +
     `(limit ${100 * MIN_HESSIAN_THROUGHPUT_SHARE} %)`);

@@ -22,8 +22,12 @@ export interface QuantizeStats {
   seconds: number;
   /** Damping, Cholesky and the inverse factor. */
   factorizationSeconds: number;
-  /** Codebook fitting and code assignment. */
+  /** Sorting each column and fitting its codebook: the 1-D K-Means. */
   kmeansSeconds: number;
+  /** Choosing the weights that outlier reservation keeps. */
+  reservationSeconds: number;
+  /** Assigning codes, with the quantized values and their squared errors. */
+  assignmentSeconds: number;
   /** Error feedback inside and after column blocks. */
   updateSeconds: number;
 }
@@ -33,7 +37,8 @@ export type MeasuredStats = Omit<QuantizeStats, 'codeBits' | 'storageBits' | 'ou
 
 const UNMEASURED: MeasuredStats = {
   loss: NaN, damping: NaN, deadColumns: NaN, seconds: NaN,
-  factorizationSeconds: NaN, kmeansSeconds: NaN, updateSeconds: NaN,
+  factorizationSeconds: NaN, kmeansSeconds: NaN, reservationSeconds: NaN, assignmentSeconds: NaN,
+  updateSeconds: NaN,
 };
 
 /**

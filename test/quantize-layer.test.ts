@@ -107,6 +107,17 @@ describe('quantizeLayer', () => {
     expect(layer.stats.seconds).toBeGreaterThan(0);
   });
 
+  test('the time split covers no more than the whole call', () => {
+    const layer = quantizeLayerSync(smallWeight, smallHessian, { targetBits: 2.1, outliers: true });
+    const { seconds, factorizationSeconds, kmeansSeconds, reservationSeconds, assignmentSeconds, updateSeconds } =
+      layer.stats;
+    for (const part of [factorizationSeconds, kmeansSeconds, reservationSeconds, assignmentSeconds, updateSeconds]) {
+      expect(part).toBeGreaterThan(0);
+    }
+    const parts = factorizationSeconds + kmeansSeconds + reservationSeconds + assignmentSeconds + updateSeconds;
+    expect(parts).toBeLessThanOrEqual(seconds);
+  });
+
   test('progress events arrive in order', async () => {
     const events: QuantizeProgressEvent[] = [];
     await quantizeLayer(smallWeight, smallHessian, { bits: 3, blockSize: 16, onProgress: (e) => events.push(e) });

@@ -40,6 +40,8 @@ describe('QuantizedLayer', () => {
     expect(layer.stats.outlierCount).toBe(1);
     expect(layer.stats.loss).toBe(1.5);
     expect(layer.stats.seconds).toBeNaN();
+    expect(layer.stats.reservationSeconds).toBeNaN();
+    expect(layer.stats.assignmentSeconds).toBeNaN();
   });
 
   test('storage bits of a 2-bit layer', () => {

@@ -59,6 +59,8 @@ export interface NativeQuantizeStats {
   seconds: number;
   factorizationSeconds: number;
   kmeansSeconds: number;
+  reservationSeconds: number;
+  assignmentSeconds: number;
   updateSeconds: number;
 }
 

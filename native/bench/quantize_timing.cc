@@ -139,11 +139,15 @@ bool run_method(const std::string& method, const std::vector<float>& weight,
     for (uint8_t b : out.bits_per_column) mean_bits += b;
     const auto& s = out.stats;
     std::printf(
-        "%s run %d: %.3f s, cpu %.3f s (factorization %.3f, kmeans %.3f = %.1f %%, update %.3f, other %.3f) "
-        "loss %.6g, bits %.4f, outliers %lld, damping %g\n",
+        "%s run %d: %.3f s, cpu %.3f s (factorization %.3f, kmeans %.3f = %.1f %%, reservation "
+        "%.3f, assignment %.3f, update %.3f, other %.3f) loss %.6g, bits %.4f, outliers %lld, "
+        "damping %g\n",
         method.c_str(), r, s.seconds, cpu_seconds, s.factorization_seconds, s.kmeans_seconds,
-        100 * s.kmeans_seconds / s.seconds, s.update_seconds,
-        s.seconds - s.factorization_seconds - s.kmeans_seconds - s.update_seconds, s.loss,
+        100 * s.kmeans_seconds / s.seconds, s.reservation_seconds, s.assignment_seconds,
+        s.update_seconds,
+        s.seconds - s.factorization_seconds - s.kmeans_seconds - s.reservation_seconds -
+            s.assignment_seconds - s.update_seconds,
+        s.loss,
         mean_bits / cols, static_cast<long long>(s.outlier_count), s.damping);
   }
   return true;

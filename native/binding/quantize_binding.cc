@@ -183,6 +183,8 @@ Napi::Object to_js(Napi::Env env, QuantizedLayerData&& data) {
   stats.Set("seconds", data.stats.seconds);
   stats.Set("factorizationSeconds", data.stats.factorization_seconds);
   stats.Set("kmeansSeconds", data.stats.kmeans_seconds);
+  stats.Set("reservationSeconds", data.stats.reservation_seconds);
+  stats.Set("assignmentSeconds", data.stats.assignment_seconds);
   stats.Set("updateSeconds", data.stats.update_seconds);
   result.Set("stats", stats);
   return result;

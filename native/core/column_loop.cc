@@ -127,21 +127,28 @@ int64_t find_reserved(const float* w, int64_t rows, int64_t per_tail, const floa
 
 // Quantizes one column w [rows]: writes its codes, the quantized values q
 // (float16 centroids, or the float16 value itself where reserved), its
-// codebook and its reserved entries. Returns sum (w - q)^2.
+// codebook and its reserved entries, and adds the time of each step to
+// `out`. Returns sum (w - q)^2.
 double quantize_column(const float* w, int64_t rows, int bits, int64_t per_tail,
                        const CodebookFitter& fit_codebook, ColumnWorkspace& ws, uint8_t* codes,
                        float* quantized, std::vector<float>& codebook,
-                       std::vector<ReservedEntry>& reserved) {
+                       std::vector<ReservedEntry>& reserved, ColumnLoopOutput* out) {
+  const Clock::time_point start = Clock::now();
   ws.sorted.resize(static_cast<size_t>(rows));
   sort_column_f32(w, rows, ws.sorted.data(), ws.radix);
+  const Clock::time_point sorted = Clock::now();
   const int64_t reserved_count =
       find_reserved(w, rows, per_tail, ws.sorted.data(), ws.flags, ws.reserved_rows);
+  const Clock::time_point chosen = Clock::now();
 
   const int levels = 1 << bits;
   double centroids[kMaxCentroids];
   float thresholds[kMaxCentroids];
   codebook.resize(static_cast<size_t>(levels));
   fit_codebook(ws.sorted.data() + per_tail, rows - 2 * per_tail, bits, ws.kmeans, centroids);
+  const Clock::time_point fitted = Clock::now();
+  out->kmeans_seconds += std::chrono::duration<double>((sorted - start) + (fitted - chosen)).count();
+  out->reservation_seconds += std::chrono::duration<double>(chosen - sorted).count();
   round_codebook(centroids, levels, codebook.data(), thresholds);
 
   // Reserved rows keep their own float16 value. The kernel assigns the rest
@@ -152,8 +159,11 @@ double quantize_column(const float* w, int64_t rows, int bits, int64_t per_tail,
     quantized[i] = round_to_float16(w[i]);
     reserved.push_back({i, quantized[i]});
   }
-  return assign_codebook(w, rows, thresholds, levels, codebook.data(),
-                         per_tail > 0 ? ws.flags.data() : nullptr, codes, quantized);
+  const double squared_error = assign_codebook(w, rows, thresholds, levels, codebook.data(),
+                                               per_tail > 0 ? ws.flags.data() : nullptr, codes,
+                                               quantized);
+  out->assignment_seconds += seconds_since(fitted);
+  return squared_error;
 }
 
 // Writes err = (w - q) / U[k][k] to `error` and subtracts err * U[k][k2] from
@@ -301,12 +311,10 @@ class BlockLoop {
     for (int64_t sub = block; sub < block_end; sub += kSubBlockColumns) {
       const int64_t sub_end = std::min(sub + kSubBlockColumns, block_end);
       for (int64_t k = sub; k < sub_end; ++k) {
-        const Clock::time_point start = Clock::now();
         const double squared_error = in_.row_grid != nullptr ? on_row_grid(k) : quantize_column(
             in_.weight_t + k * rows_, rows_, in_.bits[k], in_.reserved_per_tail[k],
             in_.fit_codebook, ws_, out_->codes_t.get() + k * rows_, quantized_.data(),
-            out_->codebooks[k], out_->reserved[k]);
-        out_->kmeans_seconds += seconds_since(start);
+            out_->codebooks[k], out_->reserved[k], out_);
 
         if (!feedback_) {
           out_->loss += 0.5 * squared_error;
@@ -324,11 +332,16 @@ class BlockLoop {
     }
   }
 
-  // Quantizes column k on the per-row grid (GPTQ and RTN); returns sum (w - q)^2.
+  // Quantizes column k on the per-row grid (GPTQ and RTN), a code
+  // assignment; returns sum (w - q)^2.
   double on_row_grid(int64_t k) {
-    return quantize_row_grid_column(in_.weight_t + k * rows_, *in_.row_grid,
-                                    out_->codes_t.get() + k * rows_, quantized_.data(),
-                                    out_->codebooks[k]);
+    const Clock::time_point start = Clock::now();
+    const double squared_error =
+        quantize_row_grid_column(in_.weight_t + k * rows_, *in_.row_grid,
+                                 out_->codes_t.get() + k * rows_, quantized_.data(),
+                                 out_->codebooks[k]);
+    out_->assignment_seconds += seconds_since(start);
+    return squared_error;
   }
 
   const ColumnLoopInput& in_;
@@ -356,10 +369,13 @@ Status run_column_loop(const ColumnLoopInput& in, ThreadPool* pool, ColumnLoopOu
   out->reserved.assign(static_cast<size_t>(in.cols), {});
   out->loss = 0;
   out->kmeans_seconds = 0;
+  out->reservation_seconds = 0;
+  out->assignment_seconds = 0;
 
   BlockLoop loop(in, pool, out);
   const Status status = loop.run();
-  out->update_seconds = seconds_since(start) - out->kmeans_seconds;
+  out->update_seconds = seconds_since(start) - out->kmeans_seconds - out->reservation_seconds -
+                        out->assignment_seconds;
   return status;
 }
 

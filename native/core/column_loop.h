@@ -61,8 +61,10 @@ struct ColumnLoopOutput {
   std::vector<std::vector<float>> codebooks; // per column, 1 << bits float16 values
   std::vector<std::vector<ReservedEntry>> reserved;  // per column, by ascending row
   double loss = 0;
-  double kmeans_seconds = 0;  // sorting, codebook fitting and code assignment
-  double update_seconds = 0;  // the rest of the loop: error feedback, mostly GEMMs
+  double kmeans_seconds = 0;       // sorting and codebook fitting
+  double reservation_seconds = 0;  // choosing the reserved outliers of each column
+  double assignment_seconds = 0;   // codes, quantized values and squared errors
+  double update_seconds = 0;       // the rest of the loop: error feedback, mostly GEMMs
 };
 
 // Runs the loop; returns Aborted when the abort flag is seen between blocks.

@@ -369,6 +369,8 @@ Status quantize_checked(const float* weight, int64_t rows, int64_t cols, const d
   out->stats.dead_columns = diagonal.dead_count;
   out->stats.factorization_seconds = factorization_seconds;
   out->stats.kmeans_seconds = loop.kmeans_seconds;
+  out->stats.reservation_seconds = loop.reservation_seconds;
+  out->stats.assignment_seconds = loop.assignment_seconds;
   out->stats.update_seconds = loop.update_seconds;
   out->stats.seconds = seconds_since(start);
   return Status::Ok();

@@ -94,9 +94,11 @@ struct QuantizedLayerData {
     int64_t outlier_count = 0;
     double seconds = 0;
     double factorization_seconds = 0;  // damping, Cholesky and the inverse factor
-    double kmeans_seconds = 0;         // sorting, codebook fitting and code assignment
-    double update_seconds = 0;         // the rest of the column loop (error feedback);
-                                       // the far update overlaps K-Means on a second thread
+    double kmeans_seconds = 0;         // sorting and codebook fitting (the 1-D K-Means)
+    double reservation_seconds = 0;    // choosing the reserved outliers (OR)
+    double assignment_seconds = 0;     // codes, quantized values and squared errors
+    double update_seconds = 0;         // the rest of the column loop (error feedback); the
+                                       // far update overlaps the column steps on a second thread
   } stats;
 };
 

@@ -115,12 +115,23 @@ class LayerSolver {
   std::vector<int64_t>& anchors_;
 };
 
-// The last row r >= from - 1 such that every value in [from, r] is at most
-// `bound`, looking no further than `to`.
+// The last row r in [from - 1, to] with values[r] <= bound < values[r + 1]
+// (a row past `to` counts as above the bound), by bisection. The values of a
+// layer exceed the bound from some row on, up to rounding, and any row where
+// they cross it is a safe end: the rows after it are never on the best path.
 int64_t last_within(const double* values, int64_t from, int64_t to, double bound) {
-  int64_t i = from;
-  while (i <= to && values[i] <= bound) ++i;
-  return i - 1;
+  if (values[from] > bound) return from - 1;
+  int64_t lo = from;  // values[lo] <= bound
+  int64_t hi = to + 1;  // above the bound, or past the end
+  while (hi - lo > 1) {
+    const int64_t middle = lo + (hi - lo) / 2;
+    if (values[middle] <= bound) {
+      lo = middle;
+    } else {
+      hi = middle;
+    }
+  }
+  return lo;
 }
 
 // Layers 2 .. last of the dynamic program for k clusters, over the prefix

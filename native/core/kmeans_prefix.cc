@@ -31,7 +31,7 @@ void build_prefix_sums(const float* sorted, int64_t n, const KMeansDpKernels& ke
   const InverseTables inverse = grow_inverse_tables(n, ws);
   ws.prefix_sum.resize(static_cast<size_t>(n) + 1);
   ws.prefix_square_sum.resize(static_cast<size_t>(n) + 1);
-  ws.previous_layer.resize(one_cluster_layer ? static_cast<size_t>(n) + 1 : 0);
+  if (one_cluster_layer) ws.previous_layer.resize(static_cast<size_t>(n) + 1);
   kernels.prefix(sorted, n, sorted[n / 2], inverse.by_count, ws.prefix_sum.data(),
                  ws.prefix_square_sum.data(), one_cluster_layer ? ws.previous_layer.data() : nullptr);
 }

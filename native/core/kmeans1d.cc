@@ -143,7 +143,7 @@ int64_t last_within(const double* values, int64_t from, int64_t to, double bound
 // `bound` is at least the cost of the best k clusters (or infinity), so only
 // rows i with D_l[i] <= bound can lie on the best path. D_l never decreases
 // with i, so they form a prefix of each layer, and each layer is solved only
-// a little past it: from a guess, extended while every solved row is within
+// a little past it: from a guess, extended while the solved rows do not pass
 // the bound. A row past the prefix of the previous layer is never a split,
 // and a row whose cost exceeds the bound may come out too high, never too
 // low. Rows within the bound are exact, because their best split lies in the
@@ -228,9 +228,12 @@ double cost_bound(const float* sorted, int64_t n, int k, const KMeansWorkspace& 
   double centroids[kMaxClusters];
   lloyd_boundaries(sorted, n, k, sorted[n / 2], s1, kIterations, boundaries, centroids);
 
+  // Lloyd keeps the centroids ascending, so the runs follow each other. If
+  // they did not, their costs would not bound anything: no bound then.
   double cost = 0;
   for (int c = 0; c < k; ++c) {
     const int64_t count = boundaries[c + 1] - boundaries[c];
+    if (count < 0) return kInfinity;
     if (count == 0) continue;
     const double d1 = s1[boundaries[c + 1]] - s1[boundaries[c]];
     cost += (s2[boundaries[c + 1]] - s2[boundaries[c]]) - d1 * d1 / static_cast<double>(count);

@@ -249,11 +249,11 @@ std::vector<float> wide_and_tight_groups(test::Rng& rng, int64_t n) {
   return v;
 }
 
-// Three to sixteen clusters on long columns, where the DP layers stop a
-// little past the rows within the cost bound and extend when the first guess
-// falls short: normal values, outliers at both ends, uniform values, tight
-// groups far apart, a wide low part under a tight top group, and groups
-// for which the bound is tight.
+// Three to sixteen clusters on long columns. There the DP layers stop a
+// little past the rows within the cost bound, and extend when the first
+// guess falls short. The columns: normal values, outliers at both ends,
+// uniform values, tight groups far apart, a wide low part under a tight top
+// group, and groups for which the bound is tight.
 CLAQ_TEST(kmeans_many_clusters_match_full_dp_on_long_columns) {
   KMeansWorkspace ws;
   const SimdLevel original = active_simd_level();

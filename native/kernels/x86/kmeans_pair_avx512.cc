@@ -140,10 +140,11 @@ Terms terms_at(const KMeansPairSide& side, int64_t b, int64_t j) {
 // and that of [j, b) never increases. With the square sums s2, each V(j) in
 // the block is therefore at most outer(ja) + inner(jb) + s2[jb] - s2[ja]. On
 // the suffix side the roles swap: inner(ja) + outer(jb) + s2[jb] - s2[ja]. V
-// at the block's end toward b is a value found. Rounding breaks these orders only
-// slightly (see kmeans_dp_avx512.cc for the estimate), so a block is skipped
-// only when its bound is below the best found value by the same margin as
-// there, and the blocks evaluated hold the full scan's best value and split.
+// at the block's end toward b is a value found. Rounding breaks these orders
+// only slightly (kmeans_dp_avx512.cc estimates by how much). A block is
+// skipped only when its bound is below the best found value by the same
+// margin as there, so the blocks evaluated hold the full scan's best value
+// and split.
 template <bool kSuffix>
 int64_t pruned_scan(const KMeansPairSide& side, int64_t b, int64_t j_begin, int64_t j_end,
                     double* best_value) {

@@ -247,8 +247,13 @@ async function benchShape(rows: number, cols: number, args: Args, results: Row[]
       : PackedLinear.fromParts(parts, { threads }))]));
     layers.forEach((l) => { if (!byThreads.get(1)?.includes(l)) l.release(); });
 
-    // Memory-read baseline over the same number of buffers of the same size.
-    const buffers = Array.from({ length: copies }, () => new Float32Array(Math.ceil(first.bytes / 4)).fill(1));
+    // Memory-read baseline over the same number of buffers of the same size,
+    // with huge pages as the packed layers have, asked for before the fill.
+    const buffers = Array.from({ length: copies }, () => {
+      const buffer = new Float32Array(Math.ceil(first.bytes / 4));
+      native.adviseHugePages(buffer);
+      return buffer.fill(1);
+    });
     let next = 0;
     const readMemory = (threads: number) => () => { native.sumF32(buffers[next++ % copies], threads); };
     const memoryGBs = new Map<number, number>();

@@ -293,6 +293,8 @@ export interface NativeAddon {
   packedRelease(handle: PackedHandle): void;
 
   sumF32(x: Float32Array, threads: number): number;
+  /** Asks for huge pages under x's untouched memory; returns the bytes advised (0 where unsupported). */
+  adviseHugePages(x: Float32Array): number;
   denseF32Pack(weight: Float32Array, rows: number, cols: number): DenseF32Handle;
   denseF32Matmul(handle: DenseF32Handle, x: Float32Array, tokens: number, y: Float32Array, threads: number): void;
 

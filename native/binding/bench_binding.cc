@@ -2,6 +2,7 @@
 // (sum_f32) and the float32 matmul on pre-packed panels (dense_f32.h).
 //
 //   sumF32(x: Float32Array, threads): number
+//   adviseHugePages(x: Float32Array): number
 //   denseF32Pack(weight: Float32Array, rows, cols): DenseHandle
 //   denseF32Matmul(handle, x: Float32Array, tokens, y: Float32Array, threads): void
 #include <memory>
@@ -12,6 +13,7 @@
 #include "binding/modules.h"
 #include "binding/thread_pools.h"
 #include "kernels/dense_f32.h"
+#include "kernels/huge_pages.h"
 #include "kernels/sum.h"
 
 namespace claq::binding {
@@ -51,6 +53,15 @@ Napi::Value sum_binding(const Napi::CallbackInfo& info) {
   float total = 0;
   for (float p : partial) total += p;
   return Napi::Number::New(info.Env(), total);
+}
+
+// Asks for huge pages under x (kernels/huge_pages.h), as packed layers get,
+// so that the memory pass reads its buffers with the same page size. Only
+// pages not yet touched follow the advice at once. Returns the bytes advised.
+Napi::Value huge_pages_binding(const Napi::CallbackInfo& info) {
+  Napi::Float32Array x = float32_argument(info, 0, "adviseHugePages", "x");
+  const size_t advised = advise_huge_pages(x.Data(), x.ByteLength());
+  return Napi::Number::New(info.Env(), static_cast<double>(advised));
 }
 
 Napi::Value dense_pack(const Napi::CallbackInfo& info) {
@@ -93,6 +104,7 @@ Napi::Value dense_matmul(const Napi::CallbackInfo& info) {
 
 void register_bench(Napi::Env env, Napi::Object exports) {
   exports.Set("sumF32", Napi::Function::New(env, sum_binding, "sumF32"));
+  exports.Set("adviseHugePages", Napi::Function::New(env, huge_pages_binding, "adviseHugePages"));
   exports.Set("denseF32Pack", Napi::Function::New(env, dense_pack, "denseF32Pack"));
   exports.Set("denseF32Matmul", Napi::Function::New(env, dense_matmul, "denseF32Matmul"));
 }

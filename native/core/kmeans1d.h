@@ -37,7 +37,7 @@
 
 namespace claq {
 
-// One evaluated middle boundary of the four-cluster search (kmeans1d.cc).
+// One evaluated middle boundary of the middle-split search (core/middle_split.h).
 struct MiddleRow {
   int64_t b;
   int64_t prefix_split;   // the boundary inside [0, b)
@@ -83,7 +83,7 @@ struct KMeansWorkspace {
   std::vector<int32_t> mirrored_splits;
   std::vector<MiddleInterval> open_intervals;
   std::vector<MiddleInterval> next_intervals;
-  std::vector<double> row_costs;            // P and Q of rows filled by the group kernel
+  std::vector<double> row_costs;            // P and Q (or V) of the rows of one group kernel call
   std::vector<int32_t> row_splits;
 };
 

@@ -11,8 +11,9 @@
 namespace claq {
 
 // Both tables of 1 / count in the workspace, as the kernels index them
-// (kernels/kmeans_dp.h): by_count[c] = 1 / c for c in 1 .. n + 16, zero for
-// c in -16 .. 0; reversed[-c] = 1 / c for c in 1 .. n, zero for -c in 0 .. 16.
+// (kernels/kmeans_dp.h). by_count[c] = 1 / c for c in 1 .. n + 16 and zero
+// for c in -16 .. 0. reversed[-c] = 1 / c for c in 1 .. n, and reversed[x]
+// is zero for x in 0 .. 16.
 struct InverseTables {
   const double* by_count;
   const double* reversed;

@@ -15,9 +15,9 @@ namespace claq {
 constexpr size_t kHugePageBytes = size_t{2} << 20;
 
 // Asks the kernel to back the whole 2 MiB pages inside [memory, memory +
-// bytes) with huge pages when they are first touched. It is advice only:
-// returns the bytes advised, 0 where the system takes no such advice or
-// refuses it.
+// bytes) with huge pages when they are first touched. It is advice only.
+// Returns the bytes advised, or 0 where the system takes no such advice or
+// rejects it.
 inline size_t advise_huge_pages(void* memory, size_t bytes) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   const uintptr_t begin = reinterpret_cast<uintptr_t>(memory);

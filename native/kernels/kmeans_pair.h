@@ -19,7 +19,8 @@
 
 namespace claq {
 
-// Tables are indexed as described; each must be readable where stated.
+// The arrays of one side. Each table is indexed as its comment says and must
+// be readable where stated.
 struct KMeansPairSide {
   const double* s1;             // prefix sums of the values, positions 0 .. n
   const double* s2;             // prefix sums of their squares (bounds of pruned scans)
@@ -32,15 +33,16 @@ struct KMeansPairSide {
   bool suffix;                  // the side above b: ties go to the highest split
 };
 
-// The best split j in [j_begin, j_end] for the middle boundary b, all on the
-// side's side of b; writes its V to *best_value.
+// Returns the best split j in [j_begin, j_end] for the middle boundary b and
+// writes its V to *best_value. Every j must lie on the side's half of the
+// values: below b for the prefix side, above b for the suffix side.
 using KMeansPairScanFn = int64_t (*)(const KMeansPairSide& side, int64_t b, int64_t j_begin,
                                      int64_t j_end, double* best_value);
 
 // For each row b in [b_begin, b_begin + count), count in 1 .. 16: the best
-// split among j in [j_begin, j_end] on the side's side of b (other splits
-// are skipped by the zeros of row_inverse), written to value[b] and split[b].
-// Every row must have at least one such split.
+// split among the j in [j_begin, j_end] on the side's half of the values,
+// written to value[b] and split[b]. The zeros of row_inverse skip the other
+// splits, and every row must have at least one.
 using KMeansPairGroupFn = void (*)(const KMeansPairSide& side, int64_t b_begin, int count,
                                    int64_t j_begin, int64_t j_end, double* value, int32_t* split);
 

@@ -63,8 +63,8 @@ struct PairFixture {
     suffix = {s1.data(), s2.data(), n, s1[n], backward - n, forward, backward, true};
   }
 
-  // V(j, b) by its definition: sums over sizes of the outer and the inner
-  // cluster of the side.
+  // V(j, b) by its definition: squared sums over sizes of the outer and the
+  // inner cluster of the side.
   double value(bool on_suffix, int64_t j, int64_t b) const {
     const double outer = on_suffix ? s1[n] - s1[j] : s1[j];
     const double outer_size = on_suffix ? static_cast<double>(n - j) : static_cast<double>(j);

@@ -5,7 +5,8 @@
 // For each row i: codes[i] = #{c < levels - 1 : w[i] > thresholds[c]},
 // quantized[i] = codebook[codes[i]], except where reserved[i] != 0, whose
 // quantized[i] the caller has already written and the kernel keeps. Returns
-// the sum of (w[i] - quantized[i])^2 in float64 over eight partial sums
+// the sum of d^2 in float64, where d = w[i] - quantized[i] is rounded to
+// float32 (a vector subtraction) and squared in float64, over eight partial sums
 // (partial l takes the rows i = l mod 8 of every whole block of eight, the
 // rows after the last whole block go to partial 0), combined as
 // ((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7)), with no fused

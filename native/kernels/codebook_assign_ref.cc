@@ -13,8 +13,8 @@ double assign_codebook_ref(const float* w, int64_t rows, const float* thresholds
     codes[i] = static_cast<uint8_t>(code);
     if (reserved == nullptr || reserved[i] == 0) quantized[i] = codebook[code];
 
-    const double d = static_cast<double>(w[i]) - quantized[i];
-    const double square = d * d;
+    const float d = w[i] - quantized[i];
+    const double square = static_cast<double>(d) * d;
     partial[i < (rows & ~int64_t{7}) ? i % 8 : 0] += square;
   }
   return ((partial[0] + partial[1]) + (partial[2] + partial[3])) +

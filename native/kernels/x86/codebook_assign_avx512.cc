@@ -53,12 +53,12 @@ double assign_codebook_avx512(const float* w, int64_t rows, const float* thresho
     _mm_mask_storeu_epi8(codes + i, valid, _mm512_cvtepi32_epi8(code));
 
     // Squared error, eight rows at a time in row order.
+    const __m512 d = _mm512_sub_ps(v, q);
     for (int half = 0; half < 2; ++half) {
       const int64_t start = i + 8 * half;
-      const __m256 w_half = half == 0 ? _mm512_castps512_ps256(v) : _mm512_extractf32x8_ps(v, 1);
-      const __m256 q_half = half == 0 ? _mm512_castps512_ps256(q) : _mm512_extractf32x8_ps(q, 1);
-      const __m512d d = _mm512_sub_pd(_mm512_cvtps_pd(w_half), _mm512_cvtps_pd(q_half));
-      const __m512d square = unfused(_mm512_mul_pd(d, d));
+      const __m256 d_half = half == 0 ? _mm512_castps512_ps256(d) : _mm512_extractf32x8_ps(d, 1);
+      const __m512d wide = _mm512_cvtps_pd(d_half);
+      const __m512d square = unfused(_mm512_mul_pd(wide, wide));
       if (start + 8 <= whole) {
         sum = _mm512_add_pd(sum, square);
       } else if (start < rows) {

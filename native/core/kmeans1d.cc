@@ -300,8 +300,9 @@ class LayeredSides final : public MiddleSplitSides {
     return row;
   }
 
-  // One group kernel call for P and one for Q.
-  void evaluate_between(const MiddleRow& lo, const MiddleRow& hi, MiddleRow* rows) override {
+  // One group kernel call for P and one for Q. A strictly lower total
+  // replaces the best, so ties keep the lowest b.
+  MiddleRow best_between(const MiddleRow& lo, const MiddleRow& hi) override {
     const int64_t first = lo.b + 1;
     const int count = static_cast<int>(hi.b - lo.b - 1);
     double* prefix_cost = ws_.row_costs.data();
@@ -320,10 +321,18 @@ class LayeredSides final : public MiddleSplitSides {
     const int64_t q_hi = std::min<int64_t>(lo.suffix_split, n_ - lo.b - 2);
     group(suffix_, suffix_within_, n_ - hi.b + 1, count, q_lo, std::max(q_lo, q_hi), suffix_cost,
           suffix_split);
-    for (int r = 0; r < count; ++r) {
-      const int64_t b = first + r;
-      rows[r] = {b, prefix_split[b], suffix_split[n_ - b], prefix_cost[b], suffix_cost[n_ - b]};
+
+    int64_t best = first;
+    double best_total = kInfinity;
+    for (int64_t b = first; b < hi.b; ++b) {
+      const double total = prefix_cost[b] + suffix_cost[n_ - b];
+      if (total < best_total) {
+        best_total = total;
+        best = b;
+      }
     }
+    return {best, prefix_split[best], suffix_split[n_ - best], prefix_cost[best],
+            suffix_cost[n_ - best]};
   }
 
   // Writes the k + 1 boundaries 0 = b[0] < b[1] < ... < b[k] = n, back along

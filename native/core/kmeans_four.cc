@@ -1,6 +1,7 @@
 #include "core/kmeans_four.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "core/kmeans_prefix.h"
 #include "core/middle_split.h"
@@ -43,7 +44,7 @@ class PairSides final : public MiddleSplitSides {
     return row;
   }
 
-  void evaluate_between(const MiddleRow& lo, const MiddleRow& hi, MiddleRow* rows) override {
+  MiddleRow best_between(const MiddleRow& lo, const MiddleRow& hi) override {
     const int64_t first = lo.b + 1;
     const int count = static_cast<int>(hi.b - lo.b - 1);
 
@@ -58,11 +59,18 @@ class PairSides final : public MiddleSplitSides {
     kernels_.group(suffix_, first, count, n_ - std::max(q_lo, q_hi), n_ - q_lo, suffix_values_,
                    suffix_splits_);
 
-    for (int r = 0; r < count; ++r) {
-      const int64_t b = first + r;
-      rows[r] = {b, prefix_splits_[b], n_ - suffix_splits_[b], s2_[b] - prefix_values_[b],
-                 (s2_[n_] - s2_[b]) - suffix_values_[b]};
+    // A strictly lower total replaces the best, so ties keep the lowest b.
+    int64_t best = first;
+    double best_total = std::numeric_limits<double>::infinity();
+    for (int64_t b = first; b < hi.b; ++b) {
+      const double total = (s2_[b] - prefix_values_[b]) + ((s2_[n_] - s2_[b]) - suffix_values_[b]);
+      if (total < best_total) {
+        best_total = total;
+        best = b;
+      }
     }
+    return {best, prefix_splits_[best], n_ - suffix_splits_[best], s2_[best] - prefix_values_[best],
+            (s2_[n_] - s2_[best]) - suffix_values_[best]};
   }
 
  private:

@@ -33,7 +33,6 @@ MiddleRow search_middle_split(int64_t n, int half, double margin, MiddleSplitSid
   std::vector<MiddleInterval>& next = ws.next_intervals;
   open.assign(1, {{first, first, n, 0.0, kInfinity}, {n - first, n, first, kInfinity, 0.0}});
   Winner winner;
-  MiddleRow rows[kMiddleGroupRows];
 
   // Breadth first, so the best total falls early.
   while (!open.empty()) {
@@ -43,8 +42,7 @@ MiddleRow search_middle_split(int64_t n, int half, double margin, MiddleSplitSid
       const MiddleRow& hi = interval.hi;
       if (lo.prefix_cost + hi.suffix_cost > winner.total + margin) continue;
       if (hi.b - lo.b - 1 <= kMiddleGroupRows) {
-        sides.evaluate_between(lo, hi, rows);
-        for (int64_t r = 0; r < hi.b - lo.b - 1; ++r) winner.consider(rows[r]);
+        winner.consider(sides.best_between(lo, hi));
         continue;
       }
       const MiddleRow middle = sides.evaluate(lo.b + (hi.b - lo.b) / 2, lo.prefix_split,

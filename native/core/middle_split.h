@@ -33,9 +33,10 @@ class MiddleSplitSides {
   virtual MiddleRow evaluate(int64_t b, int64_t p_lo, int64_t p_hi, int64_t q_lo,
                              int64_t q_hi) = 0;
 
-  // Every row strictly between lo and hi (at most kMiddleGroupRows of them),
-  // written to rows[0 ..) in ascending order of b.
-  virtual void evaluate_between(const MiddleRow& lo, const MiddleRow& hi, MiddleRow* rows) = 0;
+  // The row of the lowest P + Q strictly between lo and hi (at most
+  // kMiddleGroupRows rows), the lowest b on ties. P + Q is summed as
+  // prefix_cost + suffix_cost, as the search compares rows.
+  virtual MiddleRow best_between(const MiddleRow& lo, const MiddleRow& hi) = 0;
 };
 
 // The row of the lowest P + Q (the lowest b on ties) over b in [h, n - h].

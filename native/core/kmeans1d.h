@@ -69,7 +69,8 @@ struct AnchorBuffers {
 // Reusable buffers, so that fitting a column allocates nothing after warm-up.
 struct KMeansWorkspace {
   std::vector<double> prefix_sum;          // S1, of values minus a shift
-  std::vector<double> prefix_square_sum;   // S2, of values minus the same shift
+  std::vector<double> prefix_square_sum;   // S2, of values minus the same shift (four
+                                           // clusters: every eighth position only)
   std::vector<double> inverse_count;       // 1 / c after zero padding, see build_prefix_sums
   std::vector<double> inverse_count_reversed;  // the same table in reverse order
   std::vector<double> previous_layer;

@@ -40,7 +40,7 @@ MiddleRow search_middle_split(int64_t n, int half, double margin, MiddleSplitSid
     for (const MiddleInterval& interval : open) {
       const MiddleRow& lo = interval.lo;
       const MiddleRow& hi = interval.hi;
-      if (lo.prefix_cost + hi.suffix_cost > winner.total + margin) continue;
+      if (sides.interval_bound(lo, hi) > winner.total + margin) continue;
       if (hi.b - lo.b - 1 <= kMiddleGroupRows) {
         winner.consider(sides.best_between(lo, hi));
         continue;

@@ -37,6 +37,14 @@ class MiddleSplitSides {
   // kMiddleGroupRows rows), the lowest b on ties. P + Q is summed as
   // prefix_cost + suffix_cost, as the search compares rows.
   virtual MiddleRow best_between(const MiddleRow& lo, const MiddleRow& hi) = 0;
+
+  // A lower bound of P + Q over the rows strictly between lo and hi. With
+  // the costs of the rows as P and Q, it is P(lo) + Q(hi). A side may store
+  // other costs with the same sum, and then bounds their intervals itself.
+  // The sentinel rows (b = h - 1 and b = n - h + 1) carry P = 0 and Q = 0.
+  virtual double interval_bound(const MiddleRow& lo, const MiddleRow& hi) {
+    return lo.prefix_cost + hi.suffix_cost;
+  }
 };
 
 // The row of the lowest P + Q (the lowest b on ties) over b in [h, n - h].

@@ -23,7 +23,8 @@ namespace claq {
 // be readable where stated.
 struct KMeansPairSide {
   const double* s1;             // prefix sums of the values, positions 0 .. n
-  const double* s2;             // prefix sums of their squares (bounds of pruned scans)
+  const double* s2_blocks;      // [u]: the square sum of the first min(8u, n) values,
+                                // u in 0 .. ceil(n / 8) (bounds of pruned scans)
   int64_t n;
   double outer_sum;             // 0 for the prefix side, s1[n] for the suffix side
   const double* outer_inverse;  // [j]: 1 / size of the outer cluster at split j
@@ -46,15 +47,32 @@ using KMeansPairScanFn = int64_t (*)(const KMeansPairSide& side, int64_t b, int6
 using KMeansPairGroupFn = void (*)(const KMeansPairSide& side, int64_t b_begin, int count,
                                    int64_t j_begin, int64_t j_end, double* value, int32_t* split);
 
+// The sums a four-cluster fit needs, of v = sorted[t] - shift for t < n
+// (in float64). s1 receives positions 0 .. n with the same bits as the DP's
+// prefix kernel (kernels/kmeans_dp.h). The square sums are kept only at
+// every eighth position, s2_blocks[0 .. ceil(n / 8)]. Block u of eight values
+// (the last padded with zeros) has the total ((q0 + q1) + (q2 + q3)) + ((q4 +
+// q5) + (q6 + q7)) of its squares q. The totals of eight consecutive blocks
+// are summed like the values of one block: an in-vector scan in three steps,
+// then the running total of the blocks before. Every level follows this
+// order, so all give the same bits.
+using KMeansPairPrefixFn = void (*)(const float* sorted, int64_t n, double shift, double* s1,
+                                    double* s2_blocks);
+
 struct KMeansPairKernels {
   KMeansPairScanFn scan;
   KMeansPairGroupFn group;
+  KMeansPairPrefixFn prefix;
 };
 
 int64_t kmeans_pair_scan_ref(const KMeansPairSide& side, int64_t b, int64_t j_begin,
                              int64_t j_end, double* best_value);
 void kmeans_pair_group_ref(const KMeansPairSide& side, int64_t b_begin, int count,
                            int64_t j_begin, int64_t j_end, double* value, int32_t* split);
+void kmeans_pair_prefix_ref(const float* sorted, int64_t n, double shift, double* s1,
+                            double* s2_blocks);
+void kmeans_pair_prefix_avx512(const float* sorted, int64_t n, double shift, double* s1,
+                               double* s2_blocks);
 int64_t kmeans_pair_scan_avx512(const KMeansPairSide& side, int64_t b, int64_t j_begin,
                                 int64_t j_end, double* best_value);
 void kmeans_pair_group_avx512(const KMeansPairSide& side, int64_t b_begin, int count,

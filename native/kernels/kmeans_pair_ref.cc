@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <limits>
 
 #include "kernels/kmeans_pair.h"
@@ -58,13 +59,50 @@ void kmeans_pair_group_ref(const KMeansPairSide& side, int64_t b_begin, int coun
   }
 }
 
+void kmeans_pair_prefix_ref(const float* sorted, int64_t n, double shift, double* s1,
+                            double* s2_blocks) {
+  constexpr int kLanes = 8;
+  const auto scan_in_place = [](double* x) {
+    for (int step = 1; step < kLanes; step *= 2) {
+      for (int l = kLanes - 1; l >= step; --l) x[l] += x[l - step];
+    }
+  };
+
+  const int64_t blocks = (n + kLanes - 1) / kLanes;
+  double carry1 = 0, carry2 = 0;
+  s1[0] = 0;
+  s2_blocks[0] = 0;
+  for (int64_t group = 0; group < blocks; group += kLanes) {
+    double totals[kLanes] = {};
+    for (int64_t u = group; u < std::min(blocks, group + kLanes); ++u) {
+      const int64_t start = u * kLanes;
+      double v[kLanes], q[kLanes];
+      for (int l = 0; l < kLanes; ++l) {
+        v[l] = start + l < n ? static_cast<double>(sorted[start + l]) - shift : 0.0;
+        q[l] = v[l] * v[l];
+      }
+      totals[u - group] = ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7]));
+
+      scan_in_place(v);
+      for (int l = 0; l < kLanes && start + l < n; ++l) s1[start + l + 1] = carry1 + v[l];
+      carry1 = carry1 + v[kLanes - 1];
+    }
+
+    scan_in_place(totals);
+    for (int64_t l = 0; l < kLanes && group + l < blocks; ++l) {
+      s2_blocks[group + l + 1] = carry2 + totals[l];
+    }
+    carry2 = carry2 + totals[kLanes - 1];
+  }
+}
+
 KMeansPairKernels select_kmeans_pair_kernels() {
 #if defined(__x86_64__)
   if (active_simd_level() == SimdLevel::kAvx512) {
-    return {kmeans_pair_scan_avx512, kmeans_pair_group_avx512};
+    return {kmeans_pair_scan_avx512, kmeans_pair_group_avx512, kmeans_pair_prefix_avx512};
   }
 #endif
-  return {kmeans_pair_scan_ref, kmeans_pair_group_ref};
+  return {kmeans_pair_scan_ref, kmeans_pair_group_ref, kmeans_pair_prefix_ref};
 }
 
 }  // namespace claq

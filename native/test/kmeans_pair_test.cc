@@ -2,13 +2,14 @@
 // level against a float64 loop written here, on both sides of the middle
 // boundary. The kernels promise the scalar operation order without fused
 // multiply-add, so on x86-64 (no FMA in the baseline build) values and
-// splits match exactly. Where the compiler may fuse the scalar code
+// splits match exactly. So do the prefix sums, whose order the contract fixes. Where the compiler may fuse the scalar code
 // (aarch64), values get a relative tolerance of 1e-12.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
+#include "kernels/kmeans_dp.h"
 #include "kernels/kmeans_pair.h"
 #include "kernels/simd_level.h"
 #include "test/test_framework.h"
@@ -39,7 +40,7 @@ struct InverseStorage {
 
 struct PairFixture {
   int64_t n;
-  std::vector<double> s1, s2;
+  std::vector<double> s1, s2, s2_blocks;
   InverseStorage inverse;
   KMeansPairSide prefix, suffix;
 
@@ -57,10 +58,11 @@ struct PairFixture {
       s1[i + 1] = s1[i] + (v[i] - shift);
       s2[i + 1] = s2[i] + (v[i] - shift) * (v[i] - shift);
     }
+    for (int64_t u = 0; u <= (n + 7) / 8; ++u) s2_blocks.push_back(s2[std::min(8 * u, n)]);
     const double* forward = inverse.forward();
     const double* backward = inverse.backward(n);
-    prefix = {s1.data(), s2.data(), n, 0.0, forward, backward, forward, false};
-    suffix = {s1.data(), s2.data(), n, s1[n], backward - n, forward, backward, true};
+    prefix = {s1.data(), s2_blocks.data(), n, 0.0, forward, backward, forward, false};
+    suffix = {s1.data(), s2_blocks.data(), n, s1[n], backward - n, forward, backward, true};
   }
 
   // V(j, b) by its definition: squared sums over sizes of the outer and the
@@ -236,6 +238,72 @@ CLAQ_TEST(kmeans_pair_ties_keep_the_outermost_split) {
     for (int64_t b = 0; b < 16; ++b) CHECK_EQ(splits[b], 42);
     for (int64_t x = 1; x <= n; ++x) rows[middle - x] = 0.0;
     s1[21] = s1[22] = s1[42] = 0;
+  }
+  set_simd_level(original);
+}
+
+// The prefix kernel against its contract written out here: s1 as the DP's
+// prefix kernel writes it, and the square sums by blocks of eight. Both are
+// also checked against plain float64 running sums.
+CLAQ_TEST(kmeans_pair_prefix_matches_contract_at_every_level) {
+  test::Rng rng(53);
+  const SimdLevel original = active_simd_level();
+  for (int64_t n : {1, 7, 8, 9, 63, 64, 65, 71, 100, 513, 4064}) {
+    std::vector<float> sorted(static_cast<size_t>(n));
+    for (float& x : sorted) x = static_cast<float>(rng.normal());
+    std::sort(sorted.begin(), sorted.end());
+    const double shift = sorted[n / 2];
+    const int64_t blocks = (n + 7) / 8;
+
+    // Block totals of the squares, then running sums over groups of eight
+    // blocks, each group scanned in three steps like one block of values.
+    std::vector<double> expected_blocks(static_cast<size_t>(blocks) + 1, 0.0);
+    double carry = 0;
+    for (int64_t group = 0; group < blocks; group += 8) {
+      double totals[8] = {};
+      for (int64_t u = group; u < std::min(blocks, group + 8); ++u) {
+        double q[8];
+        for (int l = 0; l < 8; ++l) {
+          const double v = 8 * u + l < n ? static_cast<double>(sorted[8 * u + l]) - shift : 0.0;
+          q[l] = v * v;
+        }
+        totals[u - group] = ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7]));
+      }
+      for (int step = 1; step < 8; step *= 2) {
+        for (int l = 7; l >= step; --l) totals[l] += totals[l - step];
+      }
+      for (int64_t l = 0; l < 8 && group + l < blocks; ++l) expected_blocks[group + l + 1] = carry + totals[l];
+      carry += totals[7];
+    }
+
+    // s1 from the DP's scalar prefix kernel, and plain running sums.
+    std::vector<double> expected_s1(static_cast<size_t>(n) + 1), full_s2(static_cast<size_t>(n) + 1);
+    kmeans_dp_prefix_ref(sorted.data(), n, shift, nullptr, expected_s1.data(), full_s2.data(), nullptr);
+    double plain1 = 0, plain2 = 0, scale = 0;
+    for (int64_t i = 0; i < n; ++i) scale += std::fabs(sorted[i] - shift);
+
+    for (SimdLevel level : supported_simd_levels()) {
+      CHECK(set_simd_level(level));
+      std::vector<double> s1(static_cast<size_t>(n) + 1, -1.0);
+      std::vector<double> s2_blocks(static_cast<size_t>(blocks) + 1, -1.0);
+      select_kmeans_pair_kernels().prefix(sorted.data(), n, shift, s1.data(), s2_blocks.data());
+      for (int64_t i = 0; i <= n; ++i) {
+        CHECK_NEAR(s1[i], expected_s1[i], kValueTolerance * scale);
+      }
+      plain1 = plain2 = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const double v = static_cast<double>(sorted[i]) - shift;
+        plain1 += v;
+        plain2 += v * v;
+        if ((i + 1) % 8 == 0 || i + 1 == n) {
+          const int64_t u = (i + 8) / 8;
+          CHECK_NEAR(s2_blocks[u], expected_blocks[u], kValueTolerance * plain2);
+          CHECK_NEAR(s2_blocks[u], plain2, 1e-13 * plain2);
+        }
+        CHECK_NEAR(s1[i + 1], plain1, 1e-13 * scale);
+      }
+      CHECK_EQ(s2_blocks[0], 0.0);
+    }
   }
   set_simd_level(original);
 }

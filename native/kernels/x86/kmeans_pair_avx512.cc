@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "kernels/kmeans_pair.h"
+#include "kernels/x86/block_scan_avx512.h"
 
 namespace claq {
 namespace {
@@ -139,7 +140,9 @@ Terms terms_at(const KMeansPairSide& side, int64_t b, int64_t j) {
 // A block [ja, jb] of prefix splits: the cost of [0, j) never decreases with j,
 // and that of [j, b) never increases. With the square sums s2, each V(j) in
 // the block is therefore at most outer(ja) + inner(jb) + s2[jb] - s2[ja]. On
-// the suffix side the roles swap: inner(ja) + outer(jb) + s2[jb] - s2[ja]. V
+// the suffix side the roles swap: inner(ja) + outer(jb) + s2[jb] - s2[ja].
+// Squares are never negative, so the square sums at the multiples of eight
+// around the block (s2_blocks) bound s2[jb] - s2[ja] from above. V
 // at the block's end toward b is a value found. Rounding breaks these orders
 // only slightly (kmeans_dp_avx512.cc estimates by how much). A block is
 // skipped only when its bound is below the best found value by the same
@@ -149,7 +152,7 @@ template <bool kSuffix>
 int64_t pruned_scan(const KMeansPairSide& side, int64_t b, int64_t j_begin, int64_t j_end,
                     double* best_value) {
   const double n = static_cast<double>(side.n);
-  const double margin = (1e-7 + 4e-16 * n * std::sqrt(n)) * std::fabs(side.s2[side.n]);
+  const double margin = (1e-7 + 4e-16 * n * std::sqrt(n)) * std::fabs(side.s2_blocks[(side.n + 7) / 8]);
   BlockScan<kSuffix> scan(side, b, j_begin);
   double found = -std::numeric_limits<double>::infinity();
   double bound[kChunkBlocks];
@@ -160,7 +163,7 @@ int64_t pruned_scan(const KMeansPairSide& side, int64_t b, int64_t j_begin, int6
       const int64_t jb = std::min(ja + kBlock - 1, j_end);
       const Terms low = terms_at(side, b, ja);
       const Terms high = terms_at(side, b, jb);
-      const double squares = side.s2[jb] - side.s2[ja];
+      const double squares = side.s2_blocks[(jb + 7) / 8] - side.s2_blocks[ja / 8];
       bound[t] = (kSuffix ? low.inner + high.outer : low.outer + high.inner) + squares;
       found = std::max(found, kSuffix ? low.outer + low.inner : high.outer + high.inner);
     }
@@ -241,7 +244,77 @@ void group_side(const KMeansPairSide& side, int64_t b_begin, int count, int64_t 
   }
 }
 
+// The block totals of eight vectors of squares, lane u of the result for
+// q[u]. Three levels add the even lanes of two vectors to their odd lanes, so
+// each total is ((q0 + q1) + (q2 + q3)) + ((q4 + q5) + (q6 + q7)).
+CLAQ_INLINE __m512d block_totals(const __m512d* q) {
+  const __m512i even = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i odd = _mm512_set_epi64(15, 13, 11, 9, 7, 5, 3, 1);
+  const auto pair_sums = [&](__m512d a, __m512d b) {
+    return _mm512_add_pd(_mm512_permutex2var_pd(a, even, b), _mm512_permutex2var_pd(a, odd, b));
+  };
+  const __m512d pairs[4] = {pair_sums(q[0], q[1]), pair_sums(q[2], q[3]), pair_sums(q[4], q[5]),
+                            pair_sums(q[6], q[7])};
+  return pair_sums(pair_sums(pairs[0], pairs[1]), pair_sums(pairs[2], pairs[3]));
+}
+
 }  // namespace
+
+void kmeans_pair_prefix_avx512(const float* sorted, int64_t n, double shift, double* s1,
+                               double* s2_blocks) {
+  const __m512i last_lane = _mm512_set1_epi64(7);
+  const __m512d shift_vector = _mm512_set1_pd(shift);
+  const int64_t blocks = (n + 7) / 8;
+  __m512d carry1 = _mm512_setzero_pd();
+  __m512d carry2 = _mm512_setzero_pd();
+  s1[0] = 0;
+  s2_blocks[0] = 0;
+
+  // One block of values from `start`: s1 stored, the squares returned. Lanes
+  // outside `valid` are zero and are not stored, and whole blocks take
+  // unmasked loads and stores.
+  const auto block = [&](int64_t start, __mmask8 valid) {
+    const bool whole = valid == 0xff;
+    const __m256 x32 = whole ? _mm256_loadu_ps(sorted + start)
+                             : _mm256_maskz_loadu_ps(valid, sorted + start);
+    const __m512d x = _mm512_cvtps_pd(x32);
+    const __m512d v = whole ? _mm512_sub_pd(x, shift_vector)
+                            : _mm512_maskz_sub_pd(valid, x, shift_vector);
+    const __m512d scan = block_scan_lanes(v);
+    const __m512d sums = _mm512_add_pd(carry1, scan);
+    if (whole) {
+      _mm512_storeu_pd(s1 + start + 1, sums);
+    } else {
+      _mm512_mask_storeu_pd(s1 + start + 1, valid, sums);
+    }
+    carry1 = _mm512_add_pd(carry1, _mm512_permutexvar_pd(last_lane, scan));
+    return _mm512_mul_pd(v, v);
+  };
+
+  // The running square sums after eight more blocks, the first `count` stored.
+  const auto store_blocks = [&](int64_t group, const __m512d* squares, int64_t count) {
+    const __m512d scan = block_scan_lanes(block_totals(squares));
+    const __mmask8 valid = count >= 8 ? 0xff : static_cast<__mmask8>((1u << count) - 1);
+    _mm512_mask_storeu_pd(s2_blocks + group + 1, valid, _mm512_add_pd(carry2, scan));
+    carry2 = _mm512_add_pd(carry2, _mm512_permutexvar_pd(last_lane, scan));
+  };
+
+  __m512d squares[8];
+  int64_t group = 0;
+  for (; (group + 8) * 8 <= n; group += 8) {
+    for (int u = 0; u < 8; ++u) squares[u] = block((group + u) * 8, 0xff);
+    store_blocks(group, squares, 8);
+  }
+  if (group < blocks) {
+    for (int u = 0; u < 8; ++u) {
+      const int64_t remaining = n - (group + u) * 8;
+      squares[u] = remaining <= 0 ? _mm512_setzero_pd()
+                                  : block((group + u) * 8, remaining >= 8 ? __mmask8{0xff}
+                                              : static_cast<__mmask8>((1u << remaining) - 1));
+    }
+    store_blocks(group, squares, blocks - group);
+  }
+}
 
 int64_t kmeans_pair_scan_avx512(const KMeansPairSide& side, int64_t b, int64_t j_begin,
                                 int64_t j_end, double* best_value) {

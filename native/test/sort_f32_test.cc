@@ -38,6 +38,10 @@ enum Shape {
   kShapeCount
 };
 
+const char* const kShapeNames[kShapeCount] = {"normal",    "few values", "two values",
+                                              "zeros",     "denormals",  "ascending",
+                                              "descending", "organ pipe"};
+
 std::vector<float> make_input(test::Rng& rng, int64_t n, Shape shape) {
   const float smallest_denormal = std::numeric_limits<float>::denorm_min();
   std::vector<float> v(static_cast<size_t>(n));
@@ -103,11 +107,20 @@ CLAQ_TEST(avx512_sort_shapes_at_limits) {
   // and column lengths of a 4096-row layer.
   const int64_t sizes[] = {15,  16,  17,  63,  64,  65,  127, 128,  129,  255,  256,
                            257, 319, 320, 511, 512, 513, 1000, 4064, 4096, 4097};
-  const char* names[kShapeCount] = {"normal",    "few values", "two values", "zeros",
-                                    "denormals", "ascending",  "descending", "organ pipe"};
   for (int64_t n : sizes) {
     for (int shape = 0; shape < kShapeCount; ++shape) {
-      check_sort(make_input(rng, n, static_cast<Shape>(shape)), names[shape]);
+      check_sort(make_input(rng, n, static_cast<Shape>(shape)), kShapeNames[shape]);
+    }
+  }
+}
+
+// Every size that the network of 8 registers sorts, in every shape.
+CLAQ_TEST(avx512_sort_shapes_65_to_128) {
+  if (!simd_level_supported(SimdLevel::kAvx512)) return;
+  test::Rng rng(33);
+  for (int64_t n = 65; n <= 128; ++n) {
+    for (int shape = 0; shape < kShapeCount; ++shape) {
+      check_sort(make_input(rng, n, static_cast<Shape>(shape)), kShapeNames[shape]);
     }
   }
 }

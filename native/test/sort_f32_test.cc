@@ -114,14 +114,24 @@ CLAQ_TEST(avx512_sort_shapes_at_limits) {
   }
 }
 
-// Every size that the network of 8 registers sorts, in every shape.
-CLAQ_TEST(avx512_sort_shapes_65_to_128) {
+// Every shape at every size of 65 to 128 keys (the network of 8 registers)
+// and of 257 to 400 keys (the pivots aimed at a leaf of each network).
+CLAQ_TEST(avx512_sort_shapes_near_leaf_sizes) {
   if (!simd_level_supported(SimdLevel::kAvx512)) return;
   test::Rng rng(33);
-  for (int64_t n = 65; n <= 128; ++n) {
+  for (int64_t n = 65; n <= 400; ++n) {
+    if (n > 128 && n < 257) continue;
     for (int shape = 0; shape < kShapeCount; ++shape) {
       check_sort(make_input(rng, n, static_cast<Shape>(shape)), kShapeNames[shape]);
     }
+  }
+}
+
+// All keys equal: every pivot is the smallest key.
+CLAQ_TEST(avx512_sort_all_equal) {
+  if (!simd_level_supported(SimdLevel::kAvx512)) return;
+  for (int64_t n : {100, 256, 300, 352, 353, 1000, 4096}) {
+    check_sort(std::vector<float>(static_cast<size_t>(n), -1.5f), "all equal");
   }
 }
 

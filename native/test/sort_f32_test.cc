@@ -38,6 +38,10 @@ enum Shape {
   kShapeCount
 };
 
+const char* const kShapeNames[kShapeCount] = {"normal",    "few values", "two values",
+                                              "zeros",     "denormals",  "ascending",
+                                              "descending", "organ pipe"};
+
 std::vector<float> make_input(test::Rng& rng, int64_t n, Shape shape) {
   const float smallest_denormal = std::numeric_limits<float>::denorm_min();
   std::vector<float> v(static_cast<size_t>(n));
@@ -103,12 +107,31 @@ CLAQ_TEST(avx512_sort_shapes_at_limits) {
   // and column lengths of a 4096-row layer.
   const int64_t sizes[] = {15,  16,  17,  63,  64,  65,  127, 128,  129,  255,  256,
                            257, 319, 320, 511, 512, 513, 1000, 4064, 4096, 4097};
-  const char* names[kShapeCount] = {"normal",    "few values", "two values", "zeros",
-                                    "denormals", "ascending",  "descending", "organ pipe"};
   for (int64_t n : sizes) {
     for (int shape = 0; shape < kShapeCount; ++shape) {
-      check_sort(make_input(rng, n, static_cast<Shape>(shape)), names[shape]);
+      check_sort(make_input(rng, n, static_cast<Shape>(shape)), kShapeNames[shape]);
     }
+  }
+}
+
+// Every shape at every size of 65 to 128 keys (the network of 8 registers)
+// and of 257 to 400 keys (the pivots aimed at a leaf of each network).
+CLAQ_TEST(avx512_sort_shapes_near_leaf_sizes) {
+  if (!simd_level_supported(SimdLevel::kAvx512)) return;
+  test::Rng rng(33);
+  for (int64_t n = 65; n <= 400; ++n) {
+    if (n > 128 && n < 257) continue;
+    for (int shape = 0; shape < kShapeCount; ++shape) {
+      check_sort(make_input(rng, n, static_cast<Shape>(shape)), kShapeNames[shape]);
+    }
+  }
+}
+
+// All keys equal: every pivot is the smallest key.
+CLAQ_TEST(avx512_sort_all_equal) {
+  if (!simd_level_supported(SimdLevel::kAvx512)) return;
+  for (int64_t n : {100, 256, 300, 352, 353, 1000, 4096}) {
+    check_sort(std::vector<float>(static_cast<size_t>(n), -1.5f), "all equal");
   }
 }
 

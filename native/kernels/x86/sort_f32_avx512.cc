@@ -1,12 +1,16 @@
 // AVX-512 quicksort of int32 keys (contract in kernels/sort_f32.h). A segment
-// is split around the median of 16 sampled keys by compressing each vector
-// of 16 keys into the keys below the pivot (written to a second buffer) and
-// the others (compacted in place). The first split reads the floats and makes
-// them keys on the way. A segment of at most 256 keys is loaded into up to 16
-// registers (padded with INT32_MAX), sorted there by a bitonic network (with
-// 16 registers: across lanes, merged in lane-major order, then transposed) and
-// stored as floats at its final place. Past a recursion depth of twice log2(n) the segment falls
-// back to std::sort, so no input is quadratic.
+// is split around a pivot from 16 sampled keys: their median, or for a
+// segment of up to 352 keys the key that should leave about 232 keys above
+// it. Each vector of 16 keys is compressed into the keys below the pivot
+// (written to a second buffer) and the others (compacted in place). The first
+// split reads the floats and makes them keys on the way.
+//
+// A segment of at most 256 keys is loaded into 1, 2, 4, 8 or 16 registers
+// (padded with INT32_MAX) and sorted there by a bitonic network. With 8 or 16
+// registers the network sorts across registers lane by lane, merges in
+// lane-major order, then transposes. The keys are stored as floats at their
+// final place. Past a recursion depth of twice log2(n) the segment falls back
+// to std::sort, so no input is quadratic.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -124,14 +128,14 @@ CLAQ_INLINE void sort_registers(__m512i* v) {
   }
 }
 
-// One layer of the network across registers: v[r] and v[r ^ kDistance]
+// One layer of the network across R registers: v[r] and v[r ^ kDistance]
 // exchange, ascending where bit kRun of r is clear. The loop must unroll so
 // that v stays in registers: GCC 12 kept v on the stack when the layers
 // were a loop at run time.
-template <int kRun, int kDistance>
+template <int R, int kRun, int kDistance>
 CLAQ_INLINE void compare_registers(__m512i* v) {
 #pragma GCC unroll 16
-  for (int r = 0; r < kLanes; ++r) {
+  for (int r = 0; r < R; ++r) {
     const int partner = r ^ kDistance;
     if (partner < r) continue;
     const __m512i low = _mm512_min_epi32(v[r], v[partner]);
@@ -140,23 +144,62 @@ CLAQ_INLINE void compare_registers(__m512i* v) {
     v[r] = ascending ? low : high;
     v[partner] = ascending ? high : low;
   }
-  if constexpr (kDistance > 1) compare_registers<kRun, kDistance / 2>(v);
+  if constexpr (kDistance > 1) compare_registers<R, kRun, kDistance / 2>(v);
 }
 
 // Bitonic runs of 2, 4, .. kRun registers, lane by lane.
-template <int kRun>
+template <int R, int kRun>
 CLAQ_INLINE void sort_lanes_runs(__m512i* v) {
-  if constexpr (kRun > 2) sort_lanes_runs<kRun / 2>(v);
-  compare_registers<kRun, kRun / 2>(v);
+  if constexpr (kRun > 2) sort_lanes_runs<R, kRun / 2>(v);
+  compare_registers<R, kRun, kRun / 2>(v);
 }
 
-// Sorts lane by lane across 16 registers (a bitonic network of min and max,
-// no shuffles): afterwards lane l of v[0] .. v[15] ascends.
-CLAQ_INLINE void sort_lanes_across(__m512i* v) { sort_lanes_runs<kLanes>(v); }
+// Lane l -> lane l ^ kMask, for kMask = 1, 3, 7 or 15.
+template <int kMask>
+inline __m512i mirror_lanes(__m512i v) {
+  if constexpr (kMask == 1) {
+    return _mm512_shuffle_epi32(v, _MM_PERM_CDAB);
+  } else if constexpr (kMask == 3) {
+    return _mm512_shuffle_epi32(v, _MM_PERM_ABCD);
+  } else {
+    const __m512i lanes = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    return _mm512_permutexvar_epi32(_mm512_xor_si512(lanes, _mm512_set1_epi32(kMask)), v);
+  }
+}
+
+// One stage of the bitonic merge in the lane-major layout of R registers,
+// where lane l of v[r] contains key R l + r: ascending runs of kRunLanes
+// lanes (R kRunLanes keys) merge pairwise. Key e first meets its mirror
+// e ^ (2 R kRunLanes - 1), in register R - 1 - r at lane l ^ (2 kRunLanes - 1),
+// and the one in the lower run keeps the smaller. The halves are then
+// bitonic: the distances of R keys and more are lanes within a register,
+// those below R are registers.
+template <int R, int kRunLanes>
+CLAQ_INLINE void merge_lane_runs(__m512i* v) {
+  constexpr int kMirror = 2 * kRunLanes - 1;
+  constexpr __mmask16 upper_run = lanes_with(kRunLanes);
+  for (int r = 0; r < R / 2; ++r) {
+    const __m512i mirrored = mirror_lanes<kMirror>(v[R - 1 - r]);
+    const __m512i smaller = _mm512_min_epi32(v[r], mirrored);
+    const __m512i larger = _mm512_max_epi32(v[r], mirrored);
+    v[r] = _mm512_mask_blend_epi32(upper_run, smaller, larger);
+    v[R - 1 - r] = mirror_lanes<kMirror>(_mm512_mask_blend_epi32(upper_run, larger, smaller));
+  }
+  if constexpr (kRunLanes >= 8) {
+    for (int r = 0; r < R; ++r) v[r] = compare_exchange<4, lanes_with(4)>(v[r]);
+  }
+  if constexpr (kRunLanes >= 4) {
+    for (int r = 0; r < R; ++r) v[r] = compare_exchange<2, lanes_with(2)>(v[r]);
+  }
+  if constexpr (kRunLanes >= 2) {
+    for (int r = 0; r < R; ++r) v[r] = compare_exchange<1, lanes_with(1)>(v[r]);
+  }
+  compare_registers<R, R, R / 2>(v);  // ascending at every distance
+}
 
 // Transposes 16 registers of 16 lanes: lane c of v[r] goes to lane r of
 // v[c]. Pairs of lanes, then of pairs, then of 128-bit blocks interleave.
-CLAQ_INLINE void transpose(__m512i* v) {
+CLAQ_INLINE void transpose_16(__m512i* v) {
   __m512i pairs[kLanes];
   for (int r = 0; r < kLanes; r += 2) {
     pairs[r] = _mm512_unpacklo_epi32(v[r], v[r + 1]);
@@ -182,59 +225,57 @@ CLAQ_INLINE void transpose(__m512i* v) {
   }
 }
 
-// Lane l -> lane l ^ kMask, for kMask = 1, 3, 7 or 15.
-template <int kMask>
-inline __m512i mirror_lanes(__m512i v) {
-  if constexpr (kMask == 1) {
-    return _mm512_shuffle_epi32(v, _MM_PERM_CDAB);
-  } else if constexpr (kMask == 3) {
-    return _mm512_shuffle_epi32(v, _MM_PERM_ABCD);
+// 8 registers in the lane-major layout (lane l of v[r] contains key 8 l + r)
+// -> register order (lane j of v[t] contains key 16 t + j), so v[t] takes
+// lane 2t of every register, then lane 2t + 1. The interleaves are those of
+// transpose_16 for two groups of 4 rows; the blocks then pair up.
+CLAQ_INLINE void transpose_8(__m512i* v) {
+  __m512i pairs[8];
+  for (int r = 0; r < 8; r += 2) {
+    pairs[r] = _mm512_unpacklo_epi32(v[r], v[r + 1]);
+    pairs[r + 1] = _mm512_unpackhi_epi32(v[r], v[r + 1]);
+  }
+  // quads[4g + m], block b: column 4b + m of rows 4g .. 4g + 3.
+  __m512i quads[8];
+  for (int g = 0; g < 8; g += 4) {
+    quads[g] = _mm512_unpacklo_epi64(pairs[g], pairs[g + 2]);
+    quads[g + 1] = _mm512_unpackhi_epi64(pairs[g], pairs[g + 2]);
+    quads[g + 2] = _mm512_unpacklo_epi64(pairs[g + 1], pairs[g + 3]);
+    quads[g + 3] = _mm512_unpackhi_epi64(pairs[g + 1], pairs[g + 3]);
+  }
+  // low_blocks[m]: blocks 0, 1 of quads[m], then blocks 0, 1 of quads[4 + m];
+  // high_blocks[m] the same for blocks 2, 3.
+  __m512i low_blocks[4];
+  __m512i high_blocks[4];
+  for (int m = 0; m < 4; ++m) {
+    low_blocks[m] = _mm512_shuffle_i32x4(quads[m], quads[4 + m], 0x44);
+    high_blocks[m] = _mm512_shuffle_i32x4(quads[m], quads[4 + m], 0xee);
+  }
+  // Columns 2t and 2t + 1 = 4b + m with b = t / 2 and m = 2 (t % 2) + 0, 1.
+  for (int t = 0; t < 8; ++t) {
+    const __m512i* blocks = t < 4 ? low_blocks : high_blocks;
+    const int m = 2 * (t % 2);
+    v[t] = (t / 2) % 2 == 0 ? _mm512_shuffle_i32x4(blocks[m], blocks[m + 1], 0x88)
+                            : _mm512_shuffle_i32x4(blocks[m], blocks[m + 1], 0xdd);
+  }
+}
+
+// R = 8 or 16 registers -> ascending. Sorted across lanes, every lane
+// contains an ascending run of R keys. The runs merge in that lane-major
+// layout, where fewer distances need shuffles than in register order, and
+// one transpose puts the keys in register order.
+template <int R>
+CLAQ_INLINE void sort_lane_major(__m512i* v) {
+  sort_lanes_runs<R, R>(v);
+  merge_lane_runs<R, 1>(v);
+  merge_lane_runs<R, 2>(v);
+  merge_lane_runs<R, 4>(v);
+  merge_lane_runs<R, 8>(v);
+  if constexpr (R == kLanes) {
+    transpose_16(v);
   } else {
-    const __m512i lanes = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-    return _mm512_permutexvar_epi32(_mm512_xor_si512(lanes, _mm512_set1_epi32(kMask)), v);
+    transpose_8(v);
   }
-}
-
-// One stage of the bitonic merge in the lane-major layout, where lane l of
-// v[r] contains key 16 l + r: ascending runs of kRunLanes lanes (16 kRunLanes
-// keys) merge pairwise. Key e first meets its mirror e ^ (32 kRunLanes - 1),
-// in register 15 - r at lane l ^ (2 kRunLanes - 1), and the one in the lower
-// run keeps the smaller. The halves are then bitonic: the distances of 16
-// keys and more are lanes within a register, those below 16 are registers.
-template <int kRunLanes>
-CLAQ_INLINE void merge_lane_runs(__m512i* v) {
-  constexpr int kMirror = 2 * kRunLanes - 1;
-  constexpr __mmask16 upper_run = lanes_with(kRunLanes);
-  for (int r = 0; r < kLanes / 2; ++r) {
-    const __m512i mirrored = mirror_lanes<kMirror>(v[kLanes - 1 - r]);
-    const __m512i smaller = _mm512_min_epi32(v[r], mirrored);
-    const __m512i larger = _mm512_max_epi32(v[r], mirrored);
-    v[r] = _mm512_mask_blend_epi32(upper_run, smaller, larger);
-    v[kLanes - 1 - r] = mirror_lanes<kMirror>(_mm512_mask_blend_epi32(upper_run, larger, smaller));
-  }
-  if constexpr (kRunLanes >= 8) {
-    for (int r = 0; r < kLanes; ++r) v[r] = compare_exchange<4, lanes_with(4)>(v[r]);
-  }
-  if constexpr (kRunLanes >= 4) {
-    for (int r = 0; r < kLanes; ++r) v[r] = compare_exchange<2, lanes_with(2)>(v[r]);
-  }
-  if constexpr (kRunLanes >= 2) {
-    for (int r = 0; r < kLanes; ++r) v[r] = compare_exchange<1, lanes_with(1)>(v[r]);
-  }
-  compare_registers<kLanes, kLanes / 2>(v);  // ascending at every distance
-}
-
-// 16 registers -> ascending. Sorted across lanes, every lane contains an
-// ascending run of 16 keys. The runs merge in that lane-major layout, where
-// fewer distances need shuffles than in register order, and one transpose
-// puts the keys in register order.
-CLAQ_INLINE void sort_16_registers(__m512i* v) {
-  sort_lanes_across(v);
-  merge_lane_runs<1>(v);
-  merge_lane_runs<2>(v);
-  merge_lane_runs<4>(v);
-  merge_lane_runs<8>(v);
-  transpose(v);
 }
 
 // Keys back to float bits: the same flip undoes itself.
@@ -259,8 +300,8 @@ CLAQ_INLINE void sort_small(const int32_t* keys, int64_t n, float* out) {
     v[t] = _mm512_mask_loadu_epi32(_mm512_set1_epi32(INT32_MAX), lanes_below(n - t * kLanes),
                                    keys + t * kLanes);
   }
-  if constexpr (R == kLanes) {
-    sort_16_registers(v);
+  if constexpr (R >= 8) {
+    sort_lane_major<R>(v);
   } else {
     sort_registers<R>(v);
   }
@@ -276,15 +317,37 @@ void sort_network(const int32_t* keys, int64_t n, float* out) {
     sort_small<2>(keys, n, out);
   } else if (n <= 64) {
     sort_small<4>(keys, n, out);
+  } else if (n <= 128) {
+    // On an Intel Xeon of the Granite Rapids class, whose 512-bit min and max
+    // run on 2 ports, the lane-major network of 8 registers took 92 ns for 65
+    // to 128 keys. The register-order one took 126 ns and that of 16
+    // registers 221 ns (scratch program, thread CPU time). On Zen 5 the
+    // register-order network of 8 registers (95 ns) lost to that of 16
+    // (75 ns). NOTE: the lane-major one was not timed on Zen 5.
+    sort_small<8>(keys, n, out);
   } else {
-    // The 16-register network took 75 ns for 65 to 256 keys, less than the
-    // 95 ns of the 8-register one for 128 keys (scratch program, Zen 5).
     sort_small<16>(keys, n, out);
   }
 }
 
-// The median of 16 keys sampled evenly across the segment. With kFloats the
-// segment contains float bits, which are made keys first.
+// A segment of 257 to kPeelLimit keys split at its median gives two leaves
+// of 129 to 256 keys, each sorted by the network of 16 registers. Its pivot
+// aims instead at a high part of kPeelTarget keys, which that network sorts,
+// and a low part of at most 128 keys for the cheaper network of 8 registers.
+// The margin below 256 absorbs most of the sampling error. Real columns of
+// 4096 keys and normal ones of 4064 sorted 3 to 5 % faster on the Xeon
+// (scratch program, thread CPU time).
+constexpr int64_t kPeelLimit = 352;
+constexpr int64_t kPeelTarget = 232;
+
+// How many keys of a segment of n > kNetworkKeys keys the pivot should put
+// in the low part.
+int64_t low_part_target(int64_t n) { return n <= kPeelLimit ? n - kPeelTarget : (n + 1) / 2; }
+
+// Returns a pivot that leaves about low_part_target(n) keys below it, from a
+// sample of 16 keys spaced evenly across the segment. The sample's key of
+// rank j (from 0) is expected to have (j + 1) / 17 of the segment below it.
+// With kFloats the segment contains float bits, which are made keys first.
 template <bool kFloats = false>
 int32_t sample_pivot(const int32_t* keys, int64_t n) {
   alignas(64) int32_t sample[kLanes];
@@ -294,7 +357,10 @@ int32_t sample_pivot(const int32_t* keys, int64_t n) {
   __m512i v = _mm512_load_si512(sample);
   if (kFloats) v = float_bits(v);
   _mm512_store_si512(sample, sort_register(v));
-  return sample[kLanes / 2];
+
+  // The nearest rank, clamped (for the median, 8 of 0 .. 15).
+  const int64_t rank = (2 * low_part_target(n) * (kLanes + 1) + n) / (2 * n) - 1;
+  return sample[std::min<int64_t>(std::max<int64_t>(rank, 0), kLanes - 1)];
 }
 
 // The lanes of v below the pivot (at most the pivot when kAtMost), among

@@ -140,7 +140,7 @@ int64_t last_within(const double* layer, const double* s2, int64_t from, int64_t
 }
 
 // Layers 2 .. last of the dynamic program for k clusters, over the prefix
-// sums s1, s2: `layer` holds layer 1 on entry and layer `last` on return,
+// sums s1, s2: `layer` contains layer 1 on entry and layer `last` on return,
 // both in E form (D - s2, kernels/kmeans_dp.h), and
 // row l - 1 of `splits` ([k, n + 1]) receives the splits of layer l. Returns
 // the last row of layer `last` within the bound: later rows are never a
@@ -353,10 +353,10 @@ class LayeredSides final : public MiddleSplitSides {
   // The inner split of row i of one side, clamped to the non-empty clusters
   // and to the splits within the bound (`within`). With none left the cost
   // exceeds the bound: it is infinite, and the split is the upper limit.
-  // The kernel's cost is in E form; the search needs the cost itself (P
-  // never decreases with b, Q never increases), so s2[i] is added back. It
-  // rounds by ulp(s2[n]) at most, far inside the search's margin of 1e-9
-  // s2[n] (middle_split_boundaries).
+  // The kernel's cost is in E form. The search needs the cost itself,
+  // because only P never decreases with b and Q never increases, so s2[i] is
+  // added back. The addition rounds by about ulp(s2[n]), far inside the
+  // search's margin of 1e-9 s2[n] (middle_split_boundaries).
   int64_t scan(const KMeansDpArrays& arrays, int64_t within, int64_t i, int64_t lo, int64_t hi,
                double* cost) const {
     lo = std::max<int64_t>(lo, half_ - 1);

@@ -1,8 +1,8 @@
 // Inner loops of the exact 1-D K-Means dynamic program (core/kmeans1d.cc).
-// The layers are stored without the prefix square sums ("J-form"): layer l
-// holds E_l[i] = D_l[i] - s2[i], where D_l[i] is the best cost of the first i
-// values in l clusters. Since D_l[i] = min_j D_{l-1}[j] + (s2[i] - s2[j]) -
-// (s1[i] - s1[j])^2 / (i - j), the square sums cancel: every kernel
+// The layers are stored without the prefix square sums, in E form: layer l
+// contains E_l[i] = D_l[i] - s2[i], where D_l[i] is the best cost of the
+// first i values in l clusters. Since D_l[i] = min_j D_{l-1}[j] + (s2[i] -
+// s2[j]) - (s1[i] - s1[j])^2 / (i - j), the square sums cancel. Every kernel
 // evaluates, for a row i (a prefix length) and a split j < i,
 //
 //   cost(j, i) = previous[j] - (s1[i] - s1[j])^2 * inverse_count[i - j]

@@ -50,7 +50,8 @@ struct DpFixture {
               reversed_storage.data() + n, n};
   }
 
-  // The E-form cost of the contract: no s2 (it would add s2[i] to every j).
+  // The cost of the contract, in E form. It has no s2 term, which would add
+  // the same s2[i] to every j.
   double cost(int64_t j, int64_t i) const {
     const double d1 = s1[i] - s1[j];
     return previous[j] - d1 * d1 * (1.0 / static_cast<double>(i - j));

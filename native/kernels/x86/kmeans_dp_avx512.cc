@@ -148,23 +148,23 @@ constexpr int64_t kPrunedScanLength = 256;
 constexpr int64_t kChunkBlocks = 64;
 
 // The scan over blocks of 32 splits [ja, jb], skipping a block when a lower
-// bound of its costs exceeds a cost already found. In D form (previous[j] +
-// s2[j] = D_{l-1}[j]), D_{l-1} never decreases with j (more values never cost
-// less) and the cost of the run [j, i) never increases with j, so every D
+// bound of its costs exceeds a cost already found. The previous layer's cost
+// D_{l-1}[j] = previous[j] + s2[j] never decreases with j (more values never
+// cost less), and the cost of the run [j, i) never increases with j. So every
 // cost in the block is at least D_{l-1}[ja] + cost of [jb, i), and the cost
-// at jb itself is a found cost. Subtracting s2[i] from both gives the E form
-// the kernel minimises: every cost in the block is at least
-//   previous[ja] + (s2[ja] - s2[jb]) - (s1[i] - s1[jb])^2 / (i - jb),
-// and previous[jb] - (s1[i] - s1[jb])^2 / (i - jb) is a found cost.
+// at jb itself is a found cost. In the E form of the kernel (both minus
+// s2[i]) the bound is
+//   previous[ja] + (s2[ja] - s2[jb]) - (s1[i] - s1[jb])^2 / (i - jb)
+// and the found cost previous[jb] - (s1[i] - s1[jb])^2 / (i - jb).
 // Rounding breaks both orders only slightly. By an estimate of the prefix
 // sums' errors (Cauchy-Schwarz on their sums), the costs computed from them
 // are off by at most 2 * n^1.5 * 1.1e-16 of the total square sum s2[n], far
-// less in practice; the E form adds a rounding of ulp(s2[n]) per layer and
-// one in the bound (all its terms are at most s2[n] in magnitude). A block is
-// skipped only when its bound exceeds the best found cost by 1e-7 + 4e-16 *
-// n^1.5 of s2[n], which covers both. Every cost in it is then higher than the
-// minimum, and the blocks evaluated give the same minimum and leftmost split
-// as a full scan.
+// less in practice. The E form adds a rounding of about ulp(s2[n]) per layer
+// and one in the bound, because all their terms are at most s2[n] in
+// magnitude. A block is skipped only when its bound exceeds the best found
+// cost by 1e-7 + 4e-16 * n^1.5 of s2[n], which covers both. Every cost in it
+// is then higher than the minimum, and the blocks evaluated give the same
+// minimum and leftmost split as a full scan.
 int64_t pruned_scan(const KMeansDpArrays& a, int64_t i, int64_t j_begin, int64_t j_end,
                     double* best_cost) {
   const double s1_i = a.s1[i];
@@ -315,8 +315,8 @@ __m512d block_scan(__m512d v) {
   return add_shifted<4>(add_shifted<2>(add_shifted<1>(v)));
 }
 
-// The one-cluster layer in E form, -(s1 * s1 * inverse): the sign flipped
-// by a bit, as the scalar negation does (-0 included).
+// Returns the one-cluster layer in E form, -(s1 * s1 * inverse). The sign bit
+// is flipped as by the scalar negation, so a zero becomes -0 in both.
 __m512d one_cluster_layer(__m512d s1, __m512d inverse) {
   const __m512d sign = _mm512_set1_pd(-0.0);
   return _mm512_xor_pd(_mm512_mul_pd(_mm512_mul_pd(s1, s1), inverse), sign);

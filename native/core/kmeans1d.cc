@@ -36,7 +36,8 @@ bool fill_distinct_values(const float* sorted, int64_t n, int k, double* centroi
 
 // Solves one DP layer for the rows i in [i_lo, i_hi]: next[i] is the lowest
 // kernel cost (kernels/kmeans_dp.h) over j in [j_lo, min(i - 1, j_hi)],
-// split[i] its leftmost minimiser. The layers are in E form, D - s2. Anchor rows every kGroupRows rows are solved by divide and
+// split[i] its leftmost minimiser. The layers are in E form, D - s2. Anchor
+// rows every kGroupRows rows are solved by divide and
 // conquer with the scan kernel; the rows between two anchors a < b then lie
 // between split[a] and split[b] (the leftmost minimiser never decreases with
 // i) and are solved together by the group kernel, one row per vector lane.

@@ -9,9 +9,10 @@
 // values into l clusters. The layers are stored as D_l[i] - S2[i], which
 // takes S2 out of the inner loops (kernels/kmeans_dp.h). The cost matrix is
 // Monge, so the leftmost optimal j never decreases with i, and each layer is
-// solved by divide and conquer in O(n log n). For an even k = 2h the last two layers are replaced by a
-// bounded search over the middle boundary (core/middle_split.h), which
-// combines the best h-cluster costs of a prefix and of the matching suffix.
+// solved by divide and conquer in O(n log n). For an even k = 2h the last
+// two layers are replaced by a bounded search over the middle boundary
+// (core/middle_split.h), which combines the best h-cluster costs of a prefix
+// and of the matching suffix.
 // For k = 4 that search is all there is, and it runs on the prefix sums
 // alone (core/kmeans_four.h). For k > 4 the cost of a few Lloyd iterations
 // bounds the best cost from above, and each DP layer is solved only for the

@@ -47,8 +47,9 @@ using KMeansDpScanFn = int64_t (*)(const KMeansDpArrays& a, int64_t i, int64_t j
 
 // For each row i in [i_begin, i_begin + count), count in 1 .. 16: the leftmost
 // j in [j_begin, min(j_end, i - 1)] minimising cost(j, i), written to
-// split[i], and the minimum (E form) to next[i]. Requires j_begin < i_begin and i_begin + count - 1 <= n.
-// Any j_end is allowed (splits past the last row are never read).
+// split[i], and the minimum (E form) to next[i]. Requires j_begin < i_begin
+// and i_begin + count - 1 <= n. Any j_end is allowed (splits past the last
+// row are never read).
 using KMeansDpGroupFn = void (*)(const KMeansDpArrays& a, int64_t i_begin, int count,
                                  int64_t j_begin, int64_t j_end, double* next, int32_t* split);
 

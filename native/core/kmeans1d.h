@@ -32,10 +32,11 @@
 // on the prefix sums took exact k = 4 from 16.2 to 10.8 to 11.9 us per
 // column of this bench, and the cost bound took k = 8 from 121 to 127 us to
 // 81 us and k = 16 from 351 to 354 us to 214 us. On an Intel Xeon
-// (2026-12-05, 13:30 to 14:00 UTC, one core, old and new interleaved, 5 to 9
-// runs) the layers without S2 took k = 8 from 77 to 72 us and k = 16 from
-// 203 to 185 us, and the 4-bit columns of a real layer (16 clusters) from
-// 161 to 145 us.
+// (2026-12-05, 13:35 to 13:45 UTC, one core, old and new interleaved in one
+// process, medians of 5 to 9 runs) the layers without S2 took k = 8 from 76
+// to 77 us to 72 us and k = 16 from 202 to 203 us to 184 to 187 us, and the
+// 4-bit columns of a real layer (16 clusters) from 158 to 162 us to 144 to
+// 147 us.
 #pragma once
 
 #include <cstdint>

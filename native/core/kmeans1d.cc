@@ -35,8 +35,9 @@ bool fill_distinct_values(const float* sorted, int64_t n, int k, double* centroi
 }
 
 // Solves one DP layer for the rows i in [i_lo, i_hi]: next[i] is the lowest
-// previous[j] + cost(j, i) over j in [j_lo, min(i - 1, j_hi)], split[i] its
-// leftmost minimiser. Anchor rows every kGroupRows rows are solved by divide and
+// kernel cost (kernels/kmeans_dp.h) over j in [j_lo, min(i - 1, j_hi)],
+// split[i] its leftmost minimiser. The layers are in E form, D - s2. Anchor
+// rows every kGroupRows rows are solved by divide and
 // conquer with the scan kernel; the rows between two anchors a < b then lie
 // between split[a] and split[b] (the leftmost minimiser never decreases with
 // i) and are solved together by the group kernel, one row per vector lane.
@@ -115,17 +116,22 @@ class LayerSolver {
   std::vector<int64_t>& anchors_;
 };
 
-// The last row r in [from - 1, to] with values[r] <= bound < values[r + 1]
-// (a row past `to` counts as above the bound), by bisection. The values of a
-// layer exceed the bound from some row on, up to rounding, and any row where
-// they cross it is a safe end: the rows after it are never on the best path.
-int64_t last_within(const double* values, int64_t from, int64_t to, double bound) {
-  if (values[from] > bound) return from - 1;
-  int64_t lo = from;  // values[lo] <= bound
+// The last row r in [from - 1, to] with D[r] <= bound < D[r + 1] (a row past
+// `to` counts as above the bound), by bisection, where D[r] = layer[r] +
+// s2[r] turns the E-form layer back into costs. The costs of a layer exceed
+// the bound from some row on, up to rounding, and any row where they cross it
+// is a safe end: the rows after it are never on the best path. The addition
+// rounds by ulp(s2[n]) at most, far inside the bound's margin of 1e-9 s2[n]
+// (cost_bound).
+int64_t last_within(const double* layer, const double* s2, int64_t from, int64_t to,
+                    double bound) {
+  const auto within = [&](int64_t r) { return layer[r] + s2[r] <= bound; };
+  if (!within(from)) return from - 1;
+  int64_t lo = from;  // within the bound
   int64_t hi = to + 1;  // above the bound, or past the end
   while (hi - lo > 1) {
     const int64_t middle = lo + (hi - lo) / 2;
-    if (values[middle] <= bound) {
+    if (within(middle)) {
       lo = middle;
     } else {
       hi = middle;
@@ -135,7 +141,8 @@ int64_t last_within(const double* values, int64_t from, int64_t to, double bound
 }
 
 // Layers 2 .. last of the dynamic program for k clusters, over the prefix
-// sums s1, s2: `layer` holds layer 1 on entry and layer `last` on return, and
+// sums s1, s2: `layer` contains layer 1 on entry and layer `last` on return,
+// both in E form (D - s2, kernels/kmeans_dp.h), and
 // row l - 1 of `splits` ([k, n + 1]) receives the splits of layer l. Returns
 // the last row of layer `last` within the bound: later rows are never a
 // split of the best path.
@@ -154,7 +161,7 @@ int64_t solve_layers(const double* s1, const double* s2, const InverseTables& in
                      std::vector<double>& layer, std::vector<double>& scratch, int32_t* splits,
                      AnchorBuffers& anchors) {
   int64_t solved = n;  // last solved row of the previous layer
-  int64_t within = last_within(layer.data(), 1, n, bound);
+  int64_t within = last_within(layer.data(), s2, 1, n, bound);
   for (int l = 2; l <= last; ++l) {
     const KMeansDpArrays arrays{s1, s2, layer.data(), inverse.by_count, inverse.reversed, n};
     int32_t* split = splits + static_cast<size_t>(l - 1) * (n + 1);
@@ -168,11 +175,11 @@ int64_t solve_layers(const double* s1, const double* s2, const InverseTables& in
     const int64_t last_row = n - (k - l);
     int64_t end = std::min(last_row, within + within / (l - 1) + 32);
     solver.solve(l, end, l - 1, std::min(end - 1, solved));
-    int64_t layer_within = last_within(scratch.data(), l, end, bound);
+    int64_t layer_within = last_within(scratch.data(), s2, l, end, bound);
     while (layer_within == end && end < last_row) {
       const int64_t next_end = std::min(last_row, end + (end - l + 1) / 2 + 32);
       solver.solve(end + 1, next_end, split[end], std::min(next_end - 1, solved));
-      layer_within = last_within(scratch.data(), end + 1, next_end, bound);
+      layer_within = last_within(scratch.data(), s2, end + 1, next_end, bound);
       end = next_end;
     }
     solved = end;
@@ -356,6 +363,10 @@ class LayeredSides final : public MiddleSplitSides {
   // The inner split of row i of one side, clamped to the non-empty clusters
   // and to the splits within the bound (`within`). With none left the cost
   // exceeds the bound: it is infinite, and the split is the upper limit.
+  // The kernel's cost is in E form. The search needs the cost itself,
+  // because only P never decreases with b and Q never increases, so s2[i] is
+  // added back. The addition rounds by about ulp(s2[n]), far inside the
+  // search's margin of 1e-9 s2[n] (middle_split_boundaries).
   int64_t scan(const KMeansDpArrays& arrays, int64_t within, int64_t i, int64_t lo, int64_t hi,
                double* cost) const {
     lo = std::max<int64_t>(lo, half_ - 1);
@@ -364,10 +375,13 @@ class LayeredSides final : public MiddleSplitSides {
       *cost = kInfinity;
       return hi;
     }
-    return kernels_.scan(arrays, i, lo, std::min(hi, within), cost);
+    const int64_t split = kernels_.scan(arrays, i, lo, std::min(hi, within), cost);
+    *cost += arrays.s2[i];
+    return split;
   }
 
-  // The group kernel for `count` rows from `first`, with the same clamping.
+  // The group kernel for `count` rows from `first`, with the same clamping
+  // and the same return to costs.
   void group(const KMeansDpArrays& arrays, int64_t within, int64_t first, int count, int64_t lo,
              int64_t hi, double* cost, int32_t* split) const {
     if (lo > within) {
@@ -376,6 +390,7 @@ class LayeredSides final : public MiddleSplitSides {
       return;
     }
     kernels_.group(arrays, first, count, lo, std::min(hi, within), cost, split);
+    for (int64_t i = first; i < first + count; ++i) cost[i] += arrays.s2[i];
   }
 
   const int64_t n_;

@@ -6,11 +6,13 @@
 // sums S1, S2 the cost of the run [j, i) is
 //   cost(j, i) = S2[i] - S2[j] - (S1[i] - S1[j])^2 / (i - j)
 // and D_l[i] = min_j D_{l-1}[j] + cost(j, i) is the best split of the first i
-// values into l clusters. The cost matrix is Monge, so the leftmost optimal j
-// never decreases with i, and each layer is solved by divide and conquer in
-// O(n log n). For an even k = 2h the last two layers are replaced by a
-// bounded search over the middle boundary (core/middle_split.h), which
-// combines the best h-cluster costs of a prefix and of the matching suffix.
+// values into l clusters. The layers are stored as D_l[i] - S2[i], which
+// takes S2 out of the inner loops (kernels/kmeans_dp.h). The cost matrix is
+// Monge, so the leftmost optimal j never decreases with i, and each layer is
+// solved by divide and conquer in O(n log n). For an even k = 2h the last
+// two layers are replaced by a bounded search over the middle boundary
+// (core/middle_split.h), which combines the best h-cluster costs of a prefix
+// and of the matching suffix.
 // For k = 4 that search is all there is, and it runs on the prefix sums
 // alone (core/kmeans_four.h). For k > 4 the cost of a few Lloyd iterations
 // bounds the best cost from above, and each DP layer is solved only for the
@@ -29,7 +31,12 @@
 // On an Intel Xeon (2026-12-05, 10:58 to 11:21 UTC) the four-cluster search
 // on the prefix sums took exact k = 4 from 16.2 to 10.8 to 11.9 us per
 // column of this bench, and the cost bound took k = 8 from 121 to 127 us to
-// 81 us and k = 16 from 351 to 354 us to 214 us.
+// 81 us and k = 16 from 351 to 354 us to 214 us. On an Intel Xeon
+// (2026-12-05, 13:35 to 13:45 UTC, one core, old and new interleaved in one
+// process, medians of 5 to 9 runs) the layers without S2 took k = 8 from 76
+// to 77 us to 72 us and k = 16 from 202 to 203 us to 184 to 187 us, and the
+// 4-bit columns of a real layer (16 clusters) from 158 to 162 us to 144 to
+// 147 us.
 #pragma once
 
 #include <cstdint>

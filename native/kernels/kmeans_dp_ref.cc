@@ -8,12 +8,11 @@ namespace claq {
 int64_t kmeans_dp_scan_ref(const KMeansDpArrays& a, int64_t i, int64_t j_begin, int64_t j_end,
                            double* best_cost) {
   const double s1_i = a.s1[i];
-  const double s2_i = a.s2[i];
   double best = std::numeric_limits<double>::infinity();
   int64_t best_j = j_begin;
   for (int64_t j = j_begin; j <= j_end; ++j) {
     const double d1 = s1_i - a.s1[j];
-    const double cost = a.previous[j] + (s2_i - a.s2[j]) - d1 * d1 * a.inverse_count[i - j];
+    const double cost = a.previous[j] - d1 * d1 * a.inverse_count[i - j];
     if (cost < best) {
       best = cost;
       best_j = j;
@@ -64,7 +63,7 @@ void kmeans_dp_prefix_ref(const float* sorted, int64_t n, double shift,
       const int64_t i = start + l + 1;
       s1[i] = a[l];
       s2[i] = b[l];
-      if (first != nullptr) first[i] = b[l] - a[l] * a[l] * inverse_count[i];
+      if (first != nullptr) first[i] = -(a[l] * a[l] * inverse_count[i]);
     }
   }
 }
@@ -75,7 +74,7 @@ void kmeans_dp_mirror_ref(const double* s1, const double* s2, int64_t n,
   for (int64_t m = 0; m <= n; ++m) {
     t1[m] = s1[n - m] - s1[n];
     t2[m] = s2[n] - s2[n - m];
-    mirrored_first[m] = t2[m] - t1[m] * t1[m] * inverse_count[m];
+    mirrored_first[m] = -(t1[m] * t1[m] * inverse_count[m]);
   }
 }
 

@@ -26,8 +26,9 @@ struct DpFixture {
   std::vector<double> s1, s2, previous, inverse_storage, reversed_storage;
   KMeansDpArrays arrays;
 
-  // Prefix sums of n sorted normals; previous = the one-cluster layer, with a
-  // few exact ties planted so that the leftmost rule matters.
+  // Prefix sums of n sorted normals; previous = the one-cluster layer in E
+  // form (its cost minus s2), with values rounded to eighths so that exact
+  // ties make the leftmost rule matter.
   explicit DpFixture(int64_t n, uint64_t seed) {
     test::Rng rng(seed);
     std::vector<double> v(static_cast<size_t>(n));
@@ -42,16 +43,18 @@ struct DpFixture {
     inverse_storage.assign(static_cast<size_t>(n) + 33, 0);
     for (int64_t c = 1; c <= n + 16; ++c) inverse_storage[c + 16] = 1.0 / c;
     previous.assign(static_cast<size_t>(n) + 1, 0);
-    for (int64_t i = 1; i <= n; ++i) previous[i] = s2[i] - s1[i] * s1[i] / i;
+    for (int64_t i = 1; i <= n; ++i) previous[i] = -(s1[i] * s1[i] / static_cast<double>(i));
     reversed_storage.assign(static_cast<size_t>(n) + 1, 0);
     for (int64_t c = 1; c <= n; ++c) reversed_storage[n - c] = 1.0 / c;
     arrays = {s1.data(), s2.data(), previous.data(), inverse_storage.data() + 16,
               reversed_storage.data() + n, n};
   }
 
+  // The cost of the contract, in E form. It has no s2 term, which would add
+  // the same s2[i] to every j.
   double cost(int64_t j, int64_t i) const {
     const double d1 = s1[i] - s1[j];
-    return previous[j] + (s2[i] - s2[j]) - d1 * d1 * (1.0 / static_cast<double>(i - j));
+    return previous[j] - d1 * d1 * (1.0 / static_cast<double>(i - j));
   }
 
   // Checks the scan kernel's split and cost for row i against best_split.
@@ -182,13 +185,13 @@ CLAQ_TEST(kmeans_prefix_sums_match_blocked_sums) {
       for (int64_t i = 0; i <= n; ++i) {
         CHECK_EQ(s1[i], e1[i]);
         CHECK_NEAR(s2[i], e2[i], kCostTolerance * std::fabs(e2[i]));
-        const double expected_first = e2[i] - e1[i] * e1[i] * inverse[i];
+        const double expected_first = -(e1[i] * e1[i] * inverse[i]);
         CHECK_NEAR(first[i], expected_first, kCostTolerance * std::fabs(e2[i]));
         const double m1 = e1[n - i] - e1[n];
         const double m2 = e2[n] - e2[n - i];
         CHECK_EQ(t1[i], m1);
         CHECK_NEAR(t2[i], m2, kCostTolerance * std::fabs(m2));
-        CHECK_NEAR(mirrored[i], m2 - m1 * m1 * inverse[i], kCostTolerance * std::fabs(m2));
+        CHECK_NEAR(mirrored[i], -(m1 * m1 * inverse[i]), kCostTolerance * std::fabs(m2));
       }
 
       // Without the one-cluster layer: the same sums.

@@ -30,33 +30,30 @@ inline __m512d unfused(__m512d product) {
 namespace {
 
 // The costs of the eight splits j0 .. j0 + 7 for row i. The counts i - j come
-// from the reversed table, so all four arrays are read at ascending addresses.
+// from the reversed table, so all three arrays are read at ascending addresses.
 struct ScanRow {
   const KMeansDpArrays& a;
   const double* inverse;  // inverse[j] = 1 / (i - j)
   __m512d s1_i;
-  __m512d s2_i;
 
   ScanRow(const KMeansDpArrays& arrays, int64_t i)
-      : a(arrays), inverse(arrays.inverse_count_reversed - i),
-        s1_i(_mm512_set1_pd(arrays.s1[i])), s2_i(_mm512_set1_pd(arrays.s2[i])) {}
+      : a(arrays), inverse(arrays.inverse_count_reversed - i), s1_i(_mm512_set1_pd(arrays.s1[i])) {}
 
   __m512d cost(int64_t j0) const {
-    return combine(_mm512_loadu_pd(a.s1 + j0), _mm512_loadu_pd(a.s2 + j0),
-                   _mm512_loadu_pd(a.previous + j0), _mm512_loadu_pd(inverse + j0));
+    return combine(_mm512_loadu_pd(a.s1 + j0), _mm512_loadu_pd(a.previous + j0),
+                   _mm512_loadu_pd(inverse + j0));
   }
 
   // Lanes outside `valid` read nothing.
   __m512d cost(int64_t j0, __mmask8 valid) const {
-    return combine(_mm512_maskz_loadu_pd(valid, a.s1 + j0), _mm512_maskz_loadu_pd(valid, a.s2 + j0),
+    return combine(_mm512_maskz_loadu_pd(valid, a.s1 + j0),
                    _mm512_maskz_loadu_pd(valid, a.previous + j0),
                    _mm512_maskz_loadu_pd(valid, inverse + j0));
   }
 
-  __m512d combine(__m512d s1_j, __m512d s2_j, __m512d previous, __m512d inverse_j) const {
+  __m512d combine(__m512d s1_j, __m512d previous, __m512d inverse_j) const {
     const __m512d d1 = _mm512_sub_pd(s1_i, s1_j);
-    const __m512d base = _mm512_add_pd(previous, _mm512_sub_pd(s2_i, s2_j));
-    return _mm512_sub_pd(base, unfused(_mm512_mul_pd(_mm512_mul_pd(d1, d1), inverse_j)));
+    return _mm512_sub_pd(previous, unfused(_mm512_mul_pd(_mm512_mul_pd(d1, d1), inverse_j)));
   }
 };
 
@@ -151,22 +148,26 @@ constexpr int64_t kPrunedScanLength = 256;
 constexpr int64_t kChunkBlocks = 64;
 
 // The scan over blocks of 32 splits [ja, jb], skipping a block when a lower
-// bound of its costs exceeds a cost already found. previous[] never decreases
-// with j (more values never cost less) and the cost of the run [j, i) never
-// increases with j, so every cost in the block is at least
-//   previous[ja] + cost of [jb, i),
-// and the cost at jb itself, previous[jb] + cost of [jb, i), is a found cost.
+// bound of its costs exceeds a cost already found. The previous layer's cost
+// D_{l-1}[j] = previous[j] + s2[j] never decreases with j (more values never
+// cost less), and the cost of the run [j, i) never increases with j. So every
+// cost in the block is at least D_{l-1}[ja] + cost of [jb, i), and the cost
+// at jb itself is a found cost. In the E form of the kernel (both minus
+// s2[i]) the bound is
+//   previous[ja] + (s2[ja] - s2[jb]) - (s1[i] - s1[jb])^2 / (i - jb)
+// and the found cost previous[jb] - (s1[i] - s1[jb])^2 / (i - jb).
 // Rounding breaks both orders only slightly. By an estimate of the prefix
 // sums' errors (Cauchy-Schwarz on their sums), the costs computed from them
 // are off by at most 2 * n^1.5 * 1.1e-16 of the total square sum s2[n], far
-// less in practice. A block is skipped only when its bound exceeds the best
-// found cost by 1e-7 + 4e-16 * n^1.5 of s2[n]. Every cost in it is then
-// higher than the minimum, and the blocks evaluated give the same minimum and
-// leftmost split as a full scan.
+// less in practice. The E form adds a rounding of about ulp(s2[n]) per layer
+// and one in the bound, because all their terms are at most s2[n] in
+// magnitude. A block is skipped only when its bound exceeds the best found
+// cost by 1e-7 + 4e-16 * n^1.5 of s2[n], which covers both. Every cost in it
+// is then higher than the minimum, and the blocks evaluated give the same
+// minimum and leftmost split as a full scan.
 int64_t pruned_scan(const KMeansDpArrays& a, int64_t i, int64_t j_begin, int64_t j_end,
                     double* best_cost) {
   const double s1_i = a.s1[i];
-  const double s2_i = a.s2[i];
   const double n = static_cast<double>(a.n);
   const double margin = (1e-7 + 4e-16 * n * std::sqrt(n)) * std::fabs(a.s2[a.n]);
   const double* inverse = a.inverse_count_reversed - i;
@@ -179,9 +180,9 @@ int64_t pruned_scan(const KMeansDpArrays& a, int64_t i, int64_t j_begin, int64_t
       const int64_t ja = chunk + b * kBlock;
       const int64_t jb = std::min(ja + kBlock - 1, j_end);
       const double d1 = s1_i - a.s1[jb];
-      const double run = (s2_i - a.s2[jb]) - d1 * d1 * inverse[jb];
-      bound[b] = a.previous[ja] + run;
-      found = std::min(found, a.previous[jb] + run);
+      const double run = d1 * d1 * inverse[jb];
+      bound[b] = (a.previous[ja] + (a.s2[ja] - a.s2[jb])) - run;
+      found = std::min(found, a.previous[jb] - run);
     }
     for (int64_t b = 0; b < blocks; ++b) {
       if (bound[b] <= found + margin) scan.block(chunk + b * kBlock, j_end);
@@ -205,27 +206,25 @@ namespace {
 // One vector of rows [i_begin, i_begin + 8): the running best cost and split.
 struct RowLanes {
   __m512d s1_i;
-  __m512d s2_i;
   __m512d best;
   __m512i best_j;
 
   RowLanes(const KMeansDpArrays& a, int64_t i_begin, __mmask8 rows, int64_t j_begin)
       : s1_i(_mm512_maskz_loadu_pd(rows, a.s1 + i_begin)),
-        s2_i(_mm512_maskz_loadu_pd(rows, a.s2 + i_begin)),
         best(_mm512_set1_pd(std::numeric_limits<double>::infinity())),
         best_j(_mm512_set1_epi64(j_begin)) {}
 
   // Lane r reads 1 / (i_begin + r - j). With kSomeEmpty (j >= i_begin) a
   // count <= 0 reads the padding 0 and marks j >= i, an empty cluster.
   template <bool kSomeEmpty>
-  void update(const KMeansDpArrays& a, int64_t i_begin, int64_t j, __m512d s1_j, __m512d s2_j,
+  void update(const KMeansDpArrays& a, int64_t i_begin, int64_t j, __m512d s1_j,
               __m512d previous_j) {
     const __m512d inverse = _mm512_loadu_pd(a.inverse_count + (i_begin - j));
     const __mmask8 valid =
         kSomeEmpty ? _mm512_cmp_pd_mask(inverse, _mm512_setzero_pd(), _CMP_GT_OQ) : 0xff;
     const __m512d d1 = _mm512_sub_pd(s1_i, s1_j);
-    const __m512d base = _mm512_add_pd(previous_j, _mm512_sub_pd(s2_i, s2_j));
-    const __m512d cost = _mm512_sub_pd(base, unfused(_mm512_mul_pd(_mm512_mul_pd(d1, d1), inverse)));
+    const __m512d cost =
+        _mm512_sub_pd(previous_j, unfused(_mm512_mul_pd(_mm512_mul_pd(d1, d1), inverse)));
     const __mmask8 better = _mm512_mask_cmp_pd_mask(valid, cost, best, _CMP_LT_OQ);
     best = _mm512_mask_mov_pd(best, better, cost);
     best_j = _mm512_mask_mov_epi64(best_j, better, _mm512_set1_epi64(j));
@@ -270,10 +269,9 @@ void kmeans_dp_group_avx512(const KMeansDpArrays& a, int64_t i_begin, int count,
   const auto step = [&](auto some_empty, int64_t j, RowLanes& low_rows, RowLanes& high_rows) {
     constexpr bool kSomeEmpty = decltype(some_empty)::value;
     const __m512d s1_j = _mm512_set1_pd(a.s1[j]);
-    const __m512d s2_j = _mm512_set1_pd(a.s2[j]);
     const __m512d previous_j = _mm512_set1_pd(a.previous[j]);
-    low_rows.update<kSomeEmpty>(a, i_begin, j, s1_j, s2_j, previous_j);
-    if (upper_count > 0) high_rows.update<kSomeEmpty>(a, i_begin + 8, j, s1_j, s2_j, previous_j);
+    low_rows.update<kSomeEmpty>(a, i_begin, j, s1_j, previous_j);
+    if (upper_count > 0) high_rows.update<kSomeEmpty>(a, i_begin + 8, j, s1_j, previous_j);
   };
 
   // Below i_begin every row has a non-empty last cluster. From i_begin on,
@@ -317,9 +315,11 @@ __m512d block_scan(__m512d v) {
   return add_shifted<4>(add_shifted<2>(add_shifted<1>(v)));
 }
 
-// s2 - s1 * s1 * inverse without a fused multiply-add.
-__m512d one_cluster_cost(__m512d s1, __m512d s2, __m512d inverse) {
-  return _mm512_sub_pd(s2, unfused(_mm512_mul_pd(_mm512_mul_pd(s1, s1), inverse)));
+// Returns the one-cluster layer in E form, -(s1 * s1 * inverse). The sign bit
+// is flipped as by the scalar negation, so a zero becomes -0 in both.
+__m512d one_cluster_layer(__m512d s1, __m512d inverse) {
+  const __m512d sign = _mm512_set1_pd(-0.0);
+  return _mm512_xor_pd(_mm512_mul_pd(_mm512_mul_pd(s1, s1), inverse), sign);
 }
 
 }  // namespace
@@ -366,7 +366,7 @@ void prefix_sums(const float* sorted, int64_t n, double shift, const double* inv
       const double* inverse_at = inverse_count + start + 1;
       const __m512d inverse = whole ? _mm512_loadu_pd(inverse_at)
                                     : _mm512_maskz_loadu_pd(valid, inverse_at);
-      const __m512d cost = one_cluster_cost(a, b, inverse);
+      const __m512d cost = one_cluster_layer(a, inverse);
       if (whole) {
         _mm512_storeu_pd(first + start + 1, cost);
       } else {
@@ -412,7 +412,7 @@ void kmeans_dp_mirror_avx512(const double* s1, const double* s2, int64_t n,
     const __m512d inverse = _mm512_maskz_loadu_pd(valid, inverse_count + m);
     _mm512_mask_storeu_pd(t1 + m, valid, a);
     _mm512_mask_storeu_pd(t2 + m, valid, b);
-    _mm512_mask_storeu_pd(mirrored_first + m, valid, one_cluster_cost(a, b, inverse));
+    _mm512_mask_storeu_pd(mirrored_first + m, valid, one_cluster_layer(a, inverse));
   }
 }
 

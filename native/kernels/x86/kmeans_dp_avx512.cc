@@ -13,6 +13,7 @@
 #include <type_traits>
 
 #include "kernels/kmeans_dp.h"
+#include "kernels/x86/block_scan_avx512.h"
 
 namespace claq {
 namespace {
@@ -303,18 +304,6 @@ void kmeans_dp_group_avx512(const KMeansDpArrays& a, int64_t i_begin, int count,
 
 namespace {
 
-// v + (v shifted up by `places` lanes, zeros shifted in).
-template <int kPlaces>
-__m512d add_shifted(__m512d v) {
-  const __m512i shifted =
-      _mm512_alignr_epi64(_mm512_castpd_si512(v), _mm512_setzero_si512(), 8 - kPlaces);
-  return _mm512_add_pd(v, _mm512_castsi512_pd(shifted));
-}
-
-__m512d block_scan(__m512d v) {
-  return add_shifted<4>(add_shifted<2>(add_shifted<1>(v)));
-}
-
 // Returns the one-cluster layer in E form, -(s1 * s1 * inverse). The sign bit
 // is flipped as by the scalar negation, so a zero becomes -0 in both.
 __m512d one_cluster_layer(__m512d s1, __m512d inverse) {
@@ -347,8 +336,8 @@ void prefix_sums(const float* sorted, int64_t n, double shift, const double* inv
     const __m512d x = _mm512_cvtps_pd(x32);
     const __m512d v = whole ? _mm512_sub_pd(x, shift_vector)
                             : _mm512_maskz_sub_pd(valid, x, shift_vector);
-    const __m512d scan1 = block_scan(v);
-    const __m512d scan2 = block_scan(_mm512_mul_pd(v, v));
+    const __m512d scan1 = block_scan_lanes(v);
+    const __m512d scan2 = block_scan_lanes(_mm512_mul_pd(v, v));
     const __m512d a = _mm512_add_pd(carry1, scan1);
     const __m512d b = _mm512_add_pd(carry2, scan2);
     // carry + (block total) equals the last lane of a and b, with one add on

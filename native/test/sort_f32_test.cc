@@ -114,13 +114,14 @@ CLAQ_TEST(avx512_sort_shapes_at_limits) {
   }
 }
 
-// Every shape at every size of 65 to 128 keys (the network of 8 registers)
-// and of 257 to 400 keys (the pivots aimed at a leaf of each network).
+// Every shape at every size of 65 to 400 keys. Those of 65 to 128 keys go to
+// the network of 8 registers, those of 129 to 256 to that of 16 registers
+// (its merges by pairs of registers included). Those of 257 to 400 get the
+// pivots aimed at a leaf of each network.
 CLAQ_TEST(avx512_sort_shapes_near_leaf_sizes) {
   if (!simd_level_supported(SimdLevel::kAvx512)) return;
   test::Rng rng(33);
   for (int64_t n = 65; n <= 400; ++n) {
-    if (n > 128 && n < 257) continue;
     for (int shape = 0; shape < kShapeCount; ++shape) {
       check_sort(make_input(rng, n, static_cast<Shape>(shape)), kShapeNames[shape]);
     }
@@ -132,6 +133,15 @@ CLAQ_TEST(avx512_sort_all_equal) {
   if (!simd_level_supported(SimdLevel::kAvx512)) return;
   for (int64_t n : {100, 256, 300, 352, 353, 1000, 4096}) {
     check_sort(std::vector<float>(static_cast<size_t>(n), -1.5f), "all equal");
+  }
+}
+
+// The network of 16 registers at every size it takes, all keys equal: the
+// padding past n is the only other key.
+CLAQ_TEST(avx512_sort_all_equal_network_sizes) {
+  if (!simd_level_supported(SimdLevel::kAvx512)) return;
+  for (int64_t n = 129; n <= 256; ++n) {
+    check_sort(std::vector<float>(static_cast<size_t>(n), 0.25f), "all equal");
   }
 }
 

@@ -299,17 +299,16 @@ class LayeredSides final : public MiddleSplitSides {
     ws.row_splits.resize(2 * size);
   }
 
-  MiddleRow evaluate(int64_t b, int64_t p_lo, int64_t p_hi, int64_t q_lo, int64_t q_hi) override {
-    MiddleRow row;
-    row.b = b;
-    row.prefix_split = scan(prefix_, prefix_within_, b, p_lo, p_hi, &row.prefix_cost);
-    row.suffix_split = scan(suffix_, suffix_within_, n_ - b, q_lo, q_hi, &row.suffix_cost);
-    return row;
+  void evaluate(int64_t b, int64_t p_lo, int64_t p_hi, int64_t q_lo, int64_t q_hi,
+                MiddleRow* row) override {
+    row->b = b;
+    row->prefix_split = scan(prefix_, prefix_within_, b, p_lo, p_hi, &row->prefix_cost);
+    row->suffix_split = scan(suffix_, suffix_within_, n_ - b, q_lo, q_hi, &row->suffix_cost);
   }
 
   // One group kernel call for P and one for Q. A strictly lower total
   // replaces the best, so ties keep the lowest b.
-  MiddleRow best_between(const MiddleRow& lo, const MiddleRow& hi) override {
+  void best_between(const MiddleRow& lo, const MiddleRow& hi, MiddleRow* row) override {
     const int64_t first = lo.b + 1;
     const int count = static_cast<int>(hi.b - lo.b - 1);
     double* prefix_cost = ws_.row_costs.data();
@@ -338,7 +337,7 @@ class LayeredSides final : public MiddleSplitSides {
         best = b;
       }
     }
-    return {best, prefix_split[best], suffix_split[n_ - best], prefix_cost[best],
+    *row = {best, prefix_split[best], suffix_split[n_ - best], prefix_cost[best],
             suffix_cost[n_ - best]};
   }
 

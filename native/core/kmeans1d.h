@@ -53,10 +53,11 @@ struct MiddleRow {
   double suffix_cost;
 };
 
-// Two evaluated rows with unevaluated rows between them.
+// Two evaluated rows with unevaluated rows between them, as indices into
+// KMeansWorkspace::middle_rows.
 struct MiddleInterval {
-  MiddleRow lo;
-  MiddleRow hi;
+  int32_t lo;
+  int32_t hi;
 };
 
 // Anchor rows t_lo .. t_hi of one DP layer, whose splits lie in [j_lo, j_hi].
@@ -89,6 +90,7 @@ struct KMeansWorkspace {
   std::vector<double> mirrored_layer;
   std::vector<double> mirrored_next;
   std::vector<int32_t> mirrored_splits;
+  std::vector<MiddleRow> middle_rows;        // the rows the middle-split search evaluated
   std::vector<MiddleInterval> open_intervals;
   std::vector<MiddleInterval> next_intervals;
   std::vector<double> row_costs;            // P and Q (or V) of the rows of one group kernel call

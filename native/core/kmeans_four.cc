@@ -44,23 +44,22 @@ class PairSides final : public MiddleSplitSides {
   // The sum of the squares of all values.
   double square_sum() const { return square_sum_; }
 
-  MiddleRow evaluate(int64_t b, int64_t p_lo, int64_t p_hi, int64_t q_lo, int64_t q_hi) override {
-    MiddleRow row;
-    row.b = b;
+  void evaluate(int64_t b, int64_t p_lo, int64_t p_hi, int64_t q_lo, int64_t q_hi,
+                MiddleRow* row) override {
+    row->b = b;
     double value;
     p_lo = std::max<int64_t>(p_lo, 1);
     p_hi = std::max(p_lo, std::min(p_hi, b - 1));
-    row.prefix_split = kernels_.scan(prefix_, b, p_lo, p_hi, &value);
-    row.prefix_cost = -value;
+    row->prefix_split = kernels_.scan(prefix_, b, p_lo, p_hi, &value);
+    row->prefix_cost = -value;
 
     q_lo = std::max<int64_t>(q_lo, 1);
     q_hi = std::max(q_lo, std::min(q_hi, n_ - b - 1));
-    row.suffix_split = n_ - kernels_.scan(suffix_, b, n_ - q_hi, n_ - q_lo, &value);
-    row.suffix_cost = square_sum_ - value;
-    return row;
+    row->suffix_split = n_ - kernels_.scan(suffix_, b, n_ - q_hi, n_ - q_lo, &value);
+    row->suffix_cost = square_sum_ - value;
   }
 
-  MiddleRow best_between(const MiddleRow& lo, const MiddleRow& hi) override {
+  void best_between(const MiddleRow& lo, const MiddleRow& hi, MiddleRow* row) override {
     const int64_t first = lo.b + 1;
     const int count = static_cast<int>(hi.b - lo.b - 1);
 
@@ -85,7 +84,7 @@ class PairSides final : public MiddleSplitSides {
         best = b;
       }
     }
-    return {best, prefix_splits_[best], n_ - suffix_splits_[best], -prefix_values_[best],
+    *row = {best, prefix_splits_[best], n_ - suffix_splits_[best], -prefix_values_[best],
             square_sum_ - suffix_values_[best]};
   }
 

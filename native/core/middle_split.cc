@@ -8,14 +8,16 @@ namespace {
 
 struct Winner {
   double total = std::numeric_limits<double>::infinity();
-  MiddleRow row{};
+  int32_t row = -1;  // index into the evaluated rows
 
   // Keeps the lowest total, the lowest b on ties.
-  void consider(const MiddleRow& candidate) {
+  void consider(const std::vector<MiddleRow>& rows, int32_t index) {
+    const MiddleRow& candidate = rows[index];
     const double candidate_total = candidate.prefix_cost + candidate.suffix_cost;
-    if (candidate_total < total || (candidate_total == total && candidate.b < row.b)) {
+    if (row < 0 || candidate_total < total ||
+        (candidate_total == total && candidate.b < rows[row].b)) {
       total = candidate_total;
-      row = candidate;
+      row = index;
     }
   }
 };
@@ -29,31 +31,41 @@ MiddleRow search_middle_split(int64_t n, int half, double margin, MiddleSplitSid
   // likewise.
   constexpr double kInfinity = std::numeric_limits<double>::infinity();
   const int64_t first = half - 1;
+  std::vector<MiddleRow>& rows = ws.middle_rows;
+  rows.assign({{first, first, n, 0.0, kInfinity}, {n - first, n, first, kInfinity, 0.0}});
   std::vector<MiddleInterval>& open = ws.open_intervals;
   std::vector<MiddleInterval>& next = ws.next_intervals;
-  open.assign(1, {{first, first, n, 0.0, kInfinity}, {n - first, n, first, kInfinity, 0.0}});
+  open.assign(1, {0, 1});
   Winner winner;
+
+  // A new row at the end of `rows`, to be written by the sides.
+  const auto add_row = [&rows] {
+    rows.emplace_back();
+    return static_cast<int32_t>(rows.size() - 1);
+  };
 
   // Breadth first, so the best total falls early.
   while (!open.empty()) {
     next.clear();
-    for (const MiddleInterval& interval : open) {
-      const MiddleRow& lo = interval.lo;
-      const MiddleRow& hi = interval.hi;
+    for (const MiddleInterval interval : open) {
+      const MiddleRow lo = rows[interval.lo];
+      const MiddleRow hi = rows[interval.hi];
       if (sides.interval_bound(lo, hi) > winner.total + margin) continue;
+      const int32_t row = add_row();
       if (hi.b - lo.b - 1 <= kMiddleGroupRows) {
-        winner.consider(sides.best_between(lo, hi));
+        sides.best_between(lo, hi, &rows[row]);
+        winner.consider(rows, row);
         continue;
       }
-      const MiddleRow middle = sides.evaluate(lo.b + (hi.b - lo.b) / 2, lo.prefix_split,
-                                              hi.prefix_split, hi.suffix_split, lo.suffix_split);
-      winner.consider(middle);
-      next.push_back({lo, middle});
-      next.push_back({middle, hi});
+      sides.evaluate(lo.b + (hi.b - lo.b) / 2, lo.prefix_split, hi.prefix_split, hi.suffix_split,
+                     lo.suffix_split, &rows[row]);
+      winner.consider(rows, row);
+      next.push_back({interval.lo, row});
+      next.push_back({row, interval.hi});
     }
     std::swap(open, next);
   }
-  return winner.row;
+  return rows[winner.row];
 }
 
 }  // namespace claq

@@ -27,16 +27,18 @@ class MiddleSplitSides {
  public:
   virtual ~MiddleSplitSides() = default;
 
-  // P and Q at the middle boundary b, with the inner split of P searched in
-  // [p_lo, p_hi] and that of Q (the size of its top cluster) in [q_lo,
-  // q_hi], both clamped to the non-empty clusters.
-  virtual MiddleRow evaluate(int64_t b, int64_t p_lo, int64_t p_hi, int64_t q_lo,
-                             int64_t q_hi) = 0;
+  // Writes P and Q at the middle boundary b to *row, with the inner split of
+  // P searched in [p_lo, p_hi] and that of Q (the size of its top cluster)
+  // in [q_lo, q_hi], both clamped to the non-empty clusters. Rows are written
+  // in place, not returned: a 40-byte row returned in memory and copied at
+  // once stalls on store forwarding.
+  virtual void evaluate(int64_t b, int64_t p_lo, int64_t p_hi, int64_t q_lo, int64_t q_hi,
+                        MiddleRow* row) = 0;
 
-  // The row of the lowest P + Q strictly between lo and hi (at most
-  // kMiddleGroupRows rows), the lowest b on ties. P + Q is summed as
+  // Writes the row of the lowest P + Q strictly between lo and hi (at most
+  // kMiddleGroupRows rows) to *row, the lowest b on ties. P + Q is summed as
   // prefix_cost + suffix_cost, as the search compares rows.
-  virtual MiddleRow best_between(const MiddleRow& lo, const MiddleRow& hi) = 0;
+  virtual void best_between(const MiddleRow& lo, const MiddleRow& hi, MiddleRow* row) = 0;
 
   // A lower bound of P + Q over the rows strictly between lo and hi. With
   // the costs of the rows as P and Q, it is P(lo) + Q(hi). A side may store

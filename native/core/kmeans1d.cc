@@ -61,15 +61,21 @@ class LayerSolver {
     const int64_t count = static_cast<int64_t>(anchors_.size());
     solve_anchors(count, j_lo, j_hi);
 
+    // Each anchor's split is read before the group call below it. The call's
+    // masked stores end at the next anchor, and a load there right after them
+    // would wait for them to reach the cache.
+    int64_t split_a = split_[anchors_[0]];
     for (int64_t t = 0; t + 1 < count; ++t) {
       const int64_t a = anchors_[t];
       const int64_t b = anchors_[t + 1];
+      const int64_t split_b = split_[b];
       if (b - a > 1) {
-        const int64_t j_begin = std::min<int64_t>(std::max<int64_t>(split_[a], lower_bound(a + 1)),
-                                                  split_[b]);
-        kernels_.group(arrays_, a + 1, static_cast<int>(b - a - 1), j_begin, split_[b], next_,
+        const int64_t j_begin =
+            std::min<int64_t>(std::max<int64_t>(split_a, lower_bound(a + 1)), split_b);
+        kernels_.group(arrays_, a + 1, static_cast<int>(b - a - 1), j_begin, split_b, next_,
                        split_);
       }
+      split_a = split_b;
     }
   }
 

@@ -195,15 +195,58 @@ int64_t solve_layers(const double* s1, const double* s2, const InverseTables& in
   return within;
 }
 
-// Lloyd iterations on the boundaries, from equal-count clusters until the
-// boundaries stop moving or `max_iterations` passes. The centroids are
-// unsorted (an empty cluster keeps its centroid).
+// Boundaries of k clusters of equal count.
+void equal_count_boundaries(int64_t n, int k, int64_t* boundaries) {
+  for (int c = 0; c <= k; ++c) boundaries[c] = n * c / k;
+}
+
+// Boundaries that follow the point density of an optimal quantizer, which in
+// the high-resolution approximation is proportional to f^(1/3) for the
+// density f of the values. A block of m sorted values over a width w holds
+// about m^(1/3) w^(2/3) of its integral. The k clusters take equal shares of
+// the sum, and each boundary is placed inside its block by count. On the
+// heavy-tailed 4-bit columns of the bench's layer, two Lloyd iterations from
+// here came within 1.5 % of the optimal 16-cluster cost on average, and 89 %
+// above it from equal counts, which crowd the clusters into the middle.
+void companded_boundaries(const float* sorted, int64_t n, int k, std::vector<double>& weights,
+                          int64_t* boundaries) {
+  constexpr int64_t kBlockValues = 32;
+  const int64_t blocks = (n + kBlockValues - 1) / kBlockValues;
+  weights.resize(static_cast<size_t>(blocks));
+  double total = 0;
+  for (int64_t t = 0; t < blocks; ++t) {
+    const int64_t start = t * kBlockValues;
+    const int64_t end = std::min(n, start + kBlockValues);
+    const double width = static_cast<double>(sorted[end - 1]) - sorted[start];
+    total += std::cbrt(static_cast<double>(end - start) * width * width);
+    weights[t] = total;  // the running sum up to the end of block t
+  }
+
+  boundaries[0] = 0;
+  boundaries[k] = n;
+  int64_t t = 0;
+  for (int c = 1; c < k; ++c) {
+    const double target = total * c / k;
+    while (t + 1 < blocks && weights[t] < target) ++t;
+    const double before = t > 0 ? weights[t - 1] : 0.0;
+    const double share = weights[t] > before ? (target - before) / (weights[t] - before) : 0.0;
+    const int64_t start = t * kBlockValues;
+    const int64_t count = std::min(n, start + kBlockValues) - start;
+    const int64_t inside = static_cast<int64_t>(share * static_cast<double>(count));
+    boundaries[c] = std::min(n, std::max(boundaries[c - 1], start + inside));
+  }
+}
+
+// Lloyd iterations on the boundaries, from the given ones until they stop
+// moving or `max_iterations` passes. The centroids are unsorted (an empty
+// cluster keeps its centroid, at first the value at its position).
 void lloyd_boundaries(const float* sorted, int64_t n, int k, double shift, const double* s1,
                       int max_iterations, int64_t* boundaries, double* centroids) {
-  for (int c = 0; c <= k; ++c) boundaries[c] = n * c / k;
   for (int c = 0; c < k; ++c) {
-    centroids[c] = (s1[boundaries[c + 1]] - s1[boundaries[c]]) /
-                       static_cast<double>(boundaries[c + 1] - boundaries[c]) + shift;
+    const int64_t count = boundaries[c + 1] - boundaries[c];
+    centroids[c] = count > 0 ? (s1[boundaries[c + 1]] - s1[boundaries[c]]) /
+                                       static_cast<double>(count) + shift
+                             : static_cast<double>(sorted[std::min(boundaries[c], n - 1)]);
   }
 
   for (int iteration = 0; iteration < max_iterations; ++iteration) {
@@ -229,20 +272,14 @@ void lloyd_boundaries(const float* sorted, int64_t n, int k, double shift, const
   }
 }
 
-// Returns an upper bound on the cost of the best k clusters, as the DP layers
-// compute costs. It is the cost of the runs after a few Lloyd iterations,
-// each run about its own mean, plus a margin for the rounding of the
-// prefix-sum costs.
-double cost_bound(const float* sorted, int64_t n, int k, const KMeansWorkspace& ws) {
-  constexpr int kIterations = 8;
-  const double* s1 = ws.prefix_sum.data();
-  const double* s2 = ws.prefix_square_sum.data();
-  int64_t boundaries[kMaxClusters + 1];
+// The cost of the runs between the boundaries after `iterations` Lloyd
+// iterations from them, each run about its own mean, as the DP layers
+// compute costs. Lloyd keeps the centroids ascending, so the runs follow each
+// other. If they did not, their costs would not bound anything: infinity then.
+double lloyd_cost(const float* sorted, int64_t n, int k, int iterations, const double* s1,
+                  const double* s2, int64_t* boundaries) {
   double centroids[kMaxClusters];
-  lloyd_boundaries(sorted, n, k, sorted[n / 2], s1, kIterations, boundaries, centroids);
-
-  // Lloyd keeps the centroids ascending, so the runs follow each other. If
-  // they did not, their costs would not bound anything: no bound then.
+  lloyd_boundaries(sorted, n, k, sorted[n / 2], s1, iterations, boundaries, centroids);
   double cost = 0;
   for (int c = 0; c < k; ++c) {
     const int64_t count = boundaries[c + 1] - boundaries[c];
@@ -251,6 +288,29 @@ double cost_bound(const float* sorted, int64_t n, int k, const KMeansWorkspace& 
     const double d1 = s1[boundaries[c + 1]] - s1[boundaries[c]];
     cost += (s2[boundaries[c + 1]] - s2[boundaries[c]]) - d1 * d1 / static_cast<double>(count);
   }
+  return cost;
+}
+
+// Returns an upper bound on the cost of the best k clusters, as the DP layers
+// compute costs: the lower cost of two Lloyd iterations from companded and
+// from equal-count boundaries, plus a margin for the rounding of the
+// prefix-sum costs. The tighter the bound, the fewer rows each layer solves.
+// Companded boundaries suit smooth, heavy-tailed columns. Equal counts suit
+// groups of equal size far apart, where the blocks that span a gap take most
+// of the companded weight. More iterations cost more than they saved: a
+// 16-cluster fit took about 150 us with 2 to 4 of them and 164 us with 32
+// (from companded boundaries on the 4-bit columns of the bench's layer,
+// Intel Xeon, thread CPU time).
+double cost_bound(const float* sorted, int64_t n, int k, KMeansWorkspace& ws) {
+  constexpr int kIterations = 2;
+  const double* s1 = ws.prefix_sum.data();
+  const double* s2 = ws.prefix_square_sum.data();
+  int64_t boundaries[kMaxClusters + 1];
+  companded_boundaries(sorted, n, k, ws.block_weights, boundaries);
+  const double companded = lloyd_cost(sorted, n, k, kIterations, s1, s2, boundaries);
+  equal_count_boundaries(n, k, boundaries);
+  const double equal_counts = lloyd_cost(sorted, n, k, kIterations, s1, s2, boundaries);
+  const double cost = std::min(companded, equal_counts);
   return cost + 1e-9 * (s2[n] + cost);
 }
 
@@ -478,6 +538,7 @@ void kmeans1d_lloyd(const float* sorted, int64_t n, int k, int max_iterations,
   const double* s1 = ws.prefix_sum.data();
 
   int64_t boundaries[kMaxClusters + 1];
+  equal_count_boundaries(n, k, boundaries);
   lloyd_boundaries(sorted, n, k, shift, s1, max_iterations, boundaries, centroids);
   std::sort(centroids, centroids + k);
 }

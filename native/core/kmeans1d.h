@@ -91,6 +91,7 @@ struct KMeansWorkspace {
   std::vector<double> mirrored_next;
   std::vector<int32_t> mirrored_splits;
   std::vector<MiddleRow> middle_rows;        // the rows the middle-split search evaluated
+  std::vector<double> block_weights;         // the cost bound's starting boundaries
   std::vector<MiddleInterval> open_intervals;
   std::vector<MiddleInterval> next_intervals;
   std::vector<double> row_costs;            // P and Q (or V) of the rows of one group kernel call

@@ -64,10 +64,17 @@ void build_block_tables(const PackedTileFormat& format, const float* codebook, c
 
 void add_to(float* y, __m256 sum) { _mm256_storeu_ps(y, _mm256_add_ps(_mm256_loadu_ps(y), sum)); }
 
+// Software prefetch distance in words (16 KiB), as in the AVX-512 kernel.
+// Prefetching past the end of the codes is harmless: a prefetch never faults.
+constexpr int64_t kPrefetchWords = 4096;
+
 void run_block(const PackedGroup& group, const uint32_t* tiles, const float* tables, int64_t count, float* y) {
 
   if (group.format->bits == 3) {
     for (int64_t t = 0; t < count; ++t) {
+      for (int line = 0; line < 3; ++line) {
+        _mm_prefetch(reinterpret_cast<const char*>(tiles + t * 48 + 16 * line + kPrefetchWords), _MM_HINT_T0);
+      }
       for (int half = 0; half < 2; ++half) {
         const uint32_t* tile = tiles + t * 48 + half * 8;
         const __m256i w0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(tile));
@@ -79,6 +86,7 @@ void run_block(const PackedGroup& group, const uint32_t* tiles, const float* tab
     return;
   }
   for (int64_t t = 0; t < count; ++t) {
+    _mm_prefetch(reinterpret_cast<const char*>(tiles + t * 16 + kPrefetchWords), _MM_HINT_T0);
     for (int half = 0; half < 2; ++half) {
       const __m256i word = _mm256_load_si256(reinterpret_cast<const __m256i*>(tiles + t * 16 + half * 8));
       add_to(y + t * 16 + half * 8, sum_nibbles(word, tables, std::make_index_sequence<8>()));

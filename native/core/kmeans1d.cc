@@ -292,15 +292,15 @@ double lloyd_cost(const float* sorted, int64_t n, int k, int iterations, const d
 }
 
 // Returns an upper bound on the cost of the best k clusters, as the DP layers
-// compute costs: the lower cost of two Lloyd iterations from companded and
-// from equal-count boundaries, plus a margin for the rounding of the
-// prefix-sum costs. The tighter the bound, the fewer rows each layer solves.
-// Companded boundaries suit smooth, heavy-tailed columns. Equal counts suit
-// groups of equal size far apart, where the blocks that span a gap take most
-// of the companded weight. More iterations cost more than they saved: a
-// 16-cluster fit took about 150 us with 2 to 4 of them and 164 us with 32
-// (from companded boundaries on the 4-bit columns of the bench's layer,
-// Intel Xeon, thread CPU time).
+// compute costs. Two Lloyd iterations run from companded and from equal-count
+// boundaries, and the lower cost plus a margin for the rounding of the
+// prefix-sum costs is the bound. The tighter the bound, the fewer rows each
+// layer solves. Companded boundaries suit smooth, heavy-tailed columns. Equal
+// counts suit groups of equal size far apart, where the blocks that span a
+// gap take most of the companded weight. More iterations cost more than they
+// saved: from companded boundaries, a 16-cluster fit took about 150 us with 2
+// to 4 of them and 164 us with 32 (4-bit columns of the bench's layer, Intel
+// Xeon, thread CPU time).
 double cost_bound(const float* sorted, int64_t n, int k, KMeansWorkspace& ws) {
   constexpr int kIterations = 2;
   const double* s1 = ws.prefix_sum.data();

@@ -20,4 +20,11 @@ inline __m512d block_scan_lanes(__m512d v) {
   return add_shifted_lanes<4>(add_shifted_lanes<2>(add_shifted_lanes<1>(v)));
 }
 
+// Eight floats from `values` as float64 minus `shift`. Lanes outside `valid`
+// are zero and read nothing, and a whole block takes an unmasked load.
+inline __m512d load_shifted_block(const float* values, __mmask8 valid, __m512d shift) {
+  if (valid == 0xff) return _mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(values)), shift);
+  return _mm512_maskz_sub_pd(valid, _mm512_cvtps_pd(_mm256_maskz_loadu_ps(valid, values)), shift);
+}
+
 }  // namespace claq

@@ -337,11 +337,7 @@ void prefix_sums(const float* sorted, int64_t n, double shift, const double* inv
   // and are not stored, and whole blocks take unmasked loads and stores.
   const auto block = [&](int64_t start, __mmask8 valid) {
     const bool whole = valid == 0xff;
-    const __m256 x32 = whole ? _mm256_loadu_ps(sorted + start)
-                             : _mm256_maskz_loadu_ps(valid, sorted + start);
-    const __m512d x = _mm512_cvtps_pd(x32);
-    const __m512d v = whole ? _mm512_sub_pd(x, shift_vector)
-                            : _mm512_maskz_sub_pd(valid, x, shift_vector);
+    const __m512d v = load_shifted_block(sorted + start, valid, shift_vector);
     const __m512d scan1 = block_scan_lanes(v);
     const __m512d scan2 = block_scan_lanes(_mm512_mul_pd(v, v));
     const __m512d a = _mm512_add_pd(carry1, scan1);

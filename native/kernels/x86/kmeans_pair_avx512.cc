@@ -282,15 +282,10 @@ void kmeans_pair_prefix_avx512(const float* sorted, int64_t n, double shift, dou
   // outside `valid` are zero and are not stored, and whole blocks take
   // unmasked loads and stores.
   const auto block = [&](int64_t start, __mmask8 valid) {
-    const bool whole = valid == 0xff;
-    const __m256 x32 = whole ? _mm256_loadu_ps(sorted + start)
-                             : _mm256_maskz_loadu_ps(valid, sorted + start);
-    const __m512d x = _mm512_cvtps_pd(x32);
-    const __m512d v = whole ? _mm512_sub_pd(x, shift_vector)
-                            : _mm512_maskz_sub_pd(valid, x, shift_vector);
+    const __m512d v = load_shifted_block(sorted + start, valid, shift_vector);
     const __m512d scan = block_scan_lanes(v);
     const __m512d sums = _mm512_add_pd(carry1, scan);
-    if (whole) {
+    if (valid == 0xff) {
       _mm512_storeu_pd(s1 + start + 1, sums);
     } else {
       _mm512_mask_storeu_pd(s1 + start + 1, valid, sums);

@@ -249,21 +249,34 @@ std::vector<float> wide_and_tight_groups(test::Rng& rng, int64_t n) {
   return v;
 }
 
+// Cauchy values clipped to +-1e4: heavy tails, where the cost bound starts
+// from companded boundaries rather than equal counts.
+std::vector<float> heavy_tailed(test::Rng& rng, int64_t n) {
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) {
+    const double cauchy = std::tan(3.141592653589793 * (rng.uniform() - 0.5));
+    x = static_cast<float>(std::max(-1e4, std::min(1e4, cauchy)));
+  }
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
 // Three to sixteen clusters on long columns. There the DP layers stop a
 // little past the rows within the cost bound, and extend when the first
 // guess falls short. The columns: normal values, outliers at both ends,
 // uniform values, tight groups far apart, a wide low part under a tight top
-// group, and groups for which the bound is tight.
+// group, groups for which the bound is tight, and heavy tails.
 CLAQ_TEST(kmeans_many_clusters_match_full_dp_on_long_columns) {
   KMeansWorkspace ws;
   const SimdLevel original = active_simd_level();
-  for (uint64_t seed = 90; seed < 96; ++seed) {
+  for (uint64_t seed = 90; seed < 97; ++seed) {
     test::Rng rng(seed);
     const int64_t n = seed == 95 ? 1600 : 1200 + static_cast<int64_t>(rng.next() % 800);
     std::vector<float> v = seed == 92   ? adversarial_sorted(rng, n, 3)
                            : seed == 93 ? adversarial_sorted(rng, n, 2)
                            : seed == 94 ? wide_low_part(rng, n)
                            : seed == 95 ? wide_and_tight_groups(rng, n)
+                           : seed == 96 ? heavy_tailed(rng, n)
                                         : random_sorted(rng, n, false);
     if (seed == 91) {
       v.front() *= 60;

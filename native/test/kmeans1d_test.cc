@@ -249,8 +249,8 @@ std::vector<float> wide_and_tight_groups(test::Rng& rng, int64_t n) {
   return v;
 }
 
-// Cauchy values clipped to +-1e4: heavy tails, where the cost bound starts
-// from companded boundaries rather than equal counts.
+// Cauchy values clipped to +-1e4: heavy tails, where the cost bound's run
+// from companded boundaries beats the one from equal counts.
 std::vector<float> heavy_tailed(test::Rng& rng, int64_t n) {
   std::vector<float> v(static_cast<size_t>(n));
   for (float& x : v) {

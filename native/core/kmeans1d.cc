@@ -37,8 +37,8 @@ bool fill_distinct_values(const float* sorted, int64_t n, int k, double* centroi
 // Solves one DP layer for the rows i in [i_lo, i_hi]: next[i] is the lowest
 // kernel cost (kernels/kmeans_dp.h) over j in [j_lo, min(i - 1, j_hi)],
 // split[i] its leftmost minimiser. The layers are in E form, D - s2. Anchor
-// rows every kGroupRows rows are solved by divide and
-// conquer with the scan kernel; the rows between two anchors a < b then lie
+// rows every kGroupRows rows are solved by divide and conquer with the scan
+// kernel; the rows between two anchors a < b then lie
 // between split[a] and split[b] (the leftmost minimiser never decreases with
 // i) and are solved together by the group kernel, one row per vector lane.
 // The previous layer's splits bound every search from below: with one more
@@ -428,10 +428,11 @@ class LayeredSides final : public MiddleSplitSides {
   // The inner split of row i of one side, clamped to the non-empty clusters
   // and to the splits within the bound (`within`). With none left the cost
   // exceeds the bound: it is infinite, and the split is the upper limit.
-  // The kernel's cost is in E form. The search needs the cost itself,
-  // because only P never decreases with b and Q never increases, so s2[i] is
-  // added back. The addition rounds by about ulp(s2[n]), far inside the
-  // search's margin of 1e-9 s2[n] (middle_split_boundaries).
+  // The kernel's cost is in E form, and s2[i] is added back: the search's
+  // bounds need P never to decrease with b and Q never to increase, which
+  // holds for costs but not for E values. The addition rounds by about
+  // ulp(s2[n]), far inside the search's margin of 1e-9 s2[n]
+  // (middle_split_boundaries).
   int64_t scan(const KMeansDpArrays& arrays, int64_t within, int64_t i, int64_t lo, int64_t hi,
                double* cost) const {
     lo = std::max<int64_t>(lo, half_ - 1);

@@ -88,10 +88,10 @@ class PairSides final : public MiddleSplitSides {
             square_sum_ - suffix_values_[best]};
   }
 
-  // P(lo) + Q(hi) = prefix_cost(lo) + suffix_cost(hi) - (s2[hi.b] - s2[lo.b]),
-  // with the square sums between lo.b and hi.b taken at the multiples of
-  // eight around them, an upper bound as squares are never negative. The
-  // sentinels carry P = 0 (b = 1) and Q = 0 (b = n - 1) as true costs.
+  // P(lo) + Q(hi) = prefix_cost(lo) + suffix_cost(hi) - (s2[hi.b] - s2[lo.b]).
+  // Squares are never negative, so s2 at the multiples of eight around lo.b
+  // and hi.b bounds that difference from above. The sentinels carry P = 0
+  // (b = 1) and Q = 0 (b = n - 1) as true costs.
   double interval_bound(const MiddleRow& lo, const MiddleRow& hi) override {
     const double below = lo.b <= 1 ? 0.0 : s2_blocks_[lo.b / 8];  // at most s2[lo.b]
     const double above = hi.b >= n_ - 1 ? square_sum_ : s2_blocks_[(hi.b + 7) / 8];  // at least s2[hi.b]

@@ -30,9 +30,9 @@ class MiddleSplitSides {
   // Writes P and Q at the middle boundary b to *row (or two costs with the
   // same sum, see interval_bound), with the inner split of P searched in
   // [p_lo, p_hi] and that of Q (the size of its top cluster) in [q_lo,
-  // q_hi], both clamped to the non-empty clusters. Rows are written
-  // in place, not returned: a 40-byte row returned in memory and copied at
-  // once stalls on store forwarding.
+  // q_hi], both clamped to the non-empty clusters. Rows are written in
+  // place because a 40-byte row returned in memory and copied at once stalls
+  // on store forwarding.
   virtual void evaluate(int64_t b, int64_t p_lo, int64_t p_hi, int64_t q_lo, int64_t q_hi,
                         MiddleRow* row) = 0;
 

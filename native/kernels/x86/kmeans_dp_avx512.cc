@@ -147,8 +147,9 @@ class BlockScan {
 // minimum (pruned_scan).
 constexpr int64_t kPrunedScanLength = 256;
 constexpr int64_t kChunkBlocks = 64;
-// Splits per bounded block: two blocks of the scan. Fewer bounds paid off,
-// as in kmeans_pair_avx512.cc (16-cluster fits of real columns, Intel Xeon).
+// Splits per bounded block: two blocks of the scan. As in
+// kmeans_pair_avx512.cc, fewer bounds paid off: 16-cluster fits of real
+// columns took 3 % less time than with 32 (Intel Xeon, thread CPU time).
 constexpr int64_t kBoundBlock = 2 * kBlock;
 
 // The scan over blocks of 32 splits [ja, jb], skipping a block when a lower

@@ -1,6 +1,7 @@
 // AVX-512 table look-up GEMV: one slot table is one ZMM register, and
 // vpermps looks up 16 rows at once using the low 4 bits of each lane, so a
-// window needs only a shift (no mask) before the look-up.
+// window needs at most a shift (no mask) before the look-up, and some need
+// only an unaligned load.
 #include <immintrin.h>
 
 // GCC 12's AVX-512 intrinsics fill unused lanes with _mm512_undefined_ps(),
@@ -13,11 +14,11 @@
 #include "kernels/lut_gemv.h"
 #include "kernels/lut_gemv_panels.h"
 #include "kernels/x86/code_windows_avx512.h"
+#include "kernels/x86/lut_3bit_avx512.h"
 
 namespace claq {
 namespace {
 
-using avx512::shift_right;
 using avx512::window_3bit;
 
 void build_tables_2bit(const float* codebook, const float* x, float* tables) {
@@ -67,15 +68,6 @@ inline __m512 sum_nibbles(const uint32_t* tile, const __m512* tables, __m512 y) 
   return _mm512_add_ps(_mm512_add_ps(low, high), y);
 }
 
-template <size_t Offset, size_t... S>
-inline __m512 sum_3bit(__m512i w0, __m512i w1, __m512i w2, const __m512* tables, std::index_sequence<S...>) {
-  __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
-  ((acc[S & 1] = _mm512_add_ps(
-        acc[S & 1], _mm512_permutexvar_ps(window_3bit<Offset + S>(w0, w1, w2), tables[S]))),
-   ...);
-  return _mm512_add_ps(acc[0], acc[1]);
-}
-
 // Software prefetch distance in words (8 KiB). On the Intel Xeon, 2- and
 // 4-bit GEMV on 4096 x 4096 layers ran 2 to 3 % faster than with 16 KiB (1
 // and 2 threads, `node dist/bench/packed.js --gemv`, two runs each,
@@ -90,36 +82,27 @@ void sweep_nibbles(const uint32_t* tiles, const __m512* tables, int64_t count, f
   }
 }
 
-// The 32 tables of a 3-bit block do not fit the register file beside the
-// working set, so the block runs as two halves of 16 columns.
-template <size_t Offset>
-void sweep_3bit_half(const uint32_t* tiles, const __m512* tables, int64_t count, float* y) {
-  for (int64_t t = 0; t < count; ++t) {
-    const uint32_t* tile = tiles + t * 48;
-    if constexpr (Offset == 0) {
-      for (int line = 0; line < 3; ++line) {
-        _mm_prefetch(reinterpret_cast<const char*>(tile + 16 * line + kPrefetchWords), _MM_HINT_T0);
-      }
-    }
-    const __m512i w0 = _mm512_load_si512(tile);
-    const __m512i w1 = _mm512_load_si512(tile + 16);
-    const __m512i w2 = _mm512_load_si512(tile + 32);
-    const __m512 sum = sum_3bit<Offset>(w0, w1, w2, tables, std::make_index_sequence<16>());
-    _mm512_storeu_ps(y + t * 16, _mm512_add_ps(_mm512_loadu_ps(y + t * 16), sum));
+// Windows that no load reads: one 32-bit shift, or three ops for the two
+// columns that straddle words.
+struct ShiftWindows {
+  template <int C>
+  static __m512i cut(__m512i w0, __m512i w1, __m512i w2) {
+    return window_3bit<C>(w0, w1, w2);
   }
-}
+};
 
 // Sweeps the `count` tiles of one block of a row panel with its tables held
 // in registers.
 void run_block(const PackedGroup& group, const uint32_t* tiles, const float* block_tables, int64_t count, float* y) {
-  __m512 tables[16];
   if (group.format->bits == 3) {
-    for (int s = 0; s < 16; ++s) tables[s] = _mm512_loadu_ps(block_tables + 16 * s);
-    sweep_3bit_half<0>(tiles, tables, count, y);
-    for (int s = 0; s < 16; ++s) tables[s] = _mm512_loadu_ps(block_tables + 16 * (16 + s));
-    sweep_3bit_half<16>(tiles, tables, count, y);
+    // Two halves of 16 columns: 32 tables do not fit the register file
+    // beside the working set, and parts by word (10, 11, 11 columns, as the
+    // VBMI kernel runs) were 13 % slower on the Intel Xeon.
+    sweep_3bit_part<0, 16, ShiftWindows, kPrefetchWords>(tiles, block_tables, count, y);
+    sweep_3bit_part<16, 32, ShiftWindows, kPrefetchWords>(tiles, block_tables, count, y);
     return;
   }
+  __m512 tables[8];
   for (int s = 0; s < 8; ++s) tables[s] = _mm512_loadu_ps(block_tables + 16 * s);
   sweep_nibbles(tiles, tables, count, y);
 }

@@ -292,7 +292,8 @@ export interface NativeAddon {
     options: { threads: number }): Promise<void>;
   packedRelease(handle: PackedHandle): void;
 
-  sumF32(x: Float32Array, threads: number): number;
+  /** Sums x over `threads` slices, prefetching `prefetchBytes` ahead (0 or absent: no software prefetch). */
+  sumF32(x: Float32Array, threads: number, prefetchBytes?: number): number;
   /** Asks for huge pages under x's untouched memory; returns the bytes advised (0 where unsupported). */
   adviseHugePages(x: Float32Array): number;
   denseF32Pack(weight: Float32Array, rows: number, cols: number): DenseF32Handle;

@@ -1,7 +1,7 @@
 // Baselines for the kernel benchmarks (bench/): the memory-read pass
 // (sum_f32) and the float32 matmul on pre-packed panels (dense_f32.h).
 //
-//   sumF32(x: Float32Array, threads): number
+//   sumF32(x: Float32Array, threads, prefetchBytes?): number
 //   adviseHugePages(x: Float32Array): number
 //   denseF32Pack(weight: Float32Array, rows, cols): DenseHandle
 //   denseF32Matmul(handle, x: Float32Array, tokens, y: Float32Array, threads): void
@@ -38,17 +38,26 @@ int64_t integer_argument(const Napi::CallbackInfo& info, size_t index, const cha
   return static_cast<int64_t>(v);
 }
 
-// Sums x with `threads` threads, each over one contiguous slice.
+// Sums x with `threads` threads, each over one contiguous slice, with a
+// software prefetch `prefetchBytes` ahead (0 or absent: none).
 Napi::Value sum_binding(const Napi::CallbackInfo& info) {
   Napi::Float32Array x = float32_argument(info, 0, "sumF32", "x");
   const int64_t threads = integer_argument(info, 1, "sumF32", "threads");
+  size_t prefetch_bytes = 0;
+  if (info.Length() > 2 && !info[2].IsUndefined()) {
+    const double value = info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : -1;
+    if (!(value >= 0 && value <= (1 << 20) && value == static_cast<int64_t>(value))) {
+      throw Napi::RangeError::New(info.Env(), "sumF32: prefetchBytes must be an integer from 0 to 1048576");
+    }
+    prefetch_bytes = static_cast<size_t>(value);
+  }
   const float* data = x.Data();
   const int64_t n = static_cast<int64_t>(x.ElementLength());
   std::vector<float> partial(threads, 0.0f);
   // One chunk per thread: chunk `part` is [part, part + 1) of [0, threads).
   shared_thread_pool(static_cast<int>(threads))->parallel_for(threads, [&](int64_t part, int64_t) {
     const int64_t begin = n * part / threads, end = n * (part + 1) / threads;
-    partial[part] = sum_f32(data + begin, static_cast<size_t>(end - begin));
+    partial[part] = sum_f32(data + begin, static_cast<size_t>(end - begin), prefetch_bytes);
   });
   float total = 0;
   for (float p : partial) total += p;

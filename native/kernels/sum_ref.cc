@@ -18,14 +18,14 @@ float sum_f32_ref(const float* x, size_t n) {
   return (acc[0] + acc[1]) + (acc[2] + acc[3]);
 }
 
-float sum_f32(const float* x, size_t n) {
+float sum_f32(const float* x, size_t n, size_t prefetch_bytes) {
   switch (active_simd_level()) {
 #if defined(__x86_64__)
-    case SimdLevel::kAvx512: return sum_f32_avx512(x, n);
-    case SimdLevel::kAvx2: return sum_f32_avx2(x, n);
+    case SimdLevel::kAvx512: return sum_f32_avx512(x, n, prefetch_bytes);
+    case SimdLevel::kAvx2: return sum_f32_avx2(x, n, prefetch_bytes);
 #endif
 #if defined(__aarch64__)
-    case SimdLevel::kNeon: return sum_f32_neon(x, n);
+    case SimdLevel::kNeon: return sum_f32_neon(x, n, prefetch_bytes);
 #endif
     default: return sum_f32_ref(x, n);
   }

@@ -1,6 +1,7 @@
 // sum_f32 at every supported level against a float64 sum. Tolerance: float32
 // partial sums of n values in [-1, 1) round with relative error about
 // n * 2^-24 of the absolute sum, so 1e-6 * n * max|x| bounds every length here.
+#include <cstring>
 #include <vector>
 
 #include "kernels/simd_level.h"
@@ -21,7 +22,14 @@ CLAQ_TEST(sum_f32_matches_float64_at_every_level_and_length) {
         v = static_cast<float>(rng.uniform() * 2 - 1);
         expected += v;
       }
-      CHECK_NEAR(sum_f32(x.data(), n), expected, 1e-6 * (n + 1));
+      const float plain = sum_f32(x.data(), n);
+      CHECK_NEAR(plain, expected, 1e-6 * (n + 1));
+
+      // Prefetching changes the speed only: the same sum to the bit.
+      for (size_t prefetch_bytes : {64, 1024, 8192}) {
+        const float prefetched = sum_f32(x.data(), n, prefetch_bytes);
+        CHECK_EQ(std::memcmp(&prefetched, &plain, sizeof(float)), 0);
+      }
     }
   }
   set_simd_level(original);

@@ -342,7 +342,9 @@ async function main(): Promise<void> {
   setSimdLevel(original);
 
   console.log('\nbaselines:');
-  for (const [name, value] of Object.entries(baselines)) console.log(`  ${name}: ${value.toFixed(2)}`);
+  for (const [name, value] of Object.entries(baselines)) {
+    console.log(`  ${name}: ${Number.isInteger(value) ? value : value.toFixed(2)}`);
+  }
   const dir = join(root, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const date = new Date().toISOString();

@@ -5,6 +5,7 @@
 //   adviseHugePages(x: Float32Array): number
 //   denseF32Pack(weight: Float32Array, rows, cols): DenseHandle
 //   denseF32Matmul(handle, x: Float32Array, tokens, y: Float32Array, threads): void
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,19 +39,31 @@ int64_t integer_argument(const Napi::CallbackInfo& info, size_t index, const cha
   return static_cast<int64_t>(v);
 }
 
+// Largest software prefetch distance sumF32 accepts (1 MiB).
+constexpr double kMaxPrefetchBytes = 1 << 20;
+
+// Reads the optional prefetch distance at `index`: 0 when absent.
+size_t prefetch_argument(const Napi::CallbackInfo& info, size_t index) {
+  if (info.Length() <= index || info[index].IsUndefined()) return 0;
+
+  if (!info[index].IsNumber()) {
+    throw Napi::TypeError::New(info.Env(), "sumF32: prefetchBytes must be a number, got " +
+                                               info[index].ToString().Utf8Value());
+  }
+  const double value = info[index].As<Napi::Number>().DoubleValue();
+  if (!(value >= 0 && value <= kMaxPrefetchBytes && value == std::floor(value))) {
+    throw Napi::RangeError::New(info.Env(), "sumF32: prefetchBytes must be an integer from 0 to 1048576, got " +
+                                                info[index].ToString().Utf8Value());
+  }
+  return static_cast<size_t>(value);
+}
+
 // Sums x with `threads` threads, each over one contiguous slice, with a
 // software prefetch `prefetchBytes` ahead (0 or absent: none).
 Napi::Value sum_binding(const Napi::CallbackInfo& info) {
   Napi::Float32Array x = float32_argument(info, 0, "sumF32", "x");
   const int64_t threads = integer_argument(info, 1, "sumF32", "threads");
-  size_t prefetch_bytes = 0;
-  if (info.Length() > 2 && !info[2].IsUndefined()) {
-    const double value = info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : -1;
-    if (!(value >= 0 && value <= (1 << 20) && value == static_cast<int64_t>(value))) {
-      throw Napi::RangeError::New(info.Env(), "sumF32: prefetchBytes must be an integer from 0 to 1048576");
-    }
-    prefetch_bytes = static_cast<size_t>(value);
-  }
+  const size_t prefetch_bytes = prefetch_argument(info, 2);
   const float* data = x.Data();
   const int64_t n = static_cast<int64_t>(x.ElementLength());
   std::vector<float> partial(threads, 0.0f);

@@ -7,6 +7,8 @@
 #   sh bench/engine-native.sh --kmeans [values] [columns]   K-Means alone
 #   sh bench/engine-native.sh --factor [n] [threads] [repeats] [name]
 #                                    GEMM, Cholesky and inverse factor alone
+#   sh bench/engine-native.sh --stream-work [threads] [rounds]
+#                                    memory rate of loops with work per line (x86, AVX-512)
 set -e
 cd "$(dirname "$0")/.."
 # binding.gyp compiles with -O3. At the tests' -O2, GCC 12 leaves the float64
@@ -16,7 +18,9 @@ OBJ=native/test/out/$(uname -m)-plain-O3
 mkdir -p "$OBJ/bench"
 LIBS=$(ls "$OBJ"/native/core/*.o "$OBJ"/native/kernels/*.o "$OBJ"/native/kernels/x86/*.o \
   "$OBJ"/native/kernels/arm/*.o 2>/dev/null || true)
-for program in quantize_timing kmeans_timing factor_timing; do
+PROGRAMS="quantize_timing kmeans_timing factor_timing"
+if [ "$(uname -m)" = x86_64 ]; then PROGRAMS="$PROGRAMS stream_work_timing"; fi
+for program in $PROGRAMS; do
   ${CXX:-g++} -std=c++17 -O3 -pthread -Inative -o "$OBJ/bench/$program" \
     "native/bench/$program.cc" $LIBS
 done
@@ -24,6 +28,10 @@ done
 if [ "$1" = "--kmeans" ]; then
   shift
   exec "$OBJ/bench/kmeans_timing" "$@"
+fi
+if [ "$1" = "--stream-work" ]; then
+  shift
+  exec "$OBJ/bench/stream_work_timing" "$@"
 fi
 if [ "$1" = "--factor" ]; then
   shift

@@ -60,7 +60,12 @@ constexpr int kPackedTileRows = 16;
 
 // Row tiles per row panel (512 rows). The GEMV's slice of y (2 KiB) stays in
 // L1 while the panel's column blocks stream past. The look-up tables are read
-// once per block and panel, a few percent of the code bytes.
+// once per block and panel: 512 bytes beside 2 KiB of codes for 2- and 4-bit
+// blocks, 2 KiB beside 6 KiB for 3-bit blocks, from L2 once a layer's tables
+// outgrow L1. They do not set the speed: on the Intel Xeon, 2- and 4-bit
+// GEMV on 65536 x 256 layers (8 KiB of tables) streamed codes as fast as on
+// 4096 x 4096 layers (128 KiB), `node dist/bench/packed.js --gemv --shapes
+// 65536x256,4096x4096 --configs 2,4`.
 constexpr int64_t kPanelTiles = 32;
 
 // Byte alignment of the code array: one cache line and one ZMM load.

@@ -18,15 +18,14 @@
 // out the time other processes hold the cores on a shared machine. It
 // assumes the threads are busy for the whole call, so it is an estimate.
 //
-// The working set of every packed and memory case is distinct copies of at
-// least 512 MiB in all, cycled per call, so GEMV figures are memory-bound. On
-// the Zen 5 reference machine (32 MiB L3), a 96 MiB set still let the memory
-// pass read 54 GB/s with 1 thread and 135 GB/s with 2 on 4 MiB layers. From
-// 512 MiB on it read 42 and 54 GB/s, the same as with 1 GiB. Writes bench/results/packed-<date>.json.
+// The working set of every packed and memory case is distinct copies, cycled
+// per call, so GEMV figures are memory-bound: 8 times the last-level cache, at
+// least 512 MiB and at most 1/8 of the RAM (see workingSetBytes). Writes
+// bench/results/packed-<date>.json.
 import { spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
@@ -36,7 +35,33 @@ import type { SimdLevelName } from '../lib/index.js';
 import { native } from '../lib/native.js';
 import type { QuantizedParts } from '../lib/quantized-parts.js';
 
-const workingSetBytes = 512 * 2 ** 20;
+// Returns the size of the largest cache that Linux reports for CPU 0, or 0
+// where it reports none.
+function lastLevelCacheBytes(): number {
+  const units: Record<string, number> = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30 };
+  let largest = 0;
+  for (let index = 0; index < 8; index++) {
+    let size: string;
+    try {
+      size = readFileSync(`/sys/devices/system/cpu/cpu0/cache/index${index}/size`, 'utf8').trim();
+    } catch {
+      break;
+    }
+    const match = /^(\d+)([KMG]?)$/.exec(size);
+    if (match !== null) largest = Math.max(largest, Number(match[1]) * (units[match[2]] ?? 1));
+  }
+  return largest;
+}
+
+// Bytes of distinct copies per case. A set a few times the last-level cache
+// still leaves part of it cached. On the Zen 5 reference machine (32 MiB L3),
+// a 96 MiB set let the memory pass read 54 GB/s with 1 thread and 135 GB/s
+// with 2 on 4 MiB layers. From 512 MiB on it read 42 and 54 GB/s, the same as
+// with 1 GiB. On the Intel Xeon (300 MiB L3), 512 MiB let it read 38.9 to 40.8
+// GB/s with 2 threads and 2 GiB 34.2 to 36.2, while the GEMV read the same.
+// The cap keeps the three sets (layers for 1 and for 2 threads, and the
+// memory buffers) within 3/8 of the RAM.
+const workingSetBytes = Math.min(Math.max(512 * 2 ** 20, 8 * lastLevelCacheBytes()), totalmem() / 8);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 interface Args {
@@ -331,7 +356,8 @@ async function main(): Promise<void> {
   console.log(`CPU: ${cpus()[0]?.model ?? 'unknown'} (${cpus().length} logical cores)`);
   console.log(`SIMD level: ${original} (benchmarked: ${args.levels.join(', ')})`);
   console.log(`Node ${process.version}, claq addon ${version}`);
-  console.log(`working set per case >= ${workingSetBytes / 2 ** 20} MiB of distinct packed layers; clock: ${args.clock}`);
+  console.log(`working set per case >= ${Math.round(workingSetBytes / 2 ** 20)} MiB of distinct packed layers ` +
+    `(last-level cache ${Math.round(lastLevelCacheBytes() / 2 ** 20)} MiB); clock: ${args.clock}`);
   console.log('weight GB/s = packed bytes / time; ratios: float32 time / packed time, packed GB/s / memory-read GB/s,');
   console.log('packed GFLOP/s / numpy float32 GFLOP/s (128 tokens)\n');
   console.log('shape      config     level   th  tok        ms    GB/s  GFLOP/s  xf32   xmem  xnumpy');
@@ -350,7 +376,7 @@ async function main(): Promise<void> {
   const date = new Date().toISOString();
   const file = join(dir, `packed-${args.clock}-${date.replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, JSON.stringify({
-    date, cpu: cpus()[0]?.model, node: process.version, addon: version, args, baselines, results,
+    date, cpu: cpus()[0]?.model, node: process.version, addon: version, args, workingSetBytes, baselines, results,
   }, null, 2));
   console.log(`\nwrote ${file}`);
 }

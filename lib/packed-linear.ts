@@ -39,11 +39,13 @@ function checkLength(name: string, array: ArrayLike<unknown>, expected: number):
   }
 }
 
+// Throws a RangeError that names the first NaN or infinite element. The scan
+// runs natively, because a loop here took about 5 µs for the x of a
+// 4096-column GEMV (a third of a 16 x 4096 call), against 0.9 µs natively.
 function checkFinite(operation: string, name: string, array: Float32Array): void {
-  for (let i = 0; i < array.length; i++) {
-    if (!Number.isFinite(array[i])) {
-      throw new RangeError(`${operation}: ${name}[${i}] = ${array[i]} is not finite`);
-    }
+  const index = native.firstNonFiniteSync(array);
+  if (index >= 0) {
+    throw new RangeError(`${operation}: ${name}[${index}] = ${array[index]} is not finite`);
   }
 }
 

@@ -237,6 +237,14 @@ describe('PackedLinear API', () => {
     const bad = new Float32Array(parts.cols);
     bad[4] = NaN;
     expect(() => layer.matmul(bad, 1)).toThrow(/x\[4\] = NaN is not finite/);
+    const infinite = new Float32Array(parts.cols);
+    infinite[parts.cols - 1] = -Infinity;
+    infinite[parts.cols - 2] = Infinity;
+    expect(() => layer.matmul(infinite, 1)).toThrow(/x\[19\] = Infinity is not finite/);
+    const backing = new Float32Array(parts.cols + 5);
+    backing[3] = NaN;
+    backing[7] = NaN;
+    expect(() => layer.matmul(backing.subarray(5), 1)).toThrow(/x\[2\] = NaN is not finite/);
     expect(() => layer.matmul(x, 1, new Float32Array(3))).toThrow(/out has length 3/);
     const shared = new Float32Array(parts.cols + parts.rows);
     expect(() => layer.matmul(shared.subarray(0, parts.cols), 1, shared.subarray(parts.cols - 1, parts.cols - 1 + parts.rows)))

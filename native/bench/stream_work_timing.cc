@@ -1,9 +1,9 @@
-// How fast a loop streams memory when it does work on each cache line. The
-// packed GEMV benchmark compares the GEMV with the memory pass (sum_f32),
-// which only loads and adds. This program times that pass next to loops that
-// do K vpermps look-ups and K adds per 64-byte line, as a 2- or 4-bit GEMV
-// tile does with K = 8, so a GEMV's ratio to the memory pass can be read
-// against what any loop with that much work per line reaches on the machine.
+// Memory read rate of loops that do work on each cache line. The packed GEMV
+// benchmark compares the GEMV with the memory pass (sum_f32), which only
+// loads and adds. This program times that pass next to loops that do K
+// vpermps look-ups and K adds per 64-byte line, as a 2- or 4-bit GEMV tile
+// does with K = 8. So a GEMV's ratio to the memory pass can be read against
+// what any loop with that much work per line reaches on the machine.
 //
 //   sh bench/engine-native.sh --stream-work [threads] [rounds]
 //
@@ -119,7 +119,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!__builtin_cpu_supports("avx512f")) {
-    std::fprintf(stderr, "stream_work_timing needs AVX-512F, which this CPU lacks\n");
+    std::fprintf(stderr, "stream_work_timing requires AVX-512F, which this CPU does not support\n");
     return 2;
   }
   AlignedArray<uint32_t> buffer;

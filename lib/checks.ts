@@ -101,9 +101,12 @@ export function checkFiniteMatrix(operation: string, name: string, data: ArrayLi
     `${operation}: ${name} must be finite, but element [row ${row}, column ${col}] (index ${index}) is ${data[index]}`);
 }
 
-// Float arrays are scanned natively: a 4096 x 4096 weight takes milliseconds
-// there, against about 100 ms for the generic loop on the event loop.
-function firstNonFinite(data: ArrayLike<number>): number {
+/**
+ * Returns the index of the first NaN or infinite element, or -1. Float arrays
+ * are scanned natively: a 4096 x 4096 weight takes milliseconds there, against
+ * about 100 ms for the generic loop on the event loop.
+ */
+export function firstNonFinite(data: ArrayLike<number>): number {
   const tag = Object.prototype.toString.call(data);
   if (tag === '[object Float32Array]' || tag === '[object Float64Array]') {
     return native.firstNonFiniteSync(data as Float32Array | Float64Array);

@@ -14,6 +14,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -34,7 +35,8 @@ constexpr size_t kTotalBytes = size_t{512} << 20;
 constexpr size_t kChunkBytes = size_t{4} << 20;
 
 // Adds K look-ups of each line into a 32-line slice of y, as the GEMV adds a
-// tile's look-ups into its panel's slice. Prefetches `prefetch` bytes ahead.
+// tile's look-ups into its panel's slice, and returns the slice's total so
+// the work is kept. Prefetches `prefetch` bytes ahead.
 template <int K>
 __attribute__((target("avx512f"))) float look_up_lines(const char* bytes, size_t size, size_t prefetch) {
   alignas(64) float y[32 * 16] = {};
@@ -109,15 +111,26 @@ double median(std::vector<double> values) {
   return values[values.size() / 2];
 }
 
+// Parses a whole number from 1 to `max`. For any other text it prints an
+// error that names the text and returns -1.
+int parse_count(const char* text, const char* name, long max) {
+  char* end = nullptr;
+  errno = 0;
+  const long value = std::strtol(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || value < 1 || value > max) {
+    std::fprintf(stderr, "invalid %s: '%s', expected a whole number from 1 to %ld\n", name, text, max);
+    return -1;
+  }
+  return static_cast<int>(value);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int threads = argc > 1 ? std::atoi(argv[1]) : 1;
-  const int rounds = argc > 2 ? std::atoi(argv[2]) : 11;
-  if (threads < 1 || rounds < 1) {
-    std::fprintf(stderr, "invalid arguments: expected stream_work_timing [threads >= 1] [rounds >= 1]\n");
-    return 2;
-  }
+  const int threads = argc > 1 ? parse_count(argv[1], "threads", 256) : 1;
+  const int rounds = argc > 2 ? parse_count(argv[2], "rounds", 1000) : 11;
+  if (threads < 0 || rounds < 0) return 2;
+
   if (!__builtin_cpu_supports("avx512f")) {
     std::fprintf(stderr, "stream_work_timing requires AVX-512F, which this CPU does not support\n");
     return 2;

@@ -13,8 +13,10 @@
 //   contain sums of code-0 centroids times x and must be ignored.
 // - Reads only the code words of those panels; no over-read.
 // - Accumulates in float32; the table entries are rounded products, so the
-//   sum differs from an exact dot product by rounding only. NaN or infinity
-//   in x propagates to every row, as in a dense product.
+//   sum differs from an exact dot product by rounding only. The integer 3-bit
+//   variant also rounds each 3-bit entry to its block's integer grid and
+//   sums a block's look-ups in int32 (lut_3bit_int.h). NaN or infinity in x
+//   propagates to every row, as in a dense product.
 // - Tiles are 64-byte aligned (AlignedArray), and the SIMD versions rely on it.
 #pragma once
 
@@ -46,6 +48,15 @@ void lut_gemv_avx512(const PackedLayer& layer, const float* x_packed, const floa
 // The AVX-512 version for CPUs with AVX512-VBMI and VBMI2 (cpu_has_avx512_vbmi()).
 void lut_gemv_vbmi_avx512(const PackedLayer& layer, const float* x_packed, const float* tables,
                           int64_t panel_begin, int64_t panel_end, float* y);
+// The AVX-512 version whose 3-bit blocks read integer tables
+// (lut_3bit_int.h), built by lut_build_tables_int3_avx512; for CPUs with
+// AVX512-VBMI, VBMI2 and VNNI (cpu_has_avx512_vbmi_vnni()).
+void lut_build_tables_int3_avx512(const PackedLayer& layer, const float* x_packed, float* tables);
+void lut_gemv_int3_avx512(const PackedLayer& layer, const float* x_packed, const float* tables,
+                          int64_t panel_begin, int64_t panel_end, float* y);
+// The same, with the 2- and 4-bit windows of lut_gemv_vbmi_avx512.
+void lut_gemv_vbmi_int3_avx512(const PackedLayer& layer, const float* x_packed, const float* tables,
+                               int64_t panel_begin, int64_t panel_end, float* y);
 void lut_gemv_neon(const PackedLayer& layer, const float* x_packed, const float* tables, int64_t panel_begin,
                    int64_t panel_end, float* y);
 

@@ -36,11 +36,12 @@ struct PackedMatmulOptions {
 
 // x: [tokens, layer.cols] row-major float32 in the original column order.
 // y: [tokens, layer.rows] row-major; fully overwritten. x and y must not
-// overlap. Float32 accumulation throughout (no narrower intermediate), so
-// finite activations as large as 1e30 give a finite y whenever the exact
-// product is well inside the float32 range. Returns InvalidArgument for
-// tokens < 1 or an empty (or released) layer; OutOfMemory when scratch
-// buffers cannot be allocated.
+// overlap. Float32 accumulation, with no narrower intermediate: the integer
+// 3-bit tables of lut_3bit_int.h carry a power-of-two scale per block and sum
+// in int32 without overflow. So finite activations as large as 1e30 give a
+// finite y whenever the exact product is well inside the float32 range.
+// Returns InvalidArgument for tokens < 1 or an empty (or released) layer;
+// OutOfMemory when scratch buffers cannot be allocated.
 Status packed_matmul(const PackedLayer& layer, const float* x, int64_t tokens, float* y,
                      const PackedMatmulOptions& options);
 

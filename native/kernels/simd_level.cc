@@ -30,6 +30,7 @@ struct X86Features {
   bool avx2 = false;
   bool avx512 = false;
   bool avx512_vbmi = false;
+  bool avx512_vnni = false;
   bool amd = false;
 };
 
@@ -66,6 +67,7 @@ X86Features detect_x86() {
   f.avx2 = ymm_state && avx2 && fma && f16c;
   f.avx512 = f.avx2 && zmm_state && avx512f && avx512bw && avx512dq && avx512vl;
   f.avx512_vbmi = f.avx512 && (ecx & bit_AVX512VBMI) && (ecx & bit_AVX512VBMI2);
+  f.avx512_vnni = f.avx512 && (ecx & bit_AVX512VNNI);
   f.amd = vendor_is_amd();
   return f;
 }
@@ -162,6 +164,14 @@ bool simd_level_supported(SimdLevel level) { return compiled_in(level) && cpu_ha
 bool cpu_has_avx512_vbmi() {
 #if defined(__x86_64__) || defined(_M_X64)
   return x86_features().avx512_vbmi;
+#else
+  return false;
+#endif
+}
+
+bool cpu_has_avx512_vbmi_vnni() {
+#if defined(__x86_64__) || defined(_M_X64)
+  return x86_features().avx512_vbmi && x86_features().avx512_vnni;
 #else
   return false;
 #endif

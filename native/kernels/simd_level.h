@@ -25,6 +25,10 @@ bool simd_level_supported(SimdLevel level);
 // Kernels of the kAvx512 level check it to pick a VBMI version.
 bool cpu_has_avx512_vbmi();
 
+// True when cpu_has_avx512_vbmi() and the CPU has AVX512-VNNI: what the
+// integer-table 3-bit GEMV needs (lut_3bit_int.h).
+bool cpu_has_avx512_vbmi_vnni();
+
 // True when the look-up GEMV should take its code windows from
 // vpmultishiftqb (VBMI) rather than from 32-bit shifts: on AMD cores with
 // VBMI. On Zen 5 the multishift issues beside vpermps, so the VBMI kernel was

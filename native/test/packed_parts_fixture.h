@@ -124,6 +124,23 @@ inline Reference reference_matmul(const QuantizedLayerData& d, const std::vector
   return ref;
 }
 
+// The error that integer 3-bit tables (kernels/lut_3bit_int.h) may add to
+// one output: each entry is rounded to within 2^(1 - 7 digits) of the largest
+// entry of its block, so an output moves by at most the number of 3-bit
+// columns times that step of the largest |C_j[c] x_j| over 3-bit columns.
+inline double integer_table_error(const QuantizedLayerData& d, const float* x, int digits) {
+  int64_t columns = 0;
+  double largest = 0;
+  for (int64_t j = 0; j < d.cols; ++j) {
+    if (d.bits_per_column[j] != 3) continue;
+    ++columns;
+    for (uint32_t k = d.codebook_offsets[j]; k < d.codebook_offsets[j + 1]; ++k) {
+      largest = std::max(largest, std::fabs(double{d.codebooks[k]} * x[j]));
+    }
+  }
+  return static_cast<double>(columns) * std::ldexp(largest, 1 - 7 * digits);
+}
+
 inline std::vector<float> random_x(int64_t tokens, int64_t cols, double magnitude, Rng& rng) {
   std::vector<float> x(tokens * cols);
   for (float& v : x) v = static_cast<float>(rng.normal() * magnitude);

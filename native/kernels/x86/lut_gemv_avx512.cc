@@ -11,6 +11,7 @@
 
 #include <utility>
 
+#include "kernels/lut_3bit_int.h"
 #include "kernels/lut_gemv.h"
 #include "kernels/lut_gemv_panels.h"
 #include "kernels/x86/code_windows_avx512.h"
@@ -98,8 +99,14 @@ struct ShiftWindows {
 };
 
 // Sweeps the `count` tiles of one block of a row panel with its tables held
-// in registers.
+// in registers. With IntegerTables, 3-bit blocks read integer tables
+// (lut_3bit_int.h).
+template <bool IntegerTables>
 void run_block(const PackedGroup& group, const uint32_t* tiles, const float* block_tables, int64_t count, float* y) {
+  if (IntegerTables && group.format->bits == 3) {
+    lut_3bit_int_sweep_avx512(tiles, block_tables, count, y);
+    return;
+  }
   if (group.format->bits == 3) {
     // Two halves of 16 columns: 32 tables do not fit the register file
     // beside the working set, and parts by word (10, 11, 11 columns, as the
@@ -136,7 +143,17 @@ void lut_build_tables_avx512(const PackedLayer& layer, const float* x_packed, fl
 
 void lut_gemv_avx512(const PackedLayer& layer, const float*, const float* tables, int64_t panel_begin,
                      int64_t panel_end, float* y) {
-  lut_gemv_panels(layer, tables, panel_begin, panel_end, y, run_block);
+  lut_gemv_panels(layer, tables, panel_begin, panel_end, y, run_block<false>);
+}
+
+void lut_build_tables_int3_avx512(const PackedLayer& layer, const float* x_packed, float* tables) {
+  lut_build_tables_avx512(layer, x_packed, tables);
+  lut_3bit_int_tables_avx512(layer, tables);
+}
+
+void lut_gemv_int3_avx512(const PackedLayer& layer, const float*, const float* tables, int64_t panel_begin,
+                          int64_t panel_end, float* y) {
+  lut_gemv_panels(layer, tables, panel_begin, panel_end, y, run_block<true>);
 }
 
 }  // namespace claq

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "kernels/lut_3bit_int.h"
 #include "kernels/lut_gemv.h"
 #include "kernels/lut_gemv_panels.h"
 
@@ -84,7 +85,13 @@ void sweep_nibbles(const uint32_t* tiles, const __m512* tables, int64_t count, f
   }
 }
 
+// With IntegerTables, 3-bit blocks read integer tables (lut_3bit_int.h).
+template <bool IntegerTables>
 void run_block(const PackedGroup& group, const uint32_t* tiles, const float* block_tables, int64_t count, float* y) {
+  if (IntegerTables && group.format->bits == 3) {
+    lut_3bit_int_sweep_avx512(tiles, block_tables, count, y);
+    return;
+  }
   if (group.format->bits == 3) {
     // Parts by word: columns 0-9 lie in w0, 11-20 in w1, 22-31 in w2.
     sweep_3bit_part<0, 10, MultishiftWindows, kPrefetchWords>(tiles, block_tables, count, y);
@@ -101,7 +108,12 @@ void run_block(const PackedGroup& group, const uint32_t* tiles, const float* blo
 
 void lut_gemv_vbmi_avx512(const PackedLayer& layer, const float*, const float* tables, int64_t panel_begin,
                           int64_t panel_end, float* y) {
-  lut_gemv_panels(layer, tables, panel_begin, panel_end, y, run_block);
+  lut_gemv_panels(layer, tables, panel_begin, panel_end, y, run_block<false>);
+}
+
+void lut_gemv_vbmi_int3_avx512(const PackedLayer& layer, const float*, const float* tables, int64_t panel_begin,
+                               int64_t panel_end, float* y) {
+  lut_gemv_panels(layer, tables, panel_begin, panel_end, y, run_block<true>);
 }
 
 }  // namespace claq

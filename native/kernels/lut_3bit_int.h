@@ -1,0 +1,48 @@
+// Integer look-up tables for the 3-bit GEMV on AVX-512 with VBMI, VBMI2 and
+// VNNI, which packed_matmul uses on CPUs that have them.
+//
+// The float32 3-bit kernel does 32 vpermps, 32 adds and about 28 window ops
+// per tile, and on the Intel Xeon that work, not memory, sets its speed. Here
+// each block's tables are rounded to integers with one power-of-two scale per
+// block, split into bytes ("digits" of base 128), and looked up 64 bytes at a
+// time: vpermb looks up 4 columns of 16 rows, and vpdpbusd adds the 4 bytes
+// of each row into a 32-bit sum. A tile then takes 8 multishifts and 8
+// ternary-logic ops for the indexes, 2 double shifts, and one vpermb and one
+// vpdpbusd per digit and 4 columns: 72 ops with 3 digits, 56 with 2.
+//
+// Layout of a 3-bit block's table area (its 32 float tables, 2 KiB, reused):
+//   bytes [256 d, 256 d + 256): digit d (0 is the highest) of every entry,
+//     as 4 registers of 8 columns: byte 64 r + 8 k + c is code c of
+//     column 8 r + k;
+//   float at byte 256 * digits: the block's exponent s, so an entry is
+//     (sum of digit_d * 128^(digits - 1 - d)) * 2^s; NaN when the block's
+//     tables hold NaN or infinity.
+//
+// Accuracy: every entry is rounded to within 2^-(7 digits - 1) of the largest
+// magnitude in its block (a 14-bit step for 2 digits), where float32 tables
+// round each entry to 2^-24 of itself.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/packed_layout.h"
+
+namespace claq {
+
+// Digits per entry. With 3, an entry's step is 2^-20 of its block's largest
+// entry, and on a 1024 x 4096 layer the RMS error of y over its RMS was 1.3e-6
+// to 1.8e-6, against 5.1e-7 to 5.3e-7 with float32 tables. With 2 (14-bit
+// steps) the error was 1.2e-4 to 2.6e-4, for 10 % more speed from memory
+// (docs/BENCHMARKS.md).
+constexpr int kInt3Digits = 3;
+static_assert(kInt3Digits == 2 || kInt3Digits == 3, "the sweep sums 2 or 3 digits");
+
+// Rewrites the float tables of every 3-bit block (lut_build_tables_avx512)
+// into the integer layout above. Other groups are left as they are.
+void lut_3bit_int_tables_avx512(const PackedLayer& layer, float* tables);
+
+// Adds a 3-bit block's products over `count` tiles to y, from the block's
+// integer tables. Same contract as the float sweep (lut_3bit_avx512.h).
+void lut_3bit_int_sweep_avx512(const uint32_t* tiles, const float* block_tables, int64_t count, float* y);
+
+}  // namespace claq

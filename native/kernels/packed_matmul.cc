@@ -37,7 +37,8 @@ KernelTable kernels_for(SimdLevel level) {
 #if defined(__x86_64__)
     case SimdLevel::kAvx512:
       // Integer tables for 3-bit blocks where the CPU can look them up
-      // (lut_3bit_int.h): 1.2 times the float32 kernel's rate from memory.
+      // (lut_3bit_int.h). From memory they streamed 1.1 to 1.4 times as
+      // fast as float32 tables on an Intel Xeon (docs/BENCHMARKS.md).
       if (cpu_has_avx512_vbmi_vnni()) {
         return {lut_build_tables_int3_avx512,
                 cpu_prefers_vbmi_windows() ? lut_gemv_vbmi_int3_avx512 : lut_gemv_int3_avx512,

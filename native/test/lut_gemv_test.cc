@@ -138,9 +138,9 @@ CLAQ_TEST(every_gemv_kernel_is_exact_for_small_integer_products) {
   }
 }
 
-// Activations of 1e30, and x with one NaN or infinity: large products stay
-// finite and accurate, and a NaN or infinity reaches every row as NaN or
-// infinity, as in a dense product.
+// Activations of 1e30, and x with NaN or infinity in some columns: large
+// products stay finite and accurate, and NaN or infinity reaches every row
+// as NaN or infinity, as in a dense product.
 CLAQ_TEST(every_gemv_kernel_handles_huge_and_non_finite_activations) {
   test::Rng rng(720);
   for (const GemvKernel& kernel : kernels_to_check()) {
@@ -160,9 +160,9 @@ CLAQ_TEST(every_gemv_kernel_handles_huge_and_non_finite_activations) {
     for (float special : {NAN, INFINITY}) {
       std::vector<float> xs = test::random_x(1, parts.cols, 1.0, rng);
       for (int64_t j = 0; j < parts.cols; ++j) {
-        if (parts.bits_per_column[j] == 3) xs[j] = special;  // a 3-bit column where there is one
+        if (parts.bits_per_column[j] == 3) xs[j] = special;  // every 3-bit column
       }
-      xs[parts.cols / 2] = special;
+      xs[parts.cols / 2] = special;  // and one column of any width
       const std::vector<float> ys = run_kernel(kernel, layer, xs);
       for (int64_t r = 0; r < parts.rows; ++r) CHECK(!std::isfinite(ys[r]));
     }

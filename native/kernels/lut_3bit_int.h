@@ -10,17 +10,17 @@
 // ternary-logic ops for the indexes, 2 double shifts, and one vpermb and one
 // vpdpbusd per digit and 4 columns: 72 ops with 3 digits, 56 with 2.
 //
-// Layout of a 3-bit block's table area (its 32 float tables, 2 KiB, reused):
-//   bytes [256 d, 256 d + 256): digit d (0 is the highest) of every entry,
-//     as 4 registers of 8 columns: byte 64 r + 8 k + c is code c of
-//     column 8 r + k;
-//   float at byte 256 * digits: the block's exponent s, so an entry is
-//     (sum of digit_d * 128^(digits - 1 - d)) * 2^s; NaN when the block's
-//     tables hold NaN or infinity.
+// A 3-bit block's integer tables reuse the memory of its 32 float tables
+// (2 KiB). Bytes [256 d, 256 d + 256) contain digit d of every entry, digit 0
+// being the highest. They form 4 registers of 8 columns, and byte
+// 64 r + 8 k + c is code c of column 8 r + k. The float at byte 256 * digits
+// is the block's exponent s. An entry is then the sum over d of
+// digit_d * 128^(digits - 1 - d), times 2^s. The exponent is NaN when the
+// block's tables contain NaN or infinity.
 //
-// Accuracy: every entry is rounded to within 2^-(7 digits - 1) of the largest
-// magnitude in its block (a 14-bit step for 2 digits), where float32 tables
-// round each entry to 2^-24 of itself.
+// Accuracy: every entry is within 2^(1 - 7 digits) of the largest magnitude
+// in its block (2^-20 with 3 digits), where float32 tables round each entry
+// to 2^-24 of itself.
 #pragma once
 
 #include <cstdint>
@@ -29,10 +29,10 @@
 
 namespace claq {
 
-// Digits per entry. With 3, an entry's step is 2^-20 of its block's largest
-// entry, and on a 1024 x 4096 layer the RMS error of y over its RMS was 1.3e-6
-// to 1.8e-6, against 5.1e-7 to 5.3e-7 with float32 tables. With 2 (14-bit
-// steps) the error was 1.2e-4 to 2.6e-4, for 10 % more speed from memory
+// Digits per entry. With 3, an entry's error is at most 2^-20 of its block's
+// largest entry. On a 1024 x 4096 layer the RMS error of y over its RMS was
+// then 1.3e-6 to 1.8e-6, against 5.1e-7 to 5.3e-7 with float32 tables. With
+// 2 (2^-13) it was 1.2e-4 to 2.6e-4, for about 10 % more speed from memory
 // (docs/BENCHMARKS.md).
 constexpr int kInt3Digits = 3;
 static_assert(kInt3Digits == 2 || kInt3Digits == 3, "the sweep sums 2 or 3 digits");

@@ -37,9 +37,10 @@ namespace claq {
 constexpr int kInt3Digits = 3;
 static_assert(kInt3Digits == 2 || kInt3Digits == 3, "the sweep sums 2 or 3 digits");
 
-// Rewrites the float tables of every 3-bit block (lut_build_tables_avx512)
-// into the integer layout above. Other groups are left as they are.
-void lut_3bit_int_tables_avx512(const PackedLayer& layer, float* tables);
+// Writes a 3-bit block's integer tables, in the layout above, to the block's
+// 2 KiB of table memory (64-byte aligned). codebook holds the block's 32
+// columns of 8 centroids and x its 32 activations.
+void lut_3bit_int_build_block_avx512(const float* codebook, const float* x, float* block_tables);
 
 // Adds a 3-bit block's products over `count` tiles to y, from the block's
 // integer tables. Same contract as the float sweep (lut_3bit_avx512.h).

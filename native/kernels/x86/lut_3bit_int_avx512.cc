@@ -29,19 +29,6 @@ constexpr int kPlaneBytes = 256;
 // 0.54 to 0.58.
 constexpr int64_t kPrefetchWords = 256;
 
-// Largest magnitude of the block's tables, or NaN when any entry is NaN or
-// infinite.
-float block_magnitude(const float* block) {
-  __m512 largest = _mm512_setzero_ps();
-  __mmask16 special = 0;
-  for (int s = 0; s < kBlockColumns; ++s) {
-    const __m512 v = _mm512_load_ps(block + 16 * s);
-    special |= _mm512_fpclass_ps_mask(v, 0x99);  // QNaN, +Inf, -Inf, SNaN
-    largest = _mm512_max_ps(largest, _mm512_abs_ps(v));
-  }
-  return special != 0 ? NAN : _mm512_reduce_max_ps(largest);
-}
-
 // Writes the digits of columns 2p and 2p + 1 (entries already scaled to
 // integers) to the digit planes.
 template <int Digits>
@@ -56,27 +43,42 @@ void store_digits(__m512i q, int p, uint8_t* planes) {
   }
 }
 
-// Converts one 3-bit block's 32 float tables into digit planes and exponent.
+// Builds one 3-bit block's digit planes and exponent from its 32 codebooks
+// (8 centroids each) and x. Register p contains the entries C_j[c] x_j of
+// columns j = 2p and 2p + 1, the same float32 products as the float tables,
+// so both kinds of table round from the same values.
 template <int Digits>
-void convert_block(float* block) {
-  alignas(64) uint8_t planes[kPlaneBytes * Digits] = {};
-  const float magnitude = block_magnitude(block);
+void build_block(const float* codebook, const float* x, uint8_t* planes) {
+  const __m512 x_half[2] = {_mm512_loadu_ps(x), _mm512_loadu_ps(x + 16)};
+  const __m512i first_pair = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  __m512 entries[kBlockColumns / 2];
+  __m512 largest = _mm512_setzero_ps();
+  __mmask16 special = 0;
+  for (int p = 0; p < kBlockColumns / 2; ++p) {
+    const __m512i lane_column = _mm512_add_epi32(first_pair, _mm512_set1_epi32(2 * (p % 8)));
+    const __m512 x_pair = _mm512_permutexvar_ps(lane_column, x_half[p / 8]);
+    entries[p] = _mm512_mul_ps(_mm512_loadu_ps(codebook + 16 * p), x_pair);
+    special |= _mm512_fpclass_ps_mask(entries[p], 0x99);  // QNaN, +Inf, -Inf, SNaN
+    largest = _mm512_max_ps(largest, _mm512_abs_ps(entries[p]));
+  }
+  const float magnitude = _mm512_reduce_max_ps(largest);
+
   float exponent = 0.0f;
-  if (std::isnan(magnitude)) {
+  if (special != 0) {
     exponent = NAN;
   } else if (magnitude > 0.0f) {
     // magnitude * 2^-exponent lies in [2^(7 Digits - 1), 2^(7 Digits)).
     exponent = static_cast<float>(std::ilogb(magnitude) + 1 - 7 * Digits);
+  }
+  if (special != 0 || magnitude == 0.0f) {
+    std::memset(planes, 0, kPlaneBytes * Digits);
+  } else {
     const __m512 scale = _mm512_set1_ps(-exponent);
-    const __m512i pair = _mm512_set_epi32(23, 22, 21, 20, 19, 18, 17, 16, 7, 6, 5, 4, 3, 2, 1, 0);
     for (int p = 0; p < kBlockColumns / 2; ++p) {
-      const __m512 entries = _mm512_permutex2var_ps(_mm512_load_ps(block + 32 * p), pair,
-                                                    _mm512_load_ps(block + 32 * p + 16));
-      store_digits<Digits>(_mm512_cvtps_epi32(_mm512_scalef_ps(entries, scale)), p, planes);
+      store_digits<Digits>(_mm512_cvtps_epi32(_mm512_scalef_ps(entries[p], scale)), p, planes);
     }
   }
-  std::memcpy(block, planes, sizeof(planes));
-  std::memcpy(reinterpret_cast<uint8_t*>(block) + sizeof(planes), &exponent, sizeof(exponent));
+  std::memcpy(planes + kPlaneBytes * Digits, &exponent, sizeof(exponent));
 }
 
 // vpmultishiftqb control that puts the codes at bits o, o + 3, o + 6 and
@@ -164,13 +166,8 @@ void sweep(const uint32_t* tiles, const float* block_tables, int64_t count, floa
 
 }  // namespace
 
-void lut_3bit_int_tables_avx512(const PackedLayer& layer, float* tables) {
-  for (const PackedGroup& group : layer.groups) {
-    if (group.format->bits != 3) continue;
-    for (int64_t block = 0; block < group.blocks; ++block) {
-      convert_block<kInt3Digits>(tables + (group.slot_offset + block * group.format->slots) * 16);
-    }
-  }
+void lut_3bit_int_build_block_avx512(const float* codebook, const float* x, float* block_tables) {
+  build_block<kInt3Digits>(codebook, x, reinterpret_cast<uint8_t*>(block_tables));
 }
 
 void lut_3bit_int_sweep_avx512(const uint32_t* tiles, const float* block_tables, int64_t count, float* y) {

@@ -120,9 +120,9 @@ void run_block(const PackedGroup& group, const uint32_t* tiles, const float* blo
   sweep_nibbles(tiles, tables, count, y);
 }
 
-}  // namespace
-
-void lut_build_tables_avx512(const PackedLayer& layer, const float* x_packed, float* tables) {
+// Builds every block's tables, the 3-bit ones with build_3bit.
+void build_tables(const PackedLayer& layer, const float* x_packed, float* tables,
+                  void (*build_3bit)(const float*, const float*, float*)) {
   for (const PackedGroup& group : layer.groups) {
     const PackedTileFormat& format = *group.format;
     for (int64_t block = 0; block < group.blocks; ++block) {
@@ -133,12 +133,18 @@ void lut_build_tables_avx512(const PackedLayer& layer, const float* x_packed, fl
       if (format.bits == 2) {
         build_tables_2bit(codebook, x, out);
       } else if (format.bits == 3) {
-        build_tables_3bit(codebook, x, out);
+        build_3bit(codebook, x, out);
       } else {
         build_tables_4bit(codebook, x, out);
       }
     }
   }
+}
+
+}  // namespace
+
+void lut_build_tables_avx512(const PackedLayer& layer, const float* x_packed, float* tables) {
+  build_tables(layer, x_packed, tables, build_tables_3bit);
 }
 
 void lut_gemv_avx512(const PackedLayer& layer, const float*, const float* tables, int64_t panel_begin,
@@ -147,8 +153,7 @@ void lut_gemv_avx512(const PackedLayer& layer, const float*, const float* tables
 }
 
 void lut_build_tables_int3_avx512(const PackedLayer& layer, const float* x_packed, float* tables) {
-  lut_build_tables_avx512(layer, x_packed, tables);
-  lut_3bit_int_tables_avx512(layer, tables);
+  build_tables(layer, x_packed, tables, lut_3bit_int_build_block_avx512);
 }
 
 void lut_gemv_int3_avx512(const PackedLayer& layer, const float*, const float* tables, int64_t panel_begin,

@@ -17,12 +17,16 @@
 namespace claq {
 namespace {
 
-// Packed columns per chunk. The kernel sweeps a chunk's column blocks over
+// 3-bit columns per chunk. The kernel sweeps a chunk's column blocks over
 // every panel of its range, then moves to the next chunk. Between two reads
-// of a block's tables, one panel's codes of the chunk pass (at most 1 MB, at
-// 4 bits), so the tables are still in L2. When whole panels were swept, a
-// 4096 x 11008 3-bit layer streamed at 0.45 to 0.48 of the memory pass, and
-// at 0.73 when every block used tables held in L1 (Intel Xeon, 1 thread).
+// of a 3-bit block's tables, one panel's 3-bit codes of the chunk pass (768
+// KB), so the tables are still in L2. When whole panels were swept, a 4096 x
+// 11008 3-bit layer streamed at 0.45 to 0.48 of the memory pass, and at 0.73
+// when every block used tables held in L1 (Intel Xeon, 1 thread).
+// 2- and 4-bit columns do not count. On the Intel Xeon, 4096 x 11008 layers
+// of 2 and 4 bits ran 2 to 8 % faster as whole panels than in chunks of 4096
+// columns (1 and 2 threads, two alternating rounds). Chunks of 2048 were
+// slower still.
 constexpr int64_t kChunkColumns = 4096;
 
 // A position in the layer's column blocks: group index, then block.
@@ -31,12 +35,13 @@ struct BlockCursor {
   int64_t block = 0;
 };
 
-// The cursor after `from` that ends a chunk of at most kChunkColumns packed
+// The cursor after `from` that ends a chunk of at most kChunkColumns 3-bit
 // columns (at least one block).
 inline BlockCursor chunk_end(const PackedLayer& layer, BlockCursor from) {
   int64_t columns = 0;
   while (from.group < layer.groups.size()) {
-    const int64_t width = layer.groups[from.group].format->block_columns;
+    const PackedTileFormat& format = *layer.groups[from.group].format;
+    const int64_t width = format.bits == 3 ? format.block_columns : 0;
     if (columns > 0 && columns + width > kChunkColumns) break;
     columns += width;
     if (++from.block == layer.groups[from.group].blocks) from = {from.group + 1, 0};

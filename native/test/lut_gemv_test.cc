@@ -95,8 +95,9 @@ void check_kernel(const GemvKernel& kernel, const QuantizedLayerData& parts, con
 CLAQ_TEST(every_gemv_kernel_matches_float64_for_every_bit_mix_and_edge_shape) {
   test::Rng rng(700);
   const BitsMix mixes[] = {BitsMix::k2, BitsMix::k3, BitsMix::k4, BitsMix::k2And4, BitsMix::k3And4, BitsMix::kAll};
-  // 40 x 9000 spans three chunks of columns (lut_gemv_panels.h), cut inside
-  // and between bit groups.
+  // 40 x 9000 spans three chunks of 3-bit columns (lut_gemv_panels.h) when
+  // every column has 3 bits, and two in the 3-and-4-bit mix, whose 4-bit
+  // blocks join the last chunk.
   const int64_t shapes[][2] = {{1, 1}, {15, 17}, {16, 33}, {17, 31}, {129, 127}, {600, 70}, {1100, 129}, {40, 9000}};
   for (const GemvKernel& kernel : kernels_to_check()) {
     if (!kernel.runs) {
